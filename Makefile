@@ -1,0 +1,42 @@
+# The two entry points a new user needs (see README.md):
+#   make demo   install dependencies, build, run the main job
+#   make test   install dependencies, build every variant, run every test
+# Everything else here is a convenience around CMake presets.
+
+DEMO_SECONDS ?= 5
+
+.PHONY: all deps build demo test test-release test-asan test-tsan bench clean
+
+all: build
+
+deps:
+	./scripts/install-deps
+
+build: deps
+	cmake --preset release
+	cmake --build --preset release
+
+demo: build
+	./build/release/apps/aether/aether jitter --duration $(DEMO_SECONDS)
+
+test: deps test-release test-asan test-tsan
+	@echo "make test: all variants passed"
+
+test-release: build
+	ctest --preset release
+
+test-asan: deps
+	cmake --preset asan
+	cmake --build --preset asan
+	ctest --preset asan
+
+test-tsan: deps
+	cmake --preset tsan
+	cmake --build --preset tsan
+	ctest --preset tsan
+
+bench: build
+	./build/release/bench/aether_microbench --benchmark_format=json --benchmark_out=build/release/microbench.json
+
+clean:
+	rm -rf build
