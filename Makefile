@@ -3,7 +3,7 @@
 #   make test   install dependencies, build every variant, run every test
 # Everything else here is a convenience around CMake presets.
 
-DEMO_SECONDS ?= 5
+DEMO_SECONDS ?= 2
 
 .PHONY: all deps build demo test test-release test-asan test-tsan bench clean
 
@@ -17,7 +17,7 @@ build: deps
 	cmake --build --preset release
 
 demo: build
-	./build/release/apps/aether/aether jitter --duration $(DEMO_SECONDS)
+	./build/release/apps/aether/aether demo --seconds $(DEMO_SECONDS)
 
 test: deps test-release test-asan test-tsan
 	@echo "make test: all variants passed"
@@ -36,7 +36,9 @@ test-tsan: deps
 	ctest --preset tsan
 
 bench: build
-	./build/release/bench/aether_microbench --benchmark_format=json --benchmark_out=build/release/microbench.json
+	for b in build/release/bench/aether_bench_*; do \
+	  $$b --benchmark_out_format=json --benchmark_out=$$b.json || exit 1; \
+	done
 
 clean:
 	rm -rf build

@@ -1,9 +1,19 @@
 // aether: the command-line front end. Each subcommand lives in its own file.
 #include <CLI/CLI.hpp>
 
+#include "commands.hpp"
+
 int main(int argc, char** argv) {
-  CLI::App app{"Aether: deterministic low-latency packet processing on Linux"};
+  CLI::App app{
+      "Aether: deterministic low-latency packet processing on Linux.\n"
+      "Run `aether <command> --help` for a command's options."};
   app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Print help for every command");
+  int exit_code = aether::cli::exit_ok;
+  aether::cli::register_demo(app, exit_code);
+  aether::cli::register_bench(app, exit_code);
+  aether::cli::register_dataplane(app, exit_code);
+  aether::cli::register_jitter(app, exit_code);
   CLI11_PARSE(app, argc, argv);
-  return 0;
+  return exit_code;
 }

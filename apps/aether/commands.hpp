@@ -1,0 +1,17 @@
+// Each `aether` subcommand registers itself on the top-level CLI::App.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace aether::cli {
+
+// Exit codes shared by every subcommand.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1;    // the command ran and failed (message on stderr)
+
+void register_jitter(CLI::App& app, int& exit_code);
+void register_bench(CLI::App& app, int& exit_code);
+void register_dataplane(CLI::App& app, int& exit_code);  // echo, fwd
+void register_demo(CLI::App& app, int& exit_code);
+
+}  // namespace aether::cli
