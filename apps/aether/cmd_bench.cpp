@@ -1,0 +1,142 @@
+// `aether bench latency`: every path side by side, with the ring floor.
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "aether/core/clock.hpp"
+#include "aether/core/cpu_list.hpp"
+#include "aether/core/thread_setup.hpp"
+#include "aether/measure/latency_bench.hpp"
+#include "bench_options.hpp"
+#include "commands.hpp"
+#include "interrupt.hpp"
+#include "report_files.hpp"
+
+namespace aether::cli {
+
+Result<std::pair<unsigned, unsigned>> choose_bench_cpus(const std::string& text) {
+  std::vector<unsigned> cpus;
+  if (text.empty()) {
+    auto allowed = allowed_cpus();
+    if (!allowed) return std::move(allowed).error();
+    cpus = *allowed;
+  } else {
+    auto parsed = parse_cpu_list(text);
+    if (!parsed) return Error{parsed.error().code, "--cpus: " + parsed.error().message};
+    cpus = *parsed;
+    if (cpus.size() != 2) return invalid_argument(fmt::format("--cpus: give two CPUs (generator,responder), got '{}'", text));
+  }
+  if (cpus.size() < 2) {
+    return invalid_argument(fmt::format(
+        "the benchmark needs two CPUs (one busy-polling generator, one responder) and this process may use only {}",
+        format_cpu_list(cpus)));
+  }
+  return std::pair{cpus[0], cpus[1]};
+}
+
+int run_latency_bench_command(const LatencyBenchOptions& options) {
+  auto backends = measure::select_bench_backends(options.backends);
+  if (!backends) {
+    fmt::print(stderr, "aether bench latency: {}\n", backends.error().describe());
+    return exit_failure;
+  }
+  auto cpus = choose_bench_cpus(options.cpus);
+  if (!cpus) {
+    fmt::print(stderr, "aether bench latency: {}\n", cpus.error().describe());
+    return exit_failure;
+  }
+  measure::LatencyBenchConfig config;
+  config.backends = std::move(*backends);
+  config.rate_per_second = options.rate;
+  config.seconds = options.seconds;
+  config.closed_loop_probes = options.probes;
+  config.warmup_probes = options.warmup;
+  config.frame_size = options.frame_size;
+  config.generator_cpu = cpus->first;
+  config.responder_cpu = cpus->second;
+  if (options.fifo_priority > 0) config.fifo_priority = options.fifo_priority;
+  config.ring_messages = options.ring_messages;
+  if (geteuid() != 0) {
+    fmt::print(stderr,
+               "aether bench latency: not root: the paths need CAP_SYS_ADMIN (network namespaces), CAP_NET_ADMIN "
+               "(veth), CAP_NET_RAW (afpacket) and CAP_BPF (afxdp); only the ring floor will be measured\n");
+    config.backends.clear();
+  }
+  if (auto locked = lock_all_memory(); !locked) {
+    fmt::print(stderr, "aether bench latency: warning: {}\n", locked.error().describe());
+  }
+
+  const auto& stop = install_interrupt_flag();
+  const Clock clock = Clock::calibrate();
+  fmt::print(stderr, "aether bench latency: {} path(s), CPUs {} and {} (Ctrl-C prints what was measured so far)\n",
+             config.backends.size(), config.generator_cpu, config.responder_cpu);
+  const auto report = measure::run_latency_bench(config, clock, stop, [](const std::string& line) {
+    fmt::print(stderr, "{}\n", line);
+  });
+  const std::string table = measure::format_latency_table(report);
+  fmt::print("\n{}", table);
+
+  const std::string json = measure::latency_report_to_json(report).dump(2) + "\n";
+  const std::string svg = measure::latency_report_to_svg(report);
+  int status = exit_ok;
+  auto write = [&](const std::string& path, const std::string& text) {
+    if (path.empty()) return;
+    if (auto written = write_text_file(path, text); !written) {
+      fmt::print(stderr, "aether bench latency: {}\n", written.error().describe());
+      status = exit_failure;
+    } else {
+      fmt::print(stderr, "aether bench latency: wrote {}\n", path);
+    }
+  };
+  if (!options.out_dir.empty()) {
+    write(options.out_dir + "/latency.json", json);
+    write(options.out_dir + "/latency.svg", svg);
+    write(options.out_dir + "/latency.txt", table);
+  }
+  write(options.json_path, json);
+  write(options.svg_path, svg);
+  return report.interrupted ? 130 : status;
+}
+
+void add_latency_options(CLI::App& command, LatencyBenchOptions& options) {
+  command.add_option("--backends", options.backends, "Paths to compare: comma-separated from udp, udp-block, afpacket, afxdp, or all")
+      ->default_val("all");
+  command.add_option("--rate", options.rate, "Probes per second (0: closed loop, one probe in flight)")
+      ->default_val(100000)
+      ->check(CLI::Range(0.0, 10'000'000.0));
+  command.add_option("--seconds", options.seconds, "Recorded seconds per path at a fixed rate")
+      ->default_val(3.0)
+      ->check(CLI::Range(0.01, 3600.0));
+  command.add_option("--probes", options.probes, "Recorded probes per path in closed loop (--rate 0)")
+      ->default_val(20000)
+      ->check(CLI::Range(1, 100'000'000));
+  command.add_option("--warmup", options.warmup, "Probes sent before recording starts")->default_val(5000);
+  command.add_option("--size", options.frame_size, "Probe frame size in bytes without FCS (64..1514)")
+      ->default_val(64)
+      ->check(CLI::Range(64, 1514));
+  command.add_option("--cpus", options.cpus, "Generator and responder CPUs, e.g. 0,1 (default: the first two allowed)");
+  command.add_option("--fifo", options.fifo_priority, "Run both workers SCHED_FIFO at this priority (1-99)")
+      ->check(CLI::Range(1, 99));
+  command.add_option("--ring-messages", options.ring_messages, "Round trips for the SPSC ring floor (0: skip)")
+      ->default_val(200000);
+  command.add_option("--out", options.out_dir, "Directory for latency.json, latency.svg and latency.txt");
+  command.add_option("--json", options.json_path, "Also write the JSON report here");
+  command.add_option("--svg", options.svg_path, "Also write the SVG plot here");
+}
+
+void register_bench(CLI::App& app, int& exit_code) {
+  CLI::App* bench = app.add_subcommand("bench", "Measure paths side by side: latency (round trip) or throughput");
+  bench->require_subcommand(1);
+  auto latency_options = std::make_shared<LatencyBenchOptions>();
+  CLI::App* latency = bench->add_subcommand(
+      "latency",
+      "Round trip of 64-byte UDP probes over each path: a generator on one pinned core, an echo responder on "
+      "another, over a veth pair in two throwaway network namespaces; the SPSC ring between the same cores runs "
+      "first as the floor. Prints a table, writes JSON and an SVG percentile plot. Needs root.");
+  add_latency_options(*latency, *latency_options);
+  latency->callback([latency_options, &exit_code] { exit_code = run_latency_bench_command(*latency_options); });
+  register_throughput_bench(*bench, exit_code);
+}
+
+}  // namespace aether::cli

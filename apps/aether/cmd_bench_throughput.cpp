@@ -1,0 +1,79 @@
+// `aether bench throughput`: Mpps per path, sent against received.
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "aether/measure/throughput_bench.hpp"
+#include "bench_options.hpp"
+#include "commands.hpp"
+#include "interrupt.hpp"
+#include "report_files.hpp"
+
+namespace aether::cli {
+namespace {
+
+struct ThroughputOptions {
+  std::string backends = "all";
+  std::vector<std::size_t> sizes{64};
+  double seconds = 2.0;
+  std::string cpus;
+  int fifo_priority = 0;
+  std::string json_path;
+};
+
+int run_throughput(const ThroughputOptions& options) {
+  auto backends = measure::select_bench_backends(options.backends);
+  if (!backends) {
+    fmt::print(stderr, "aether bench throughput: {}\n", backends.error().describe());
+    return exit_failure;
+  }
+  auto cpus = choose_bench_cpus(options.cpus);
+  if (!cpus) {
+    fmt::print(stderr, "aether bench throughput: {}\n", cpus.error().describe());
+    return exit_failure;
+  }
+  if (geteuid() != 0) {
+    fmt::print(stderr, "aether bench throughput: needs root (network namespaces, veth, raw sockets, XDP)\n");
+    return exit_failure;
+  }
+  measure::ThroughputBenchConfig config;
+  config.backends = std::move(*backends);
+  config.frame_sizes = options.sizes;
+  config.seconds = options.seconds;
+  config.sender_cpu = cpus->first;
+  config.receiver_cpu = cpus->second;
+  if (options.fifo_priority > 0) config.fifo_priority = options.fifo_priority;
+  const auto& stop = install_interrupt_flag();
+  const auto report = measure::run_throughput_bench(config, stop, [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
+  fmt::print("\n{}", measure::format_throughput_table(report));
+  if (!options.json_path.empty()) {
+    if (auto written = write_text_file(options.json_path, measure::throughput_report_to_json(report).dump(2) + "\n"); !written) {
+      fmt::print(stderr, "aether bench throughput: {}\n", written.error().describe());
+      return exit_failure;
+    }
+  }
+  return report.interrupted ? 130 : exit_ok;
+}
+
+}  // namespace
+
+void register_throughput_bench(CLI::App& bench, int& exit_code) {
+  auto options = std::make_shared<ThroughputOptions>();
+  CLI::App* command = bench.add_subcommand(
+      "throughput",
+      "One pinned core sends frames as fast as the path takes them, another receives; Mpps and Gbit/s per path, "
+      "received against sent, over a veth pair in throwaway namespaces. Needs root.");
+  command->add_option("--backends", options->backends, "Paths: comma-separated from udp, udp-block, afpacket, afxdp, or all")
+      ->default_val("all");
+  command->add_option("--size", options->sizes, "Frame sizes in bytes without FCS (64..1514); repeat or comma-separate")
+      ->delimiter(',')
+      ->check(CLI::Range(64, 1514));
+  command->add_option("--seconds", options->seconds, "Measured seconds per path and size")->default_val(2.0)->check(CLI::Range(0.1, 3600.0));
+  command->add_option("--cpus", options->cpus, "Sender and receiver CPUs, e.g. 0,1 (default: the first two allowed)");
+  command->add_option("--fifo", options->fifo_priority, "Run both workers SCHED_FIFO at this priority (1-99)")->check(CLI::Range(1, 99));
+  command->add_option("--json", options->json_path, "Write the JSON report here");
+  command->callback([options, &exit_code] { exit_code = run_throughput(*options); });
+}
+
+}  // namespace aether::cli

@@ -1,0 +1,167 @@
+// `aether echo PORT` and `aether fwd PORT_A PORT_B`: the reference data
+// planes, each on one pinned run-to-completion core, with live rates.
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "aether/core/thread_setup.hpp"
+#include "aether/dataplane/echo.hpp"
+#include "aether/net/port_registry.hpp"
+#include "commands.hpp"
+#include "interrupt.hpp"
+
+namespace aether::cli {
+namespace {
+
+struct DataplaneOptions {
+  std::vector<std::string> ports;
+  int cpu = -1;  // -1: the last allowed CPU
+  double seconds = 0;  // 0: until Ctrl-C
+  int fifo_priority = 0;
+  std::size_t buffers = 8192;
+};
+
+Result<unsigned> choose_cpu(int requested) {
+  if (requested >= 0) return static_cast<unsigned>(requested);
+  auto allowed = allowed_cpus();
+  if (!allowed) return std::move(allowed).error();
+  return allowed->back();
+}
+
+struct OpenedPort {
+  std::unique_ptr<mem::Mempool> pool;
+  std::unique_ptr<net::Port> port;
+};
+
+Result<OpenedPort> open(const std::string& spec, std::uint16_t id, std::size_t buffers) {
+  OpenedPort opened;
+  auto pool = mem::Mempool::create(net::default_packet_pool_config(buffers, "port" + std::to_string(id)));
+  if (!pool) return std::move(pool).error();
+  opened.pool = std::move(*pool);
+  auto port = net::open_port(spec, net::PortOptions{opened.pool.get(), id});
+  if (!port) return std::move(port).error();
+  opened.port = std::move(*port);
+  const auto& info = opened.port->info();
+  fmt::print(stderr, "port {}: {} on {}, link {}\n", spec, info.mode, info.interface, net::to_string(opened.port->link_state()));
+  for (const auto& note : info.notes) fmt::print(stderr, "  note: {}\n", note);
+  return opened;
+}
+
+// Prints one line per second until stopped; `line` gets the seconds elapsed.
+void report_every_second(const DataplaneOptions& options, const std::function<std::string(double)>& line) {
+  const auto& stop = install_interrupt_flag();
+  const auto start = std::chrono::steady_clock::now();
+  auto next = start + std::chrono::seconds(1);
+  while (!stop.load(std::memory_order_relaxed)) {
+    std::this_thread::sleep_until(next);
+    next += std::chrono::seconds(1);
+    const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    fmt::print("{}\n", line(elapsed));
+    std::fflush(stdout);
+    if (options.seconds > 0 && elapsed >= options.seconds) break;
+  }
+}
+
+int run_echo(const DataplaneOptions& options) {
+  auto cpu = choose_cpu(options.cpu);
+  auto port = cpu ? open(options.ports.at(0), 0, options.buffers) : Result<OpenedPort>(cpu.error());
+  if (!port) {
+    fmt::print(stderr, "aether echo: {}\n", port.error().describe());
+    return exit_failure;
+  }
+  dataplane::EchoResponder echo(port->port->queue(0), *port->pool);
+  dataplane::WorkerOptions worker_options{*cpu, std::nullopt, "aether-echo"};
+  if (options.fifo_priority > 0) worker_options.fifo_priority = options.fifo_priority;
+  auto worker = dataplane::Worker::start(worker_options, {&echo});
+  if (!worker) {
+    fmt::print(stderr, "aether echo: {}\n", worker.error().describe());
+    return exit_failure;
+  }
+  fmt::print(stderr, "aether echo: answering on CPU {} (Ctrl-C to stop)\n", *cpu);
+  std::uint64_t last_received = 0, last_sent = 0;
+  report_every_second(options, [&](double elapsed) {
+    const auto& c = echo.counters();
+    const std::uint64_t received = c.received.get(), sent = c.sent.get();
+    std::string line = fmt::format("{:7.1f} s  rx {:>10} pps  tx {:>10} pps  dropped: not udp {}, tx full {}", elapsed,
+                                   received - last_received, sent - last_sent, c.dropped_not_udp.get(), c.dropped_tx_full.get());
+    last_received = received;
+    last_sent = sent;
+    return line;
+  });
+  (*worker)->join();
+  const auto& c = echo.counters();
+  const auto port_stats = port->port->stats();
+  fmt::print("total: received {}, echoed {}, dropped {} (not IPv4/UDP {}, tx full {}); port rx drops {}, tx drops {}\n",
+             c.received.get(), c.sent.get(), c.dropped_not_udp.get() + c.dropped_tx_full.get(), c.dropped_not_udp.get(),
+             c.dropped_tx_full.get(), port_stats.rx_drops(), port_stats.tx_drops());
+  return exit_ok;
+}
+
+int run_fwd(const DataplaneOptions& options) {
+  auto cpu = choose_cpu(options.cpu);
+  if (!cpu) {
+    fmt::print(stderr, "aether fwd: {}\n", cpu.error().describe());
+    return exit_failure;
+  }
+  auto a = open(options.ports.at(0), 0, options.buffers);
+  auto b = a ? open(options.ports.at(1), 1, options.buffers) : Result<OpenedPort>(a.error());
+  if (!b) {
+    fmt::print(stderr, "aether fwd: {}\n", b.error().describe());
+    return exit_failure;
+  }
+  // Each direction frees what it could not send into the pool it came from.
+  dataplane::Forwarder a_to_b(a->port->queue(0), b->port->queue(0), *a->pool);
+  dataplane::Forwarder b_to_a(b->port->queue(0), a->port->queue(0), *b->pool);
+  dataplane::WorkerOptions worker_options{*cpu, std::nullopt, "aether-fwd"};
+  if (options.fifo_priority > 0) worker_options.fifo_priority = options.fifo_priority;
+  auto worker = dataplane::Worker::start(worker_options, {&a_to_b, &b_to_a});
+  if (!worker) {
+    fmt::print(stderr, "aether fwd: {}\n", worker.error().describe());
+    return exit_failure;
+  }
+  fmt::print(stderr, "aether fwd: forwarding on CPU {} (Ctrl-C to stop)\n", *cpu);
+  std::uint64_t last_ab = 0, last_ba = 0;
+  report_every_second(options, [&](double elapsed) {
+    const std::uint64_t ab = a_to_b.forwarded(), ba = b_to_a.forwarded();
+    std::string line = fmt::format("{:7.1f} s  A->B {:>10} pps  B->A {:>10} pps  dropped A->B {}, B->A {}", elapsed,
+                                   ab - last_ab, ba - last_ba, a_to_b.dropped(), b_to_a.dropped());
+    last_ab = ab;
+    last_ba = ba;
+    return line;
+  });
+  (*worker)->join();
+  fmt::print("total: A->B forwarded {} dropped {}; B->A forwarded {} dropped {}\n", a_to_b.forwarded(), a_to_b.dropped(),
+             b_to_a.forwarded(), b_to_a.dropped());
+  return exit_ok;
+}
+
+void add_common_options(CLI::App& command, DataplaneOptions& options) {
+  command.add_option("--cpu", options.cpu, "CPU for the worker (default: the last allowed CPU)")->check(CLI::NonNegativeNumber);
+  command.add_option("--seconds", options.seconds, "Stop after this many seconds (default: run until Ctrl-C)")
+      ->check(CLI::NonNegativeNumber);
+  command.add_option("--fifo", options.fifo_priority, "Run the worker SCHED_FIFO at this priority (1-99)")->check(CLI::Range(1, 99));
+  command.add_option("--buffers", options.buffers, "Packet buffers per port")->default_val(8192)->check(CLI::Range(256, 1 << 20));
+}
+
+}  // namespace
+
+void register_dataplane(CLI::App& app, int& exit_code) {
+  constexpr const char* spec_help =
+      "Port spec KIND:TARGET[?KEY=VALUE&...], e.g. udp:10.9.0.1:9000, afpacket:veth0, afxdp:veth0?mode=native";
+  auto echo_options = std::make_shared<DataplaneOptions>();
+  CLI::App* echo = app.add_subcommand(
+      "echo", "UDP echo responder: answers every IPv4/UDP frame with MAC, IP and port swapped; prints rates every second");
+  echo->add_option("PORT", echo_options->ports, spec_help)->required()->expected(1);
+  add_common_options(*echo, *echo_options);
+  echo->callback([echo_options, &exit_code] { exit_code = run_echo(*echo_options); });
+
+  auto fwd_options = std::make_shared<DataplaneOptions>();
+  CLI::App* fwd = app.add_subcommand(
+      "fwd", "L2 forwarder: everything received on PORT_A leaves PORT_B unchanged, and back (testpmd's io mode)");
+  fwd->add_option("PORTS", fwd_options->ports, "PORT_A PORT_B, each a port spec as for echo")->required()->expected(2);
+  add_common_options(*fwd, *fwd_options);
+  fwd->callback([fwd_options, &exit_code] { exit_code = run_fwd(*fwd_options); });
+}
+
+}  // namespace aether::cli

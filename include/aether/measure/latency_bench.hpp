@@ -1,0 +1,95 @@
+// `aether bench latency`: the same round trip over each path, side by side.
+//
+// For each backend, a throwaway veth pair in two fresh network namespaces;
+// a generator (LatencyGenerator) on one pinned core sends 64-byte probes
+// through the backend on one end, an echo responder on another pinned core
+// answers through the same backend on the other end. The SPSC-ring round
+// trip between the same two cores runs first: the floor.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "aether/core/clock.hpp"
+#include "aether/core/result.hpp"
+#include "aether/measure/latency_generator.hpp"
+#include "aether/net/port.hpp"
+#include "aether/ring/round_trip.hpp"
+
+namespace aether::measure {
+
+// A path under test: how to name its port on each end of the veth pair.
+struct BenchBackend {
+  std::string name;              // "udp", "udp-block", "afpacket", "afxdp"
+  std::string kind;              // the port kind it opens
+  std::string generator_query;   // appended to the generator's spec ("" or "?...")
+  std::string responder_query;   // appended to the responder's spec
+  std::string summary;
+};
+// Every path this build can measure, in table order: the kernel UDP baseline first.
+const std::vector<BenchBackend>& bench_backends();
+// Resolves a comma-separated list ("udp,afxdp" or "all"); errors list the known names.
+Result<std::vector<BenchBackend>> select_bench_backends(const std::string& list);
+
+struct LatencyBenchConfig {
+  std::vector<BenchBackend> backends;
+  double rate_per_second = 100'000;  // 0: closed loop
+  double seconds = 3.0;              // recorded time per backend at a fixed rate
+  std::uint64_t closed_loop_probes = 20'000;
+  std::uint64_t warmup_probes = 5'000;
+  std::size_t frame_size = 64;
+  unsigned generator_cpu = 0;
+  unsigned responder_cpu = 1;
+  std::optional<int> fifo_priority;
+  std::uint64_t ring_messages = 200'000;  // 0: skip the ring floor
+};
+
+struct BackendLatency {
+  BenchBackend backend;
+  std::string generator_spec;
+  std::string responder_spec;
+  std::string mode;                     // the responder port's negotiated mode
+  std::vector<std::string> notes;
+  std::string error;                    // non-empty: it could not run here, and why
+  GeneratorResult generator;
+  net::QueueStats generator_port;
+  net::QueueStats responder_port;
+  std::uint64_t responder_received = 0;
+  std::uint64_t responder_sent = 0;
+  std::uint64_t responder_dropped = 0;
+  double responder_cpu_percent = 0;
+  double generator_cpu_percent = 0;
+};
+
+struct LatencyBenchReport {
+  LatencyBenchConfig config;
+  std::string clock;
+  std::vector<std::pair<std::string, std::string>> environment;
+  std::optional<RingRoundTripResult> floor;
+  std::string floor_error;
+  std::vector<BackendLatency> backends;
+  bool interrupted = false;
+};
+
+using ProgressFunction = std::function<void(const std::string& line)>;
+
+// Runs every backend in turn. `stop` (e.g. set by SIGINT) ends the current
+// backend early; what was measured so far is reported. A backend that cannot
+// run here (no privilege, no kernel support) is reported with its error and
+// the others still run.
+LatencyBenchReport run_latency_bench(const LatencyBenchConfig& config, const Clock& clock,
+                                     const std::atomic<bool>& stop, const ProgressFunction& progress);
+
+std::string format_latency_table(const LatencyBenchReport& report);
+nlohmann::json latency_report_to_json(const LatencyBenchReport& report);
+// A percentile curve (x: percentile on a "nines" log axis, y: round trip on a
+// log axis), one line per path plus the ring floor.
+std::string latency_report_to_svg(const LatencyBenchReport& report);
+
+}  // namespace aether::measure

@@ -1,0 +1,61 @@
+// `aether bench throughput`: one core sends frames as fast as the path takes
+// them, the other receives; Mpps and Gbit/s, sent against received.
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "aether/core/result.hpp"
+#include "aether/measure/latency_bench.hpp"
+
+namespace aether::measure {
+
+struct ThroughputBenchConfig {
+  std::vector<BenchBackend> backends;
+  std::vector<std::size_t> frame_sizes{64};  // bytes without FCS
+  double seconds = 2.0;                      // per backend and size
+  unsigned sender_cpu = 0;
+  unsigned receiver_cpu = 1;
+  std::optional<int> fifo_priority;
+  std::uint64_t ring_messages = 0;  // > 0: also run the SPSC ring round trip as the floor line
+};
+
+struct ThroughputResult {
+  BenchBackend backend;
+  std::size_t frame_size = 0;
+  std::string mode;
+  std::string error;
+  double seconds = 0;
+  std::uint64_t sent = 0;          // taken by the sender's tx_burst
+  std::uint64_t refused = 0;       // offered, not taken (back-pressure)
+  std::uint64_t received = 0;
+  std::uint64_t received_bytes = 0;
+  net::QueueStats sender_port;
+  net::QueueStats receiver_port;
+  [[nodiscard]] double sent_mpps() const noexcept { return seconds > 0 ? static_cast<double>(sent) / seconds / 1e6 : 0; }
+  [[nodiscard]] double received_mpps() const noexcept {
+    return seconds > 0 ? static_cast<double>(received) / seconds / 1e6 : 0;
+  }
+  [[nodiscard]] double received_gbps() const noexcept {
+    return seconds > 0 ? static_cast<double>(received_bytes) * 8 / seconds / 1e9 : 0;
+  }
+};
+
+struct ThroughputBenchReport {
+  ThroughputBenchConfig config;
+  std::vector<std::pair<std::string, std::string>> environment;
+  std::optional<RingRoundTripResult> floor;
+  std::vector<ThroughputResult> results;
+  bool interrupted = false;
+};
+
+ThroughputBenchReport run_throughput_bench(const ThroughputBenchConfig& config, const std::atomic<bool>& stop,
+                                           const ProgressFunction& progress);
+std::string format_throughput_table(const ThroughputBenchReport& report);
+nlohmann::json throughput_report_to_json(const ThroughputBenchReport& report);
+
+}  // namespace aether::measure

@@ -1,0 +1,156 @@
+// Orchestration of `aether bench latency`: topology, ports, workers, per path.
+#include "aether/measure/latency_bench.hpp"
+
+#include <arpa/inet.h>
+
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "aether/core/host_environment.hpp"
+#include "aether/dataplane/echo.hpp"
+#include "aether/dataplane/poller.hpp"
+#include "aether/measure/port_on_veth.hpp"
+#include "aether/net/port_registry.hpp"
+
+namespace aether::measure {
+
+const std::vector<BenchBackend>& bench_backends() {
+  static const std::vector<BenchBackend> all = {
+      {"udp", "udp", "", "", "kernel UDP sockets, both ends spin on recvmmsg/sendmmsg"},
+      {"udp-block", "udp", "", "?wait=block", "kernel UDP sockets, the responder sleeps in poll()"},
+      {"afpacket", "afpacket", "", "", "AF_PACKET mmap rings on the veth ends"},
+      {"afxdp", "afxdp", "", "", "AF_XDP sockets on the veth ends"},
+  };
+  return all;
+}
+
+Result<std::vector<BenchBackend>> select_bench_backends(const std::string& list) {
+  std::vector<BenchBackend> selected;
+  std::vector<std::string> names;
+  for (const auto& backend : bench_backends()) names.push_back(backend.name);
+  if (list == "all") return bench_backends();
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const auto comma = list.find(',', start);
+    const std::string name = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    bool found = false;
+    for (const auto& backend : bench_backends()) {
+      if (backend.name == name) {
+        selected.push_back(backend);
+        found = true;
+      }
+    }
+    if (!found) {
+      return invalid_argument(fmt::format("--backends: unknown path '{}' (known: {}, or all)", name, fmt::join(names, ", ")));
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return selected;
+}
+
+namespace {
+
+constexpr std::uint16_t probe_port = 9000;
+
+BackendLatency run_one(const BenchBackend& backend, const LatencyBenchConfig& config, const Clock& clock,
+                       const std::atomic<bool>& stop, const ProgressFunction& progress) {
+  BackendLatency out;
+  out.backend = backend;
+  auto link = PortsOnVeth::create(backend.kind, backend.generator_query, backend.responder_query, probe_port);
+  if (!link) {
+    out.error = link.error().describe();
+    return out;
+  }
+  out.generator_spec = link->generator_spec();
+  out.responder_spec = link->responder_spec();
+  out.mode = link->responder().port->info().mode;
+  out.notes = link->responder().port->info().notes;
+
+  dataplane::EchoResponder echo(link->responder().port->queue(0), *link->responder().pool);
+  GeneratorConfig generator_config;
+  generator_config.source = net::UdpEndpoint{link->veth().end_a().mac, link->veth().end_a().ip_be, htons(probe_port)};
+  generator_config.destination = net::UdpEndpoint{link->veth().end_b().mac, link->veth().end_b().ip_be, htons(probe_port)};
+  generator_config.rate_per_second = config.rate_per_second;
+  generator_config.warmup_probes = config.warmup_probes;
+  generator_config.probes = config.rate_per_second > 0
+                                ? static_cast<std::uint64_t>(config.rate_per_second * config.seconds)
+                                : config.closed_loop_probes;
+  generator_config.frame_size = config.frame_size;
+  LatencyGenerator generator(generator_config, link->generator().port->queue(0), *link->generator().pool, clock);
+
+  const auto started = std::chrono::steady_clock::now();
+  auto responder_worker =
+      dataplane::Worker::start({config.responder_cpu, config.fifo_priority, "aether-echo"}, {&echo}, &stop);
+  if (!responder_worker) {
+    out.error = responder_worker.error().describe();
+    return out;
+  }
+  auto generator_worker =
+      dataplane::Worker::start({config.generator_cpu, config.fifo_priority, "aether-gen"}, {&generator}, &stop);
+  if (!generator_worker) {
+    out.error = generator_worker.error().describe();
+    return out;
+  }
+  const std::uint64_t total = generator_config.warmup_probes + generator_config.probes;
+  auto last_progress = started;
+  while (!generator.finished() && !stop.load(std::memory_order_relaxed)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto now = std::chrono::steady_clock::now();
+    if (progress && now - last_progress >= std::chrono::seconds(1)) {
+      last_progress = now;
+      progress(fmt::format("  {}: {} of {} probes sent", backend.name, generator.progress_sent(), total));
+    }
+  }
+  const auto generator_stats = (*generator_worker)->join();
+  const auto responder_stats = (*responder_worker)->join();
+  const double wall_ns = static_cast<double>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
+  generator.close();
+  out.generator = std::move(generator.result());
+  out.generator_port = link->generator().port->stats();
+  out.responder_port = link->responder().port->stats();
+  out.responder_received = echo.counters().received.get();
+  out.responder_sent = echo.counters().sent.get();
+  out.responder_dropped = echo.counters().dropped_not_udp.get() + echo.counters().dropped_tx_full.get();
+  out.responder_cpu_percent = 100.0 * static_cast<double>(responder_stats.cpu_time_ns) / wall_ns;
+  out.generator_cpu_percent = 100.0 * static_cast<double>(generator_stats.cpu_time_ns) / wall_ns;
+  return out;
+}
+
+}  // namespace
+
+LatencyBenchReport run_latency_bench(const LatencyBenchConfig& config, const Clock& clock,
+                                     const std::atomic<bool>& stop, const ProgressFunction& progress) {
+  LatencyBenchReport report;
+  report.config = config;
+  report.clock = clock.source() == ClockSource::tsc ? fmt::format("tsc {:.3f} GHz", clock.tsc_ghz())
+                                                    : fmt::format("monotonic_raw ({})", clock.fallback_reason());
+  report.environment = describe_host_environment();
+  if (config.ring_messages > 0) {
+    if (progress) progress("  ring floor: SPSC ring round trip between the two cores");
+    RingRoundTripConfig ring;
+    ring.initiator_cpu = config.generator_cpu;
+    ring.responder_cpu = config.responder_cpu;
+    ring.messages = config.ring_messages;
+    ring.warmup_messages = std::min<std::uint64_t>(config.ring_messages, 10'000);
+    auto floor = measure_ring_round_trip(ring);
+    if (floor) {
+      report.floor = std::move(*floor);
+    } else {
+      report.floor_error = floor.error().describe();
+    }
+  }
+  for (const auto& backend : config.backends) {
+    if (stop.load(std::memory_order_relaxed)) break;
+    if (progress) progress(fmt::format("  {}: {}", backend.name, backend.summary));
+    report.backends.push_back(run_one(backend, config, clock, stop, progress));
+  }
+  report.interrupted = stop.load(std::memory_order_relaxed);
+  return report;
+}
+
+}  // namespace aether::measure

@@ -1,0 +1,49 @@
+#include "aether/net/port.hpp"
+
+namespace aether::net {
+
+QueueStats& QueueStats::operator+=(const QueueStats& other) noexcept {
+  rx_packets += other.rx_packets;
+  rx_bytes += other.rx_bytes;
+  tx_packets += other.tx_packets;
+  tx_bytes += other.tx_bytes;
+  rx_drop_no_buffer += other.rx_drop_no_buffer;
+  rx_drop_bad_frame += other.rx_drop_bad_frame;
+  rx_drop_truncated += other.rx_drop_truncated;
+  rx_drop_kernel += other.rx_drop_kernel;
+  tx_drop_error += other.tx_drop_error;
+  tx_drop_bad_frame += other.tx_drop_bad_frame;
+  return *this;
+}
+
+QueueStats QueueCounters::snapshot() const noexcept {
+  QueueStats stats;
+  stats.rx_packets = rx_packets.get();
+  stats.rx_bytes = rx_bytes.get();
+  stats.tx_packets = tx_packets.get();
+  stats.tx_bytes = tx_bytes.get();
+  stats.rx_drop_no_buffer = rx_drop_no_buffer.get();
+  stats.rx_drop_bad_frame = rx_drop_bad_frame.get();
+  stats.rx_drop_truncated = rx_drop_truncated.get();
+  stats.rx_drop_kernel = rx_drop_kernel.get();
+  stats.tx_drop_error = tx_drop_error.get();
+  stats.tx_drop_bad_frame = tx_drop_bad_frame.get();
+  return stats;
+}
+
+const char* to_string(LinkState state) noexcept {
+  switch (state) {
+    case LinkState::up: return "up";
+    case LinkState::down: return "down";
+    case LinkState::unknown: break;
+  }
+  return "unknown";
+}
+
+QueueStats Port::stats() noexcept {
+  QueueStats total;
+  for (unsigned i = 0; i < info().queue_count; ++i) total += queue(i).stats();
+  return total;
+}
+
+}  // namespace aether::net
