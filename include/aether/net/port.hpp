@@ -97,7 +97,9 @@ class Queue {
 
   // Offers packets for transmission. Returns how many were taken, from the
   // front; the port frees those (after sending, or on a counted drop).
-  // packets[n..] are still the caller's.
+  // packets[n..] are still the caller's. An empty span is allowed and
+  // cheap: backends with completion rings use it to reap finished buffers
+  // and kick the kernel (idle pollers call it).
   virtual unsigned tx_burst(std::span<Packet*> packets) noexcept = 0;
 
   [[nodiscard]] QueueStats stats() const noexcept { return counters_.snapshot(); }
