@@ -10,7 +10,8 @@ namespace {
 
 std::string ratio(double value, double baseline) {
   if (baseline <= 0 || value <= 0) return "-";
-  return fmt::format("{:.2f}x", value / baseline);
+  const double r = value / baseline;
+  return r < 0.1 ? fmt::format("{:.3f}x", r) : fmt::format("{:.2f}x", r);
 }
 
 const BackendLatency* find_baseline(const LatencyBenchReport& report) {

@@ -26,7 +26,11 @@ std::string spec_for_veth_end(const std::string& kind, const net::VethEnd& end, 
 Result<PortsOnVeth> PortsOnVeth::create(const std::string& kind, const std::string& generator_query,
                                         const std::string& responder_query, std::uint16_t udp_port) {
   PortsOnVeth link;
-  auto veth = net::VethPair::create();
+  net::VethPairConfig veth_config;
+  // Only the udp backend goes through the kernel stack; for raw backends an
+  // addressed kernel would answer every probe with ICMP port unreachable.
+  veth_config.kernel_addresses = kind == "udp";
+  auto veth = net::VethPair::create(veth_config);
   if (!veth) return std::move(veth).error();
   link.veth_ = std::make_unique<net::VethPair>(std::move(*veth));
   link.generator_spec_ = spec_for_veth_end(kind, link.veth_->end_a(), udp_port) + generator_query;

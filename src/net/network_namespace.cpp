@@ -185,10 +185,12 @@ Result<VethPair> VethPair::create(const VethPairConfig& config) {
   for (const Side side : {Side{&ns_a, &pair.end_a_, &pair.end_b_}, Side{&ns_b, &pair.end_b_, &pair.end_a_}}) {
     const std::string& name = side.self->name;
     std::vector<std::vector<std::string>> steps = {
-        {"addr", "add", fmt::format("{}/{}", side.self->ip, config.prefix_length), "dev", name},
         {"link", "set", "dev", name, "mtu", std::to_string(config.mtu), "up"},
     };
-    if (config.static_neighbours) {
+    if (config.kernel_addresses) {
+      steps.push_back({"addr", "add", fmt::format("{}/{}", side.self->ip, config.prefix_length), "dev", name});
+    }
+    if (config.kernel_addresses && config.static_neighbours) {
       steps.push_back({"neigh", "replace", side.peer->ip, "lladdr", format_mac(side.peer->mac), "dev", name, "nud",
                        "permanent"});
     }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "port_test_support.hpp"
@@ -31,7 +32,7 @@ class PortConformance : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
     if (!running_as_root()) GTEST_SKIP() << "needs root: makes network namespaces and veth pairs";
-    auto pair = open_port_pair([this](const net::VethEnd& end) { return spec_for(GetParam(), end); });
+    auto pair = open_port_pair([this](const net::VethEnd& end) { return spec_for(GetParam(), end); }, GetParam() == "udp");
     ASSERT_TRUE(pair.ok()) << pair.error().describe();
     pair_ = std::move(*pair);
   }
@@ -64,6 +65,12 @@ class PortConformance : public ::testing::TestWithParam<std::string> {
       if (!view || !payload_matches(view->payload, sequence) || sequence >= count ||
           view->payload.size() != payload_size(sequence) || seen[sequence]) {
         ++corrupt;
+        std::string head;
+        for (std::size_t i = 0; i < std::min<std::size_t>(packet.length(), 48); ++i) {
+          head += fmt::format("{:02x}", static_cast<unsigned>(packet.data()[i]));
+        }
+        ADD_FAILURE() << "unexpected frame of " << packet.length() << " bytes (" << net::to_string(error)
+                      << "): " << head;
         return;
       }
       seen[sequence] = true;
@@ -136,7 +143,7 @@ TEST_P(PortConformance, RefusesAMissingInterfaceByName) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, PortConformance, ::testing::ValuesIn(available_kinds()),
-                         [](const auto& info) { return info.param; });
+                         [](const auto& test) { return test.param; });
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(PortConformance);
 
 }  // namespace

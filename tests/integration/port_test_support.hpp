@@ -51,8 +51,11 @@ struct PortPair {
   OpenedPort b;
 };
 
-inline Result<PortPair> open_port_pair(const SpecForEnd& spec_for) {
-  auto veth = net::VethPair::create();
+// `kernel_addresses`: see VethPairConfig (true for the udp backend only).
+inline Result<PortPair> open_port_pair(const SpecForEnd& spec_for, bool kernel_addresses = true) {
+  net::VethPairConfig config;
+  config.kernel_addresses = kernel_addresses;
+  auto veth = net::VethPair::create(config);
   if (!veth) return std::move(veth).error();
   PortPair pair;
   pair.veth = std::make_unique<net::VethPair>(std::move(*veth));

@@ -74,6 +74,11 @@ struct VethPairConfig {
   std::string ip_a = "10.77.0.1";
   std::string ip_b = "10.77.0.2";
   unsigned prefix_length = 24;
+  // Give the kernel stack the addresses. Off for raw backends (afpacket,
+  // afxdp): the kernel then drops their UDP frames silently as not its own,
+  // instead of answering each with ICMP port unreachable. The ends keep
+  // their ip fields either way, for building frames.
+  bool kernel_addresses = true;
   unsigned mtu = 1500;
   // Static neighbour entries both ways, so no ARP is needed on the data
   // path (a kernel UDP socket would otherwise stall on its first packet).
