@@ -22,10 +22,21 @@ namespace aether::test {
 
 inline bool running_as_root() { return geteuid() == 0; }
 
-// A port and the pool its rx buffers come from.
+// A port and the pool its rx buffers come from. The port always goes first:
+// it holds buffers and a cache of the pool.
 struct OpenedPort {
   std::unique_ptr<mem::Mempool> pool;
   std::unique_ptr<net::Port> port;
+
+  OpenedPort() = default;
+  OpenedPort(OpenedPort&&) noexcept = default;
+  OpenedPort& operator=(OpenedPort&& other) noexcept {
+    port.reset();
+    pool = std::move(other.pool);
+    port = std::move(other.port);
+    return *this;
+  }
+  ~OpenedPort() { port.reset(); }
 };
 
 inline Result<OpenedPort> open_in_namespace(const net::NetworkNamespace& ns, const std::string& spec,

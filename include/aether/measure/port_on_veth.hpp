@@ -13,9 +13,20 @@
 
 namespace aether::measure {
 
+// The port always goes before its pool: it holds buffers and a cache of it.
 struct PortWithPool {
   std::unique_ptr<mem::Mempool> pool;
-  std::unique_ptr<net::Port> port;  // destroyed before its pool
+  std::unique_ptr<net::Port> port;
+
+  PortWithPool() = default;
+  PortWithPool(PortWithPool&&) noexcept = default;
+  PortWithPool& operator=(PortWithPool&& other) noexcept {
+    port.reset();
+    pool = std::move(other.pool);
+    port = std::move(other.port);
+    return *this;
+  }
+  ~PortWithPool() { port.reset(); }
 };
 
 // Opens `spec` with the calling thread inside `ns`, with a pool of its own.
