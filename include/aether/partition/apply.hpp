@@ -1,0 +1,74 @@
+// `aether partition apply`: the run-time part of the partition, reversibly.
+//
+// Steps, in this order (each previous value is journaled and fsync'ed before
+// its change; see journal.hpp):
+//   1. journal the affinity of every task that may run on both Aether and
+//      host CPUs (cpuset moves below change affinities as a side effect, so
+//      the originals are taken first);
+//   2. cpuset partition: cgroup v2 <mount>/aether with cpuset.cpus = Aether
+//      CPUs and cpuset.cpus.partition = isolated (root before 6.1), after
+//      enabling +cpuset in the root's cgroup.subtree_control if needed; or
+//      cgroup v1 <mount>/aether (cpu_exclusive=1, sched_load_balance=0) and
+//      <mount>/aether-housekeeping (the host CPUs), the top cpuset's tasks
+//      moved into the latter and the top cpuset's sched_load_balance set to 0
+//      (cgroup-v1/cpusets.rst 1.7: otherwise the top cpuset's domain spans
+//      every CPU);
+//   3. restrict those tasks to (their CPUs minus the Aether CPUs) with
+//      sched_setaffinity; per-CPU kthreads (PF_NO_SETAFFINITY) and tasks
+//      confined to Aether CPUs are left alone, refusals are counted;
+//   4. every IRQ allowed on an Aether CPU gets (its CPUs minus the Aether
+//      CPUs, or all host CPUs); managed IRQs are refused by the kernel with
+//      EIO/EPERM and listed;
+//   5. /proc/irq/default_smp_affinity = host CPUs;
+//   6. /sys/devices/virtual/workqueue/cpumask = host CPUs, if it includes an
+//      Aether CPU (the journal keeps cpumask_requested where it exists, i.e.
+//      what the user asked for rather than what the kernel derived);
+//   7. vm.nr_hugepages, if asked;
+//   then the journal is marked complete.
+// Running it again finds nothing left to change and records nothing new.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "aether/core/result.hpp"
+#include "aether/partition/host_access.hpp"
+#include "aether/partition/journal.hpp"
+
+namespace aether::partition {
+
+struct ApplyOptions {
+  std::vector<unsigned> aether_cpus;
+  bool allow_smt_split = false;
+  std::filesystem::path journal_path = default_journal_path;
+  std::optional<std::uint64_t> hugepages;  // vm.nr_hugepages
+};
+
+struct ApplyReport {
+  std::vector<unsigned> aether_cpus;
+  std::vector<unsigned> housekeeping_cpus;
+  std::filesystem::path journal_path;
+  std::vector<std::string> done;      // one line per step taken
+  std::vector<std::string> warnings;  // steps that did not fully work
+  unsigned tasks_moved = 0;
+  unsigned tasks_per_cpu_kthreads = 0;     // left alone: the kernel pins them
+  unsigned tasks_confined = 0;             // left alone: allowed only on Aether CPUs
+  unsigned tasks_gone = 0;                 // exited during apply
+  std::vector<std::string> tasks_refused;  // "name[tid]: reason"
+  unsigned irqs_moved = 0;
+  std::vector<unsigned> irqs_managed;    // refused with EIO/EPERM
+  std::vector<std::string> irqs_failed;  // other errors
+  unsigned changes_journaled = 0;        // new journal records of this run
+};
+
+// Validates the CPUs (validate_aether_cpus), opens the journal and applies.
+// An Error means apply stopped; what it changed until then is journaled, so
+// `revert` (or apply again) is always possible.
+Result<ApplyReport> apply_partition(HostAccess& host, const ApplyOptions& options);
+
+std::string format_apply_report(const ApplyReport& report);
+
+}  // namespace aether::partition

@@ -1,0 +1,127 @@
+// The apply journal: every value `apply` is about to change, written and
+// fsync'ed before the change, so that `revert` restores the previous state
+// even after a crash or kill -9 in the middle of `apply`.
+//
+// Invariants:
+//   - A record reaches the disk (write + fsync) before the change it
+//     describes is made. A record whose change never happened is harmless:
+//     reverting it writes back the value that is still there.
+//   - Only the first record for a file, directory or task counts, so running
+//     `apply` again (after success or a crash) keeps the ORIGINAL values.
+//   - The file is created atomically (temporary file, fsync, rename, fsync of
+//     the directory), so it either has its header or does not exist.
+//   - A last line without its newline is a record torn by a crash while it
+//     was being written; its change was not made yet, so it is ignored.
+//
+// Format: text, one record per line, fields separated by one space, paths
+// and values percent-encoded (bytes <= 0x20, '%' and >= 0x7f), values
+// prefixed by '=' so that an empty value still has a field:
+//   aether-partition-journal 1
+//   cpus 2-3 housekeeping 0-1 kernel 6.1.0-28-amd64
+//   file /proc/irq/default_smp_affinity =f
+//   irq /proc/irq/24/smp_affinity_list =0-3
+//   directory /sys/fs/cgroup/aether
+//   controller /sys/fs/cgroup/cgroup.subtree_control cpuset
+//   affinity 1234 98765 =0-3          (tid, start time in ticks, allowed CPUs)
+//   complete
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "aether/core/result.hpp"
+
+namespace aether::partition {
+
+inline constexpr const char* default_journal_path = "/var/lib/aether/partition.journal";
+
+enum class JournalRecordKind {
+  file,        // `path` held `previous`; revert writes it back
+  irq,         // an IRQ's smp_affinity_list; as `file`, but EIO/EPERM (managed) on revert is not an error
+  directory,   // apply created `path`; revert moves its tasks to the parent and removes it
+  controller,  // apply enabled controller `previous` in `path` (a cgroup.subtree_control); revert disables it
+  affinity,    // task `tid` (started at `start_time`) was allowed on `previous`; revert restores it
+};
+
+struct JournalRecord {
+  JournalRecordKind kind = JournalRecordKind::file;
+  std::string path;
+  std::string previous;
+  pid_t tid = 0;
+  std::uint64_t start_time = 0;
+
+  bool operator==(const JournalRecord&) const = default;
+};
+
+struct JournalHeader {
+  std::vector<unsigned> aether_cpus;
+  std::vector<unsigned> housekeeping_cpus;
+  std::string kernel_release;
+};
+
+struct JournalContents {
+  JournalHeader header;
+  std::vector<JournalRecord> records;
+  bool complete = false;   // the last marker is "complete" (apply finished)
+  bool torn_tail = false;  // a partial last line was ignored
+};
+
+// Parses journal text. Errors name the line.
+Result<JournalContents> parse_journal(std::string_view text);
+
+// Reads `path`; std::nullopt if it does not exist.
+Result<std::optional<JournalContents>> read_journal(const std::filesystem::path& path);
+
+// An append-only journal file, owned (move-only; closes the file).
+class Journal {
+ public:
+  // Opens the journal at `path`, creating it (and its directory) with
+  // `header` if it does not exist. An existing journal must be for the same
+  // Aether CPUs (else an Error says to revert first); its records are loaded
+  // so that known paths and tasks are not recorded again.
+  static Result<Journal> open(const std::filesystem::path& path, const JournalHeader& header);
+
+  Journal(Journal&& other) noexcept;
+  Journal& operator=(Journal&& other) noexcept;
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+  ~Journal();
+
+  // Appends the records not yet known (see knows()) and fsyncs once.
+  // Returns only after they are on disk.
+  Result<void> record(std::span<const JournalRecord> records);
+  Result<void> record(const JournalRecord& one) { return record(std::span<const JournalRecord>(&one, 1)); }
+  Result<void> mark_complete();
+
+  // A record for the same kind and target (path, or tid + start time) exists.
+  [[nodiscard]] bool knows(const JournalRecord& record) const;
+  // `path` is a directory this journal created, or lies below one.
+  [[nodiscard]] bool inside_created_directory(std::string_view path) const;
+  [[nodiscard]] const JournalContents& contents() const noexcept { return contents_; }
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+
+ private:
+  Journal(std::filesystem::path path, int fd, JournalContents contents);
+  Result<void> append(const std::string& text);
+
+  std::filesystem::path path_;
+  int fd_ = -1;
+  JournalContents contents_;
+};
+
+// Removes the journal after a complete revert, durably (unlink + fsync of
+// the directory).
+Result<void> remove_journal(const std::filesystem::path& path);
+
+// Percent-encoding used by the format (exposed for tests).
+std::string journal_escape(std::string_view text);
+Result<std::string> journal_unescape(std::string_view text);
+
+}  // namespace aether::partition

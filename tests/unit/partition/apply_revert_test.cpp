@@ -1,0 +1,229 @@
+// apply and revert against writable copies of the fake trees, with a fake
+// kernel (fake_host.hpp): the effects, idempotence, exact restoration, and
+// restoration after a "kill -9" at every single step of apply.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "aether/partition/apply.hpp"
+#include "aether/partition/revert.hpp"
+#include "aether/partition/status.hpp"
+#include "fake_host.hpp"
+
+namespace aether::partition {
+namespace {
+
+using test::Crash;
+using test::describe_differences;
+using test::FakeHost;
+using test::read_file;
+using test::snapshot;
+using test::TempDirectory;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+struct Scenario {
+  const char* tree;
+  std::vector<unsigned> aether;
+  std::optional<std::uint64_t> hugepages;
+};
+
+const Scenario v2_scenario{"isolated-v2", {2, 3}, std::nullopt};
+const Scenario v1_scenario{"smt-v1", {2, 3, 6, 7}, 64};
+
+ApplyOptions options_for(const Scenario& scenario, const std::filesystem::path& journal) {
+  ApplyOptions options;
+  options.aether_cpus = scenario.aether;
+  options.journal_path = journal;
+  options.hugepages = scenario.hugepages;
+  return options;
+}
+
+std::string allowed_of(const FakeHost& host, int pid, int tid) {
+  const std::string status =
+      read_file(host.root() / "proc" / std::to_string(pid) / "task" / std::to_string(tid) / "status");
+  const auto begin = status.find("Cpus_allowed_list:\t") + 19;
+  return status.substr(begin, status.find('\n', begin) - begin);
+}
+
+std::string file(const FakeHost& host, const std::string& relative) { return read_file(host.root() / relative); }
+
+TEST(ApplyRevert, CgroupV2IsolatedPartition) {
+  TempDirectory temp;
+  FakeHost host(v2_scenario.tree, temp.path());
+  host.add_managed_irq(26);
+  const auto original = snapshot(host.root());
+  const auto journal = temp.path() / "partition.journal";
+
+  auto report = apply_partition(host, options_for(v2_scenario, journal));
+  ASSERT_TRUE(report.ok()) << report.error().describe();
+  EXPECT_EQ(file(host, "sys/fs/cgroup/cgroup.subtree_control"), "cpu io memory pids cpuset\n");
+  EXPECT_EQ(file(host, "sys/fs/cgroup/aether/cpuset.cpus"), "2-3\n");
+  EXPECT_EQ(file(host, "sys/fs/cgroup/aether/cpuset.cpus.partition"), "isolated\n");
+  EXPECT_EQ(file(host, "proc/irq/27/smp_affinity_list"), "0-1\n");
+  EXPECT_EQ(file(host, "proc/irq/26/smp_affinity_list"), "3\n");  // managed: refused
+  EXPECT_THAT(report->irqs_managed, ElementsAre(26u));
+  EXPECT_EQ(report->irqs_moved, 1u);
+  EXPECT_EQ(allowed_of(host, 500, 500), "0-1");  // worker moved off
+  EXPECT_EQ(allowed_of(host, 600, 601), "2");    // the data plane left alone
+  EXPECT_EQ(allowed_of(host, 20, 20), "2");      // ksoftirqd/2 left alone
+  EXPECT_EQ(report->tasks_moved, 1u);
+  EXPECT_EQ(report->tasks_per_cpu_kthreads, 1u);
+  EXPECT_EQ(report->tasks_confined, 1u);
+  EXPECT_EQ(file(host, "proc/irq/default_smp_affinity"), "3\n");  // already housekeeping only
+  const std::string text = format_apply_report(*report);
+  EXPECT_THAT(text, HasSubstr("cgroup v2 isolated partition /sys/fs/cgroup/aether with CPUs 2-3"));
+  EXPECT_THAT(text, HasSubstr("refused to move IRQs 26 (managed)"));
+
+  // status now sees the partition.
+  StatusOptions status_options;
+  status_options.journal_path = journal;
+  auto status = collect_status(host, status_options);
+  ASSERT_TRUE(status.ok()) << status.error().describe();
+  for (const Check& check : status->checks) {
+    if (check.item == "cpuset") {
+      EXPECT_EQ(check.level, CheckLevel::ok);
+      EXPECT_THAT(check.details, testing::Contains(HasSubstr("partition /sys/fs/cgroup/aether: isolated, CPUs 2-3")));
+    }
+    if (check.item == "tasks") {
+      EXPECT_EQ(check.level, CheckLevel::ok) << check.finding;
+    }
+    if (check.item == "journal") {
+      EXPECT_THAT(check.finding, HasSubstr("partition applied for CPUs 2-3"));
+    }
+  }
+
+  // Twice is harmless: nothing new to change or record.
+  const std::string journal_text = read_file(journal);
+  const auto applied = snapshot(host.root());
+  auto again = apply_partition(host, options_for(v2_scenario, journal));
+  ASSERT_TRUE(again.ok()) << again.error().describe();
+  EXPECT_EQ(again->changes_journaled, 0u);
+  EXPECT_EQ(read_file(journal), journal_text);
+  EXPECT_EQ(snapshot(host.root()), applied) << describe_differences(applied, snapshot(host.root()));
+
+  auto reverted = revert_partition(host, journal);
+  ASSERT_TRUE(reverted.ok()) << reverted.error().describe();
+  EXPECT_THAT(reverted->failures, IsEmpty());
+  EXPECT_TRUE(reverted->journal_removed);
+  EXPECT_FALSE(std::filesystem::exists(journal));
+  const auto after = snapshot(host.root());
+  EXPECT_EQ(after, original) << describe_differences(original, after);
+
+  // Nothing left to revert.
+  auto nothing = revert_partition(host, journal);
+  ASSERT_TRUE(nothing.ok());
+  EXPECT_FALSE(nothing->journal_found);
+}
+
+TEST(ApplyRevert, CgroupV1CpusetsKeepPinnedTasksPinned) {
+  TempDirectory temp;
+  FakeHost host(v1_scenario.tree, temp.path());
+  const auto original = snapshot(host.root());
+  const auto journal = temp.path() / "partition.journal";
+
+  auto report = apply_partition(host, options_for(v1_scenario, journal));
+  ASSERT_TRUE(report.ok()) << report.error().describe();
+  const std::string v1 = "sys/fs/cgroup/cpuset/";
+  EXPECT_EQ(file(host, v1 + "aether/cpuset.cpus"), "2-3,6-7\n");
+  EXPECT_EQ(file(host, v1 + "aether/cpuset.cpu_exclusive"), "1\n");
+  EXPECT_EQ(file(host, v1 + "aether/cpuset.sched_load_balance"), "0\n");
+  EXPECT_EQ(file(host, v1 + "aether-housekeeping/cpuset.cpus"), "0-1,4-5\n");
+  EXPECT_EQ(file(host, v1 + "aether-housekeeping/tasks"), "1\n2\n40\n700\n701\n");
+  EXPECT_EQ(file(host, v1 + "tasks"), "3\n");  // kworker/6:1 is per-CPU: it stays
+  EXPECT_EQ(file(host, v1 + "cpuset.sched_load_balance"), "0\n");
+  EXPECT_EQ(allowed_of(host, 700, 700), "0-1,4-5");
+  EXPECT_EQ(allowed_of(host, 700, 701), "1");  // its own pinning survives the cpuset move
+  EXPECT_EQ(allowed_of(host, 3, 3), "6");
+  EXPECT_EQ(file(host, "proc/irq/30/smp_affinity_list"), "0-1,4-5\n");
+  EXPECT_EQ(file(host, "proc/irq/32/smp_affinity_list"), "0-1\n");
+  EXPECT_EQ(file(host, "proc/irq/default_smp_affinity"), "33\n");
+  EXPECT_EQ(file(host, "sys/devices/virtual/workqueue/cpumask"), "33\n");
+  EXPECT_EQ(file(host, "proc/sys/vm/nr_hugepages"), "64\n");
+  EXPECT_EQ(report->tasks_moved, 4u);  // systemd, kthreadd, kcompactd0, sshd
+  EXPECT_EQ(report->irqs_moved, 3u);
+
+  StatusOptions status_options;
+  status_options.aether_cpus = v1_scenario.aether;
+  auto status = collect_status(host, status_options);
+  ASSERT_TRUE(status.ok()) << status.error().describe();
+  for (const Check& check : status->checks) {
+    if (check.item == "sysfs.isolated" || check.item == "cpuset" || check.item == "workqueue" ||
+        check.item == "irq.default_affinity" || check.item == "hugepages") {
+      EXPECT_EQ(check.level, CheckLevel::ok) << check.item << ": " << check.finding;
+    }
+  }
+
+  auto reverted = revert_partition(host, journal);
+  ASSERT_TRUE(reverted.ok()) << reverted.error().describe();
+  EXPECT_THAT(reverted->failures, IsEmpty());
+  const auto after = snapshot(host.root());
+  EXPECT_EQ(after, original) << describe_differences(original, after);
+}
+
+TEST(ApplyRevert, OtherCpusNeedARevertFirst) {
+  TempDirectory temp;
+  FakeHost host(v2_scenario.tree, temp.path());
+  const auto journal = temp.path() / "partition.journal";
+  ASSERT_TRUE(apply_partition(host, options_for(v2_scenario, journal)).ok());
+  ApplyOptions other = options_for(v2_scenario, journal);
+  other.aether_cpus = {3};
+  auto refused = apply_partition(host, other);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.error().message, HasSubstr("run `aether partition revert` first"));
+}
+
+TEST(ApplyRevert, InvalidCpusChangeNothing) {
+  TempDirectory temp;
+  FakeHost host(v1_scenario.tree, temp.path());
+  const auto original = snapshot(host.root());
+  ApplyOptions options = options_for(v1_scenario, temp.path() / "j");
+  options.aether_cpus = {6, 7};  // splits cores
+  auto refused = apply_partition(host, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_THAT(refused.error().message, HasSubstr("SMT sibling"));
+  EXPECT_EQ(host.changes(), 0);
+  EXPECT_FALSE(std::filesystem::exists(temp.path() / "j"));
+  EXPECT_EQ(snapshot(host.root()), original);
+}
+
+// Kill apply after each of its changes in turn; revert must restore the
+// original tree every time, and so must "apply again, then revert".
+void crash_everywhere(const Scenario& scenario) {
+  int total = 0;
+  {
+    TempDirectory temp;
+    FakeHost host(scenario.tree, temp.path());
+    ASSERT_TRUE(apply_partition(host, options_for(scenario, temp.path() / "j")).ok());
+    total = host.changes();
+  }
+  ASSERT_GT(total, 5);
+  for (int crash_at = 0; crash_at < total; ++crash_at) {
+    for (const bool apply_again : {false, true}) {
+      TempDirectory temp;
+      FakeHost host(scenario.tree, temp.path());
+      const auto original = snapshot(host.root());
+      const auto journal = temp.path() / "j";
+      host.crash_after(crash_at);
+      EXPECT_THROW((void)apply_partition(host, options_for(scenario, journal)), Crash) << "crash at " << crash_at;
+      host.crash_after(-1);
+      if (apply_again) {
+        auto applied = apply_partition(host, options_for(scenario, journal));
+        ASSERT_TRUE(applied.ok()) << applied.error().describe();
+      }
+      auto reverted = revert_partition(host, journal);
+      ASSERT_TRUE(reverted.ok()) << reverted.error().describe();
+      EXPECT_THAT(reverted->failures, IsEmpty()) << "crash at " << crash_at;
+      const auto after = snapshot(host.root());
+      EXPECT_EQ(after, original) << "crash at change " << crash_at << " of " << total
+                                 << (apply_again ? ", applied again" : "") << ":\n"
+                                 << describe_differences(original, after);
+    }
+  }
+}
+
+TEST(ApplyRevert, RevertRestoresAfterAKillAtAnyPointV2) { crash_everywhere(v2_scenario); }
+TEST(ApplyRevert, RevertRestoresAfterAKillAtAnyPointV1) { crash_everywhere(v1_scenario); }
+
+}  // namespace
+}  // namespace aether::partition
