@@ -31,7 +31,7 @@ inline CommandOutput run_command(const std::string& command) {
   const int err_fd = mkstemp(err_path);
   close(out_fd);
   close(err_fd);
-  const std::string full = command + " >" + out_path + " 2>" + err_path;
+  const std::string full = "(" + command + ") >" + out_path + " 2>" + err_path;
   const int status = std::system(full.c_str());
   CommandOutput result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
