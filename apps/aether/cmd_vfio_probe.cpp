@@ -1,0 +1,120 @@
+// `aether vfio-probe BDF`: see vfio_probe.hpp.
+#include <fmt/format.h>
+
+#include <linux/vfio.h>
+
+#include "aether/mem/memory_region.hpp"
+#include "aether/vfio/device_session.hpp"
+#include "aether/vfio/dma_mapping.hpp"
+#include "aether/vfio/msix.hpp"
+#include "aether/vfio/pci_sysfs.hpp"
+#include "commands.hpp"
+#include "vfio_probe.hpp"
+
+namespace aether::cli {
+namespace {
+
+struct ProbeOptions {
+  std::string address;
+  std::uint64_t iova = 0x10000000;  // 256 MiB: clear of the x86 IOAPIC/MSI window at 0xfee00000
+  bool container_only = false;
+};
+
+template <class T>
+bool check(const Result<T>& result, const char* step) {
+  if (result) return true;
+  fmt::print(stderr, "aether vfio-probe: {}: {}\n", step, result.error().describe());
+  return false;
+}
+
+int run_probe(const ProbeOptions& options) {
+  auto address = vfio::PciAddress::parse(options.address);
+  if (!check(address, "address")) return exit_failure;
+  vfio::SessionOptions session_options;
+  session_options.allow_device_cdev = !options.container_only;
+  auto session = vfio::DeviceSession::open(*address, session_options);
+  if (!check(session, "open")) return exit_failure;
+  vfio::Device& device = (*session)->device();
+  fmt::print("interface: {}\n", vfio::to_string((*session)->kernel_interface()));
+
+  auto info = device.info();
+  if (!check(info, "device info")) return exit_failure;
+  fmt::print("device: flags {:#x} regions {} irqs {} reset {}\n", info->flags, info->region_count, info->irq_count,
+             info->supports_reset() ? "yes" : "no");
+  for (std::uint32_t index = 0; index < info->region_count && index <= VFIO_PCI_CONFIG_REGION_INDEX; ++index) {
+    auto region = device.region_info(index);
+    if (!check(region, "region info")) return exit_failure;
+    if (region->size == 0) continue;
+    fmt::print("region {}: size {:#x} offset {:#x} flags {}{}{}\n", index, region->size, region->offset,
+               region->readable() ? "r" : "-", region->writable() ? "w" : "-", region->mappable() ? "m" : "-");
+  }
+
+  // Config space must agree with sysfs: proves reads go to the device.
+  auto ids = device.read_config_u32(0);
+  if (!check(ids, "config read")) return exit_failure;
+  auto sysfs_view = vfio::PciSysfs().read(*address);
+  if (!check(sysfs_view, "sysfs")) return exit_failure;
+  const auto vendor = static_cast<std::uint16_t>(*ids & 0xffff);
+  const auto device_id = static_cast<std::uint16_t>(*ids >> 16);
+  fmt::print("config: vendor:device {:04x}:{:04x} (sysfs {:04x}:{:04x}) {}\n", vendor, device_id, sysfs_view->vendor,
+             sysfs_view->device,
+             vendor == sysfs_view->vendor && device_id == sysfs_view->device ? "match" : "MISMATCH");
+  if (vendor != sysfs_view->vendor || device_id != sysfs_view->device) return exit_failure;
+  if (!check(device.enable_bus_master(), "bus master enable")) return exit_failure;
+  auto command = device.read_config_u16(4);
+  if (!check(command, "config read")) return exit_failure;
+  fmt::print("config: command register {:#06x} (bus master {})\n", *command, (*command & 4) != 0 ? "on" : "off");
+
+  bool mapped_a_bar = false;
+  for (unsigned bar = 0; bar < 6 && !mapped_a_bar; ++bar) {
+    auto region = device.region_info(bar);
+    if (!region || region->size == 0 || !region->mappable()) continue;
+    auto mapping = device.map_bar(bar);
+    if (!check(mapping, "BAR mmap")) return exit_failure;
+    const std::uint32_t first_word = *reinterpret_cast<volatile std::uint32_t*>(mapping->base());
+    fmt::print("bar {}: mapped {:#x} bytes, first 32-bit word {:#010x}\n", bar, mapping->length(), first_word);
+    mapped_a_bar = true;
+  }
+  if (!mapped_a_bar) fmt::print("bar: no mappable BAR\n");
+
+  mem::RegionOptions region_options;
+  region_options.required_bytes = 2U << 20;
+  region_options.use_hugepages = false;
+  region_options.name = "aether-vfio-probe";
+  auto region = mem::MemoryRegion::create(region_options);
+  if (!check(region, "memory region")) return exit_failure;
+  {
+    auto dma = vfio::DmaMapping::create((*session)->address_space(), *region, options.iova);
+    if (!check(dma, "DMA map")) return exit_failure;
+    fmt::print("dma: mapped {:#x} bytes at IOVA {:#x} in {}\n", dma->length(), dma->iova(),
+               (*session)->address_space().describe());
+  }
+  fmt::print("dma: unmapped\n");
+
+  auto msix = device.irq_info(VFIO_PCI_MSIX_IRQ_INDEX);
+  if (!check(msix, "MSI-X info")) return exit_failure;
+  if (msix->count > 0) {
+    auto vectors = vfio::MsixVectors::enable(device, 1);
+    if (!check(vectors, "MSI-X")) return exit_failure;
+    fmt::print("msix: {} vectors offered, 1 routed to eventfd {}\n", msix->count, vectors->eventfd(0));
+  } else {
+    fmt::print("msix: none offered\n");
+  }
+  if (!check(device.reset(), "reset")) return exit_failure;
+  fmt::print("reset: done\nvfio-probe: OK\n");
+  return exit_ok;
+}
+
+}  // namespace
+
+void register_vfio_probe(CLI::App& app, int& exit_code) {
+  static ProbeOptions options;
+  CLI::App* probe = app.add_subcommand("vfio-probe", "Open a vfio-pci device and exercise the VFIO layer (debugging)");
+  probe->group("");  // hidden: a diagnostic, not part of the user interface
+  probe->add_option("BDF", options.address, "PCI address bound to vfio-pci")->required();
+  probe->add_option("--iova", options.iova, "IOVA of the test DMA mapping");
+  probe->add_flag("--container", options.container_only, "Use the container/group path even if the cdev path exists");
+  probe->callback([&exit_code] { exit_code = run_probe(options); });
+}
+
+}  // namespace aether::cli
