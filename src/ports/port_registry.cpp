@@ -12,6 +12,9 @@
 #ifdef AETHER_HAVE_BACKEND_afxdp
 #include "aether/backends/afxdp_port.hpp"
 #endif
+#ifdef AETHER_HAVE_BACKEND_memif
+#include "aether/backends/memif_port.hpp"
+#endif
 
 namespace aether::net {
 namespace {
@@ -40,7 +43,11 @@ const std::vector<Backend>& backends() {
 #else
       {{"afxdp", "afxdp:IFNAME", "AF_XDP socket (this build has no libxdp)", false}, nullptr},
 #endif
+#ifdef AETHER_HAVE_BACKEND_memif
+      {{"memif", backends::memif_synopsis, backends::memif_summary, true}, &backends::open_memif_port},
+#else
       {{"memif", "memif:SOCKET", "shared-memory interface (not built yet)", false}, nullptr},
+#endif
       {{"vfio", "vfio:PCI_ADDRESS", "userspace NIC driver over VFIO (not built yet)", false}, nullptr},
   };
   return table;

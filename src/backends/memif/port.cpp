@@ -1,0 +1,351 @@
+// The memif Port: its queues, and the control thread that connects (client)
+// or accepts (server), runs the handshake, attaches the queues when the
+// link comes up and detaches them when it goes down.
+//
+// The control thread sleeps in poll(2) on the listener, the connection and
+// a wake-up eventfd; it wakes for control messages, a client's reconnect
+// timer and a handshake's deadline only. The data path never waits for it.
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "aether/backends/memif_port.hpp"
+#include "aether/core/log.hpp"
+#include "client_queue.hpp"
+#include "connection.hpp"
+#include "control_socket.hpp"
+#include "server_queue.hpp"
+
+namespace aether::backends {
+namespace {
+
+using namespace memif;
+using Clock = std::chrono::steady_clock;
+
+int milliseconds_until(Clock::time_point when) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(when - Clock::now()).count();
+  return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 60'000)) + 1;
+}
+
+class MemifPortImpl final : public MemifPort {
+ public:
+  MemifPortImpl(net::PortInfo info, const MemifConfig& config, ConnectionSettings settings, SocketAddress address)
+      : info_(std::move(info)), config_(config), settings_(std::move(settings)), address_(std::move(address)) {}
+
+  ~MemifPortImpl() override {
+    if (control_.joinable()) {
+      stopping_.store(true);
+      const std::uint64_t one = 1;
+      (void)!::write(wake_.get(), &one, sizeof(one));
+      control_.join();
+    }
+    if (config_.role == MemifRole::server && !config_.abstract_socket && listener_.valid()) {
+      ::unlink(address_.name.c_str());
+    }
+  }
+
+  Result<void> start() {
+    wake_ = FileDescriptor(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+    if (!wake_.valid()) return errno_error("eventfd for the memif control thread failed");
+    for (unsigned q = 0; q < config_.queues; ++q) {
+      const auto id = static_cast<std::uint16_t>(q);
+      if (config_.role == MemifRole::server) {
+        queues_.push_back(std::make_unique<ServerQueue>(*settings_.pool, port_id_, id, config_.interrupt_mode));
+      } else if (config_.zero_copy) {
+        queues_.push_back(std::make_unique<ClientQueue<true>>(*settings_.pool, port_id_, id, config_.interrupt_mode));
+      } else {
+        queues_.push_back(std::make_unique<ClientQueue<false>>(*settings_.pool, port_id_, id, config_.interrupt_mode));
+      }
+      if (config_.interrupt_mode) {
+        interrupt_epolls_.emplace_back(::epoll_create1(EPOLL_CLOEXEC));
+        if (!interrupt_epolls_.back().valid()) return errno_error("epoll_create1 for memif interrupts failed");
+      }
+    }
+    if (config_.role == MemifRole::server) {
+      auto listener = listen_control_socket(address_);
+      if (!listener) return std::move(listener).error();
+      listener_ = std::move(*listener);
+    }
+    control_ = std::thread([this] { run(); });
+    return {};
+  }
+
+  void set_port_id(std::uint16_t id) noexcept { port_id_ = id; }
+
+  [[nodiscard]] const net::PortInfo& info() const noexcept override { return info_; }
+  [[nodiscard]] net::Queue& queue(unsigned index) noexcept override { return *queues_[index]; }
+  [[nodiscard]] net::LinkState link_state() const override { return link_.load(std::memory_order_acquire); }
+
+  [[nodiscard]] MemifConnectionStatus connection_status() const override {
+    std::lock_guard lock(status_mutex_);
+    return status_;
+  }
+  [[nodiscard]] MemifQueueCounters memif_counters(unsigned queue) const noexcept override {
+    return queues_[queue]->memif_stats();
+  }
+  bool wait_until_up(std::chrono::milliseconds timeout) const override {
+    std::unique_lock lock(status_mutex_);
+    return status_changed_.wait_for(lock, timeout, [this] { return status_.connected; });
+  }
+  bool wait_until_down(std::chrono::milliseconds timeout) const override {
+    std::unique_lock lock(status_mutex_);
+    return status_changed_.wait_for(lock, timeout, [this] { return !status_.connected; });
+  }
+  [[nodiscard]] int rx_interrupt_fd(unsigned queue) const noexcept override {
+    return config_.interrupt_mode ? interrupt_epolls_[queue].get() : -1;
+  }
+  bool wait_for_rx(unsigned queue, std::chrono::milliseconds timeout) override {
+    if (!config_.interrupt_mode) return false;
+    epoll_event event{};
+    return ::epoll_wait(interrupt_epolls_[queue].get(), &event, 1, static_cast<int>(timeout.count())) > 0;
+  }
+
+ private:
+  void run() {
+    auto next_attempt = Clock::now();
+    auto deadline = Clock::now();
+    while (!stopping_.load()) {
+      if (config_.role == MemifRole::client && !connection_ && Clock::now() >= next_attempt) {
+        try_connect();
+        next_attempt = Clock::now() + std::chrono::milliseconds(config_.retry_ms);
+        deadline = Clock::now() + std::chrono::milliseconds(config_.handshake_ms);
+      }
+      pollfd fds[3];
+      nfds_t count = 0;
+      fds[count++] = pollfd{wake_.get(), POLLIN, 0};
+      const nfds_t listener_slot = listener_.valid() ? count++ : 0;
+      if (listener_.valid()) fds[listener_slot] = pollfd{listener_.get(), POLLIN, 0};
+      const nfds_t connection_slot = connection_ ? count++ : 0;
+      if (connection_) fds[connection_slot] = pollfd{connection_->socket(), POLLIN, 0};
+      int timeout = -1;
+      if (connection_ && !connection_->connected()) {
+        timeout = milliseconds_until(deadline);
+      } else if (config_.role == MemifRole::client && !connection_) {
+        timeout = milliseconds_until(next_attempt);
+      }
+      if (::poll(fds, count, timeout) < 0) continue;  // EINTR
+      if ((fds[0].revents & POLLIN) != 0) {
+        std::uint64_t value = 0;
+        (void)!::read(wake_.get(), &value, sizeof(value));
+        continue;
+      }
+      if (listener_slot != 0 && (fds[listener_slot].revents & POLLIN) != 0) {
+        accept_one();
+        deadline = Clock::now() + std::chrono::milliseconds(config_.handshake_ms);
+      }
+      if (connection_slot != 0 && connection_ && fds[connection_slot].revents != 0) {
+        switch (connection_->on_readable()) {
+          case Connection::Event::connected: on_connected(); break;
+          case Connection::Event::closed: on_closed(); break;
+          case Connection::Event::none: break;
+        }
+      }
+      if (connection_ && !connection_->connected() && Clock::now() >= deadline) {
+        connection_->disconnect(fmt::format("Handshake not complete after {} ms", config_.handshake_ms));
+        on_closed();
+      }
+    }
+    if (connection_) {
+      connection_->disconnect("Interface closed");
+      on_closed();
+    }
+  }
+
+  void try_connect() {
+    auto socket = connect_control_socket(address_);
+    if (!socket) {
+      const std::string problem = socket.error().describe();
+      if (problem != last_connect_error_) log::info("memif {}: {}; retrying every {} ms", address_.describe(), problem, config_.retry_ms);
+      last_connect_error_ = problem;
+      return;
+    }
+    last_connect_error_.clear();
+    connection_ = Connection::connect(std::move(*socket), settings_);
+  }
+
+  void accept_one() {
+    auto socket = accept_control_socket(listener_.get());
+    if (!socket) return;
+    if (connection_) {
+      // One peer at a time (DPDK's "Already connected"), told why.
+      (void)send_message(socket->get(), encode_message(DisconnectMessage{0, "Already connected"}));
+      return;
+    }
+    auto connection = Connection::accept(std::move(*socket), settings_);
+    if (!connection) {
+      log::warn("memif {}: could not greet a new peer: {}", address_.describe(), connection.error().describe());
+      return;
+    }
+    connection_ = std::move(*connection);
+  }
+
+  void on_connected() {
+    for (const auto& warning : connection_->take_warnings()) log::warn("memif {}: {}", address_.describe(), warning);
+    for (unsigned q = 0; q < queues_.size(); ++q) {
+      queues_[q]->attach(connection_->binding(q));
+      if (config_.interrupt_mode && connection_->rx_event_fd(q) >= 0) {
+        // Edge-triggered: every write by the peer is one wake-up, and
+        // nobody needs to drain the eventfd.
+        epoll_event event{};
+        event.events = EPOLLIN | EPOLLET;
+        event.data.u32 = q;
+        ::epoll_ctl(interrupt_epolls_[q].get(), EPOLL_CTL_ADD, connection_->rx_event_fd(q), &event);
+      }
+    }
+    link_.store(net::LinkState::up, std::memory_order_release);
+    {
+      std::lock_guard lock(status_mutex_);
+      status_.connected = true;
+      ++status_.connections;
+      status_.peer_name = connection_->peer_name();
+      status_.peer_interface_name = connection_->peer_interface_name();
+      status_.rx_rings = connection_->rx_rings();
+      status_.tx_rings = connection_->tx_rings();
+      status_.log2_ring_size = connection_->log2_ring_size();
+    }
+    status_changed_.notify_all();
+    log::info("memif {}: connected to '{}' ({}), {} rx / {} tx rings of {} descriptors", address_.describe(),
+              connection_->peer_name(), connection_->peer_interface_name(), connection_->rx_rings(),
+              connection_->tx_rings(), 1u << connection_->log2_ring_size());
+  }
+
+  void on_closed() {
+    const bool was_connected = link_.exchange(net::LinkState::down, std::memory_order_acq_rel) == net::LinkState::up;
+    std::uint64_t lost = 0;
+    if (was_connected) {
+      for (unsigned q = 0; q < queues_.size(); ++q) {
+        if (config_.interrupt_mode && connection_->rx_event_fd(q) >= 0) {
+          ::epoll_ctl(interrupt_epolls_[q].get(), EPOLL_CTL_DEL, connection_->rx_event_fd(q), nullptr);
+        }
+        const auto before = queues_[q]->memif_stats().tx_lost_on_disconnect;
+        queues_[q]->detach();
+        lost += queues_[q]->memif_stats().tx_lost_on_disconnect - before;
+      }
+    }
+    const std::string reason = connection_->close_reason();
+    const bool by_peer = connection_->closed_by_peer();
+    {
+      std::lock_guard lock(status_mutex_);
+      status_.connected = false;
+      ++status_.disconnects;
+      status_.last_disconnect_reason = reason;
+      status_.last_disconnect_by_peer = by_peer;
+      status_.rx_rings = status_.tx_rings = 0;
+    }
+    status_changed_.notify_all();
+    if (stopping_.load()) {
+      log::debug("memif {}: closed", address_.describe());
+    } else if (was_connected) {
+      log::warn("memif {}: link down ({}: {}); {} frames handed over were not confirmed", address_.describe(),
+                by_peer ? "peer" : "local", reason, lost);
+    } else {
+      log::warn("memif {}: handshake ended ({}: {})", address_.describe(), by_peer ? "peer" : "local", reason);
+    }
+    connection_.reset();
+  }
+
+  net::PortInfo info_;
+  MemifConfig config_;
+  ConnectionSettings settings_;
+  SocketAddress address_;
+  std::uint16_t port_id_ = 0;
+  std::vector<std::unique_ptr<MemifQueue>> queues_;
+  std::vector<FileDescriptor> interrupt_epolls_;
+  FileDescriptor listener_;
+  FileDescriptor wake_;
+  std::unique_ptr<Connection> connection_;  // the control thread's
+  std::string last_connect_error_;
+  std::atomic<net::LinkState> link_{net::LinkState::down};
+  mutable std::mutex status_mutex_;
+  mutable std::condition_variable status_changed_;
+  MemifConnectionStatus status_;
+  std::atomic<bool> stopping_{false};
+  std::thread control_;  // last: started after everything above exists
+};
+
+// A locally administered unicast address (bit 1 of the first octet set,
+// bit 0 clear) that tells the role and carries the interface id.
+net::MacAddress make_mac(const MemifConfig& config) {
+  return net::MacAddress{{0x02, 0xae, static_cast<std::uint8_t>(config.role == MemifRole::server ? 0x53 : 0x43),
+                          static_cast<std::uint8_t>(config.id >> 16), static_cast<std::uint8_t>(config.id >> 8),
+                          static_cast<std::uint8_t>(config.id)}};
+}
+
+std::string describe_mode(const MemifConfig& config, const mem::Mempool& pool) {
+  std::string mode = config.role == MemifRole::server ? "server, copy" : "client";
+  if (config.role == MemifRole::client) {
+    mode += config.zero_copy ? fmt::format(", zero copy (pool '{}' lent as region 1)", pool.name())
+                             : fmt::format(", copy ({}-byte memif buffers)", config.buffer_size);
+  }
+  mode += config.interrupt_mode ? ", interrupt mode (eventfd)" : ", polling (MASK_INT)";
+  mode += fmt::format(", {} queue pair{}, rings of up to {} descriptors, id {}", config.queues,
+                      config.queues == 1 ? "" : "s", 1u << config.log2_ring_size, config.id);
+  return mode;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<net::Port>> open_memif_port(const net::PortSpec& spec, const net::PortOptions& options) {
+  auto config = parse_memif_config(spec);
+  if (!config) return std::move(config).error();
+  if (options.pool == nullptr) return invalid_argument(fmt::format("port '{}': no mempool given", spec.text));
+  const mem::Mempool& pool = *options.pool;
+
+  net::PortInfo info;
+  info.spec = spec.text;
+  info.kind = "memif";
+  info.interface = config->abstract_socket ? "@" + config->socket : config->socket;
+  info.queue_count = config->queues;
+  info.mac = make_mac(*config);
+  info.mtu = 1500;
+  if (config->zero_copy) {
+    // Descriptor offsets are u32: the lent pool must lie in the first 4 GiB
+    // of its region; and it must be a memfd the server can map.
+    if (pool.region().length() > std::numeric_limits<std::uint32_t>::max() || pool.region().fd() < 0) {
+      return invalid_argument(fmt::format("port '{}': pool '{}' ({} bytes) cannot be lent: zero copy needs a memfd "
+                                          "region below 4 GiB (use zero_copy=0)",
+                                          spec.text, pool.name(), pool.region().length()));
+    }
+    info.notes.push_back(
+        "zero copy: the server maps the whole pool, buffer metadata included; use zero_copy=0 with a server "
+        "you do not trust");
+  }
+  if (!config->zero_copy && config->role == MemifRole::client && config->buffer_size > pool.data_room()) {
+    info.notes.push_back(fmt::format("memif buffers ({} bytes) are larger than the pool's data room ({}): frames "
+                                     "that long arrive as chained packets",
+                                     config->buffer_size, pool.data_room()));
+  }
+  info.mode = describe_mode(*config, pool);
+
+  ConnectionSettings settings;
+  settings.role = config->role;
+  settings.id = config->id;
+  settings.queues = config->queues;
+  settings.log2_ring_size = config->log2_ring_size;
+  settings.buffer_size = config->buffer_size;
+  settings.zero_copy = config->zero_copy;
+  settings.interrupt_mode = config->interrupt_mode;
+  if (config->secret) settings.secret = secret_field(*config->secret);
+  settings.name = fmt::format("aether-{}", ::getpid());
+  settings.pool = options.pool;
+
+  SocketAddress address{config->socket, config->abstract_socket};
+  auto port = std::make_unique<MemifPortImpl>(std::move(info), *config, std::move(settings), std::move(address));
+  port->set_port_id(options.port_id);
+  if (auto started = port->start(); !started) {
+    Error error = std::move(started).error();
+    error.message = fmt::format("port '{}': {}", spec.text, error.message);
+    return error;
+  }
+  return std::unique_ptr<net::Port>(std::move(port));
+}
+
+}  // namespace aether::backends
