@@ -1,0 +1,125 @@
+// VFIO in a real kernel with an emulated IOMMU (QEMU q35 + intel-iommu,
+// Debian 6.1): `aether devices`, `aether bind`, the VFIO layer through
+// `aether vfio-probe`, and `aether unbind` giving the device back.
+//
+// Devices: virtio-net (modern only, behind the IOMMU: iommu_platform=on) at
+// 00:03.0, an Intel 82574 (e1000e) at 00:04.0, and behind a conventional
+// PCI bridge (one IOMMU group for everything behind it) a second virtio-net
+// at 01:01.0 next to an e1000 at 01:02.0, to see the non-viable group
+// error. No network backend: the NICs are probed, not driven.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "guest_gtest.hpp"
+#include "guest_vm.hpp"
+
+namespace aether::test {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Each step prints "STEP <name> rc=<status>" so the assertions can tell
+// the steps apart in the console.
+constexpr const char* vfio_script = R"script(
+step() { name=$1; shift; "$@"; echo "STEP $name rc=$?"; }
+driver() { basename "$(readlink /sys/bus/pci/devices/$1/driver)"; }
+step devices aether devices
+# A host-owned interface: up, an address, the default route through it.
+# (Names depend on probe order: take it from sysfs.)
+interface=$(ls /sys/bus/pci/devices/0000:00:03.0/virtio*/net)
+echo "INTERFACE 00:03.0 $interface"
+ip link set "$interface" up
+ip addr add 192.0.2.1/24 dev "$interface"
+ip route add default via 192.0.2.254 dev "$interface"
+step bind_in_use aether bind 0000:00:03.0
+ip link set "$interface" down
+step bind_virtio aether bind 0000:00:03.0
+echo "DRIVER 00:03.0 after bind: $(driver 0000:00:03.0)"
+step probe_virtio aether vfio-probe 0000:00:03.0
+step unbind_virtio aether unbind 0000:00:03.0
+echo "DRIVER 00:03.0 after unbind: $(driver 0000:00:03.0)"
+step bind_e1000e aether bind 0000:00:04.0
+echo "DRIVER 00:04.0 after bind: $(driver 0000:00:04.0)"
+step probe_e1000e aether vfio-probe 0000:00:04.0
+step unbind_e1000e aether unbind 0000:00:04.0
+echo "DRIVER 00:04.0 after unbind: $(driver 0000:00:04.0)"
+step bind_shared aether bind 0000:01:01.0
+step probe_shared aether vfio-probe 0000:01:01.0
+step unbind_shared aether unbind 0000:01:01.0
+echo "DRIVER 01:01.0 after unbind: $(driver 0000:01:01.0)"
+step bind_bridge aether bind 0000:00:05.0
+exit 0
+)script";
+
+TEST(VfioGuest, DevicesBindProbeUnbindOnLinux61) {
+  AETHER_REQUIRE_GUEST("bookworm");
+  GuestOptions options;
+  options.kernel = "bookworm";
+  options.cpus = 2;
+  options.memory_mib = 768;
+  options.files.emplace_back(AETHER_STATIC_CLI_PATH, "/usr/local/bin/aether");
+  options.modules = {"vfio", "vfio_pci", "vfio_iommu_type1", "virtio_pci", "virtio_net", "e1000e", "e1000"};
+  options.extra_qemu_args = {
+      "-device", "virtio-net-pci,disable-legacy=on,iommu_platform=on,addr=03.0",
+      "-device", "e1000e,addr=04.0",
+      "-device", "pci-bridge,id=bridge1,chassis_nr=1,addr=05.0",
+      "-device", "virtio-net-pci,disable-legacy=on,iommu_platform=on,bus=bridge1,addr=01.0",
+      "-device", "e1000,bus=bridge1,addr=02.0",
+  };
+  options.script = vfio_script;
+  options.timeout = std::chrono::seconds(240);
+  auto run = run_guest(options);
+  ASSERT_TRUE(run.ok()) << run.error().describe();
+  ASSERT_FALSE(run->timed_out) << run->console;
+  ASSERT_EQ(run->exit_code, 0) << run->console;
+  const std::string& out = run->script_output;
+
+  // aether devices: both NICs listed with IDs, driver, group, verdict.
+  EXPECT_THAT(out, HasSubstr("IOMMU: active; vfio-pci driver: loaded")) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex("0000:00:03.0 +1af4:1041 020000 +virtio-pci +[0-9]+ ")) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex("0000:00:04.0 +8086:10d3 020000 +e1000e +[0-9]+ ")) << out;
+  EXPECT_THAT(out, HasSubstr("yes (virtio-net; `aether bind 0000:00:03.0` first)")) << out;
+  EXPECT_THAT(out, HasSubstr("STEP devices rc=0"));
+
+  // A device carrying the default route is refused without --force.
+  EXPECT_THAT(out, ::testing::ContainsRegex("refusing to bind 0000:00:03.0: its interface eth[0-9] is up")) << out;
+  EXPECT_THAT(out, HasSubstr("including the default route"));
+  EXPECT_THAT(out, HasSubstr("STEP bind_in_use rc=1"));
+
+  // virtio-net: bound, probed through the container path, given back.
+  EXPECT_THAT(out, HasSubstr("0000:00:03.0: virtio-pci -> vfio-pci")) << out;
+  EXPECT_THAT(out, HasSubstr("DRIVER 00:03.0 after bind: vfio-pci"));
+  EXPECT_THAT(out, HasSubstr("using VFIO container/group")) << out;
+  EXPECT_THAT(out, HasSubstr("/dev/iommu missing (kernel without IOMMUFD)"));
+  EXPECT_THAT(out, HasSubstr("config: vendor:device 1af4:1041 (sysfs 1af4:1041) match"));
+  EXPECT_THAT(out, HasSubstr("dma: mapped 0x200000 bytes at IOVA 0x10000000 in VFIO container /dev/vfio/vfio"));
+  EXPECT_THAT(out, HasSubstr("STEP probe_virtio rc=0")) << out;
+  EXPECT_THAT(out, HasSubstr("0000:00:03.0: vfio-pci -> virtio-pci"));
+  EXPECT_THAT(out, HasSubstr("DRIVER 00:03.0 after unbind: virtio-pci"));
+
+  // e1000e: BAR 0 mapped, MSI-X routed, function reset, back to e1000e.
+  EXPECT_THAT(out, HasSubstr("0000:00:04.0: e1000e -> vfio-pci"));
+  EXPECT_THAT(out, HasSubstr("config: vendor:device 8086:10d3 (sysfs 8086:10d3) match"));
+  EXPECT_THAT(out, HasSubstr("bar 0: mapped 0x20000 bytes"));
+  EXPECT_THAT(out, HasSubstr("msix: 5 vectors offered, 1 routed to eventfd"));
+  EXPECT_THAT(out, HasSubstr("reset: done"));
+  EXPECT_THAT(out, HasSubstr("STEP probe_e1000e rc=0")) << out;
+  EXPECT_THAT(out, HasSubstr("DRIVER 00:04.0 after unbind: e1000e"));
+
+  // Behind the PCI bridge the virtio NIC shares its IOMMU group with the
+  // e1000: bind warns, the VFIO open names the e1000 and what to do.
+  EXPECT_THAT(out, HasSubstr("0000:01:01.0: virtio-pci -> vfio-pci")) << out;
+  EXPECT_THAT(out, HasSubstr("is not viable")) << out;
+  EXPECT_THAT(out, HasSubstr("0000:01:02.0 (e1000)")) << out;
+  EXPECT_THAT(out, HasSubstr("STEP probe_shared rc=1"));
+  EXPECT_THAT(out, HasSubstr("DRIVER 01:01.0 after unbind: virtio-pci"));
+
+  // Not a network controller: refused.
+  EXPECT_THAT(out, HasSubstr("0000:00:05.0 is not a network controller")) << out;
+  EXPECT_THAT(out, HasSubstr("STEP bind_bridge rc=1"));
+}
+
+}  // namespace
+}  // namespace aether::test
