@@ -1,5 +1,5 @@
 // VFIO in a real kernel with an emulated IOMMU (QEMU q35 + intel-iommu,
-// Debian 6.1): `aether devices`, `aether bind`, the VFIO layer through
+// Debian 6.1, 6.12 and 7.2): `aether devices`, `aether bind`, the VFIO layer through
 // `aether vfio-probe`, and `aether unbind` giving the device back.
 //
 // Devices: virtio-net (modern only, behind the IOMMU: iommu_platform=on) at
@@ -53,10 +53,14 @@ step bind_bridge aether bind 0000:00:05.0
 exit 0
 )script";
 
-TEST(VfioGuest, DevicesBindProbeUnbindOnLinux61) {
-  AETHER_REQUIRE_GUEST("bookworm");
+// The kernel suites: 6.1 (bookworm), 6.12 (bookworm-backports), 7.2 (sid).
+// None has CONFIG_IOMMUFD, so all three take the container/group path.
+class VfioGuest : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(VfioGuest, DevicesBindProbeUnbind) {
+  AETHER_REQUIRE_GUEST(GetParam());
   GuestOptions options;
-  options.kernel = "bookworm";
+  options.kernel = GetParam();
   options.cpus = 2;
   options.memory_mib = 768;
   options.files.emplace_back(AETHER_STATIC_CLI_PATH, "/usr/local/bin/aether");
@@ -120,6 +124,15 @@ TEST(VfioGuest, DevicesBindProbeUnbindOnLinux61) {
   EXPECT_THAT(out, HasSubstr("0000:00:05.0 is not a network controller")) << out;
   EXPECT_THAT(out, HasSubstr("STEP bind_bridge rc=1"));
 }
+
+INSTANTIATE_TEST_SUITE_P(Kernels, VfioGuest, ::testing::Values("bookworm", "bookworm-backports", "sid"),
+                         [](const ::testing::TestParamInfo<const char*>& suite) {
+                           std::string name = suite.param;
+                           for (char& c : name) {
+                             if (c == '-') c = '_';
+                           }
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace aether::test
