@@ -1,10 +1,15 @@
 // `aether vfio-probe BDF`: see vfio_probe.hpp.
 #include <fmt/format.h>
 
+#include <array>
+
 #include <linux/vfio.h>
 
+#include "aether/drivers/mmio.hpp"
+#include "aether/drivers/virtio_net/pci_capabilities.hpp"
 #include "aether/mem/memory_region.hpp"
 #include "aether/vfio/device_session.hpp"
+#include "aether/vfio/device_support.hpp"
 #include "aether/vfio/dma_mapping.hpp"
 #include "aether/vfio/msix.hpp"
 #include "aether/vfio/pci_sysfs.hpp"
@@ -64,6 +69,33 @@ int run_probe(const ProbeOptions& options) {
   auto command = device.read_config_u16(4);
   if (!check(command, "config read")) return exit_failure;
   fmt::print("config: command register {:#06x} (bus master {})\n", *command, (*command & 4) != 0 ? "on" : "off");
+
+  if (vfio::driver_for(vendor, device_id) == vfio::DriverKind::virtio_net) {
+    std::array<std::byte, drivers::virtio_net::pci_config_space_size> config{};
+    if (!check(device.read_config(0, config), "config read")) return exit_failure;
+    auto layout = drivers::virtio_net::parse_virtio_capabilities(config, device.name());
+    if (!check(layout, "virtio capabilities")) return exit_failure;
+    // Every structure must lie inside its BAR (virtio 1.2, 4.1.4: offset and
+    // length are within the BAR).
+    bool inside = true;
+    for (const auto* location : {&layout->common, &layout->notify}) {
+      auto bar = device.region_info(location->bar);
+      inside = inside && bar && std::uint64_t{location->offset} + location->length <= bar->size;
+    }
+    fmt::print("virtio: {}; {}\n", layout->describe(), inside ? "inside their BARs" : "OUTSIDE their BARs");
+    if (!inside) return exit_failure;
+    // Read the device's feature bits 32-63 through the common configuration
+    // (virtio 1.2, 4.1.4.3: device_feature_select at 0, device_feature at 4),
+    // proving BAR access reaches the device. Reading features does not
+    // change device state.
+    auto common_bar = device.map_bar(layout->common.bar);
+    if (!check(common_bar, "BAR mmap")) return exit_failure;
+    volatile std::byte* common = common_bar->base() + layout->common.offset;
+    drivers::mmio::write32(common, 0, 1);
+    const std::uint32_t high_features = drivers::mmio::read32(common, 4);
+    fmt::print("virtio: device features 32-63 {:#010x}: VERSION_1 {}, ACCESS_PLATFORM {}\n", high_features,
+               (high_features & 1U) != 0 ? "yes" : "no", (high_features & 2U) != 0 ? "yes" : "no");
+  }
 
   bool mapped_a_bar = false;
   for (unsigned bar = 0; bar < 6 && !mapped_a_bar; ++bar) {

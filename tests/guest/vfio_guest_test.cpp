@@ -98,6 +98,9 @@ TEST_P(VfioGuest, DevicesBindProbeUnbind) {
   EXPECT_THAT(out, HasSubstr("using VFIO container/group")) << out;
   EXPECT_THAT(out, HasSubstr("/dev/iommu missing (kernel without IOMMUFD)"));
   EXPECT_THAT(out, HasSubstr("config: vendor:device 1af4:1041 (sysfs 1af4:1041) match"));
+  EXPECT_THAT(out, HasSubstr("virtio: common bar4+0x0/0x1000, notify bar4+0x3000/0x1000 x4, isr bar4+0x1000/0x1000, "
+                             "device bar4+0x2000/0x1000, msi-x cap at 0x98; inside their BARs"));
+  EXPECT_THAT(out, HasSubstr("VERSION_1 yes, ACCESS_PLATFORM yes"));  // iommu_platform=on
   EXPECT_THAT(out, HasSubstr("dma: mapped 0x200000 bytes at IOVA 0x10000000 in VFIO container /dev/vfio/vfio"));
   EXPECT_THAT(out, HasSubstr("STEP probe_virtio rc=0")) << out;
   EXPECT_THAT(out, HasSubstr("0000:00:03.0: vfio-pci -> virtio-pci"));
