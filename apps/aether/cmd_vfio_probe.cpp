@@ -5,7 +5,8 @@
 
 #include <linux/vfio.h>
 
-#include "aether/drivers/mmio.hpp"
+#include "aether/drivers/virtio_net/common_config.hpp"
+#include "aether/drivers/virtio_net/device_config.hpp"
 #include "aether/drivers/virtio_net/pci_capabilities.hpp"
 #include "aether/mem/memory_region.hpp"
 #include "aether/vfio/device_session.hpp"
@@ -84,17 +85,34 @@ int run_probe(const ProbeOptions& options) {
     }
     fmt::print("virtio: {}; {}\n", layout->describe(), inside ? "inside their BARs" : "OUTSIDE their BARs");
     if (!inside) return exit_failure;
-    // Read the device's feature bits 32-63 through the common configuration
-    // (virtio 1.2, 4.1.4.3: device_feature_select at 0, device_feature at 4),
-    // proving BAR access reaches the device. Reading features does not
-    // change device state.
+    // Bring the device as far as FEATURES_OK (virtio 1.2, 3.1.1 steps 1-6)
+    // through the mapped BAR, read its MAC and link status, and reset it:
+    // proves BAR access reaches the device registers.
     auto common_bar = device.map_bar(layout->common.bar);
     if (!check(common_bar, "BAR mmap")) return exit_failure;
-    volatile std::byte* common = common_bar->base() + layout->common.offset;
-    drivers::mmio::write32(common, 0, 1);
-    const std::uint32_t high_features = drivers::mmio::read32(common, 4);
-    fmt::print("virtio: device features 32-63 {:#010x}: VERSION_1 {}, ACCESS_PLATFORM {}\n", high_features,
-               (high_features & 1U) != 0 ? "yes" : "no", (high_features & 2U) != 0 ? "yes" : "no");
+    const drivers::virtio_net::CommonConfig common(common_bar->base() + layout->common.offset, device.name());
+    const std::uint64_t offered = common.device_features();
+    auto features = common.negotiate(/*behind_iommu=*/true);
+    if (!check(features, "virtio feature negotiation")) return exit_failure;
+    fmt::print("virtio: device offers {:#018x}, driver accepted {} ({:#x}); FEATURES_OK kept; {} queues\n", offered,
+               features->description, features->accepted, common.queue_count());
+    if (layout->device) {
+      vfio::BarMapping device_bar;
+      volatile std::byte* device_config = nullptr;
+      if (layout->device->bar == layout->common.bar) {
+        device_config = common_bar->base() + layout->device->offset;
+      } else {
+        auto mapped = device.map_bar(layout->device->bar);
+        if (!check(mapped, "BAR mmap")) return exit_failure;
+        device_bar = std::move(*mapped);
+        device_config = device_bar.base() + layout->device->offset;
+      }
+      const auto net = drivers::virtio_net::read_net_config(common, device_config, features->accepted);
+      fmt::print("virtio: mac {} link {}\n", net.has_mac ? net.mac_text() : "(not offered)",
+                 !net.has_status ? "(no status)" : net.link_up ? "up" : "down");
+    }
+    if (!check(common.reset(), "virtio reset")) return exit_failure;
+    fmt::print("virtio: reset through device_status\n");
   }
 
   bool mapped_a_bar = false;

@@ -40,6 +40,7 @@ echo "DRIVER 00:03.0 after bind: $(driver 0000:00:03.0)"
 step probe_virtio aether vfio-probe 0000:00:03.0
 step unbind_virtio aether unbind 0000:00:03.0
 echo "DRIVER 00:03.0 after unbind: $(driver 0000:00:03.0)"
+echo "KERNEL MAC 00:03.0 $(cat /sys/bus/pci/devices/0000:00:03.0/virtio*/net/*/address)"
 step bind_e1000e aether bind 0000:00:04.0
 echo "DRIVER 00:04.0 after bind: $(driver 0000:00:04.0)"
 step probe_e1000e aether vfio-probe 0000:00:04.0
@@ -100,7 +101,12 @@ TEST_P(VfioGuest, DevicesBindProbeUnbind) {
   EXPECT_THAT(out, HasSubstr("config: vendor:device 1af4:1041 (sysfs 1af4:1041) match"));
   EXPECT_THAT(out, HasSubstr("virtio: common bar4+0x0/0x1000, notify bar4+0x3000/0x1000 x4, isr bar4+0x1000/0x1000, "
                              "device bar4+0x2000/0x1000, msi-x cap at 0x98; inside their BARs"));
-  EXPECT_THAT(out, HasSubstr("VERSION_1 yes, ACCESS_PLATFORM yes"));  // iommu_platform=on
+  // Feature negotiation through the mapped BAR (iommu_platform=on offers
+  // ACCESS_PLATFORM); the MAC read from the device config is the one the
+  // kernel driver reports once it has the device back.
+  EXPECT_THAT(out, HasSubstr("driver accepted VERSION_1 ACCESS_PLATFORM MAC STATUS (0x300010020); FEATURES_OK kept"));
+  EXPECT_THAT(out, HasSubstr("virtio: mac 52:54:00:12:34:56 link up"));
+  EXPECT_THAT(out, HasSubstr("KERNEL MAC 00:03.0 52:54:00:12:34:56"));
   EXPECT_THAT(out, HasSubstr("dma: mapped 0x200000 bytes at IOVA 0x10000000 in VFIO container /dev/vfio/vfio"));
   EXPECT_THAT(out, HasSubstr("STEP probe_virtio rc=0")) << out;
   EXPECT_THAT(out, HasSubstr("0000:00:03.0: vfio-pci -> virtio-pci"));
