@@ -6,7 +6,8 @@
 // 00:03.0, an Intel 82574 (e1000e) at 00:04.0, and behind a conventional
 // PCI bridge (one IOMMU group for everything behind it) a second virtio-net
 // at 01:01.0 next to an e1000 at 01:02.0, to see the non-viable group
-// error. No network backend: the NICs are probed, not driven.
+// error. The first virtio-net is attached to QEMU's user network (no host
+// privileges), which answers the ARP request vfio-probe --send-arp sends.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -37,7 +38,7 @@ step bind_in_use aether bind 0000:00:03.0
 ip link set "$interface" down
 step bind_virtio aether bind 0000:00:03.0
 echo "DRIVER 00:03.0 after bind: $(driver 0000:00:03.0)"
-step probe_virtio aether vfio-probe 0000:00:03.0
+step probe_virtio aether vfio-probe --send-arp 0000:00:03.0
 step unbind_virtio aether unbind 0000:00:03.0
 echo "DRIVER 00:03.0 after unbind: $(driver 0000:00:03.0)"
 echo "KERNEL MAC 00:03.0 $(cat /sys/bus/pci/devices/0000:00:03.0/virtio*/net/*/address)"
@@ -67,7 +68,8 @@ TEST_P(VfioGuest, DevicesBindProbeUnbind) {
   options.files.emplace_back(AETHER_STATIC_CLI_PATH, "/usr/local/bin/aether");
   options.modules = {"vfio", "vfio_pci", "vfio_iommu_type1", "virtio_pci", "virtio_net", "e1000e", "e1000"};
   options.extra_qemu_args = {
-      "-device", "virtio-net-pci,disable-legacy=on,iommu_platform=on,addr=03.0",
+      "-netdev", "user,id=user0",  // QEMU's user network: answers ARP for 10.0.2.2, needs no privileges
+      "-device", "virtio-net-pci,disable-legacy=on,iommu_platform=on,addr=03.0,netdev=user0",
       "-device", "e1000e,addr=04.0",
       "-device", "pci-bridge,id=bridge1,chassis_nr=1,addr=05.0",
       "-device", "virtio-net-pci,disable-legacy=on,iommu_platform=on,bus=bridge1,addr=01.0",
@@ -107,6 +109,10 @@ TEST_P(VfioGuest, DevicesBindProbeUnbind) {
   EXPECT_THAT(out, HasSubstr("driver accepted VERSION_1 ACCESS_PLATFORM MAC STATUS (0x300010020); FEATURES_OK kept"));
   EXPECT_THAT(out, HasSubstr("virtio: mac 52:54:00:12:34:56 link up"));
   EXPECT_THAT(out, HasSubstr("KERNEL MAC 00:03.0 52:54:00:12:34:56"));
+  // First frames through Aether's own virtqueues, DMA translated by the
+  // IOMMU: an ARP request out, QEMU's gateway's reply in.
+  EXPECT_THAT(out, HasSubstr("virtio: transmitted ARP request (60 bytes) for 10.0.2.2")) << out;
+  EXPECT_THAT(out, HasSubstr("virtio: ARP reply: 10.0.2.2 is at 52:55:0a:00:02:02")) << out;
   EXPECT_THAT(out, HasSubstr("dma: mapped 0x200000 bytes at IOVA 0x10000000 in VFIO container /dev/vfio/vfio"));
   EXPECT_THAT(out, HasSubstr("STEP probe_virtio rc=0")) << out;
   EXPECT_THAT(out, HasSubstr("0000:00:03.0: vfio-pci -> virtio-pci"));

@@ -31,6 +31,32 @@ std::uint8_t CommonConfig::config_generation() const noexcept {
   return mmio::read8(base_, common_cfg::config_generation);
 }
 
+std::uint16_t CommonConfig::select_queue(std::uint16_t index) const noexcept {
+  mmio::write16(base_, common_cfg::queue_select, index);
+  return mmio::read16(base_, common_cfg::queue_size);
+}
+
+namespace {
+// 4.1.3.1: 64-bit fields may be written as two 32-bit halves.
+void write64(volatile std::byte* base, std::size_t offset, std::uint64_t value) noexcept {
+  mmio::write32(base, offset, static_cast<std::uint32_t>(value));
+  mmio::write32(base, offset + 4, static_cast<std::uint32_t>(value >> 32));
+}
+}  // namespace
+
+std::uint16_t CommonConfig::configure_selected_queue(std::uint16_t size, std::uint64_t descriptors,
+                                                     std::uint64_t driver_ring,
+                                                     std::uint64_t device_ring) const noexcept {
+  mmio::write16(base_, common_cfg::queue_size, size);
+  mmio::write16(base_, common_cfg::queue_msix_vector, common_cfg::no_vector);
+  write64(base_, common_cfg::queue_desc, descriptors);
+  write64(base_, common_cfg::queue_driver, driver_ring);
+  write64(base_, common_cfg::queue_device, device_ring);
+  const std::uint16_t notify_off = mmio::read16(base_, common_cfg::queue_notify_off);
+  mmio::write16(base_, common_cfg::queue_enable, 1);
+  return notify_off;
+}
+
 Result<void> CommonConfig::reset(std::chrono::milliseconds timeout) const {
   set_status(device_status::reset);
   const auto deadline = std::chrono::steady_clock::now() + timeout;

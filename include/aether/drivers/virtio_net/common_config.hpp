@@ -38,6 +38,14 @@ class CommonConfig {
   // kept FEATURES_OK set. On error the device is left with FAILED set.
   [[nodiscard]] Result<FeatureChoice> negotiate(bool behind_iommu) const;
 
+  // Selects queue `index` (queue_select); returns the device's maximum
+  // size for it, 0 when the queue does not exist (4.1.4.3).
+  [[nodiscard]] std::uint16_t select_queue(std::uint16_t index) const noexcept;
+  // Configures the selected queue: size, ring IOVAs, no MSI-X vector, then
+  // queue_enable = 1 (4.1.5.1.3). Returns its queue_notify_off.
+  std::uint16_t configure_selected_queue(std::uint16_t size, std::uint64_t descriptors, std::uint64_t driver_ring,
+                                         std::uint64_t device_ring) const noexcept;
+
   [[nodiscard]] const std::string& device_name() const noexcept { return device_name_; }
 
  private:

@@ -1,0 +1,162 @@
+// `aether vfio-probe --send-arp`: the first frames through Aether's own
+// virtio-net queues. With the device negotiated to FEATURES_OK, sets up
+// receiveq1 and transmitq1 (virtio 1.2, 5.1.2) in a DMA-mapped region,
+// sets DRIVER_OK, posts receive buffers, sends an ARP request for the QEMU
+// user-network gateway 10.0.2.2 and waits for its reply.
+#include <fmt/format.h>
+
+#include <array>
+#include <chrono>
+#include <cstring>
+
+#include "aether/drivers/mmio.hpp"
+#include "aether/drivers/virtio_net/registers.hpp"
+#include "aether/drivers/virtio_net/split_queue.hpp"
+#include "aether/mem/memory_region.hpp"
+#include "aether/vfio/dma_mapping.hpp"
+#include "vfio_probe.hpp"
+
+namespace aether::cli {
+namespace {
+
+namespace virtio = drivers::virtio_net;
+
+constexpr std::uint16_t receive_queue = 0;   // receiveq1 (5.1.2)
+constexpr std::uint16_t transmit_queue = 1;  // transmitq1
+constexpr std::uint16_t queue_entries = 64;
+constexpr std::uint16_t receive_buffers = 16;
+constexpr std::size_t buffer_size = 2048;
+constexpr std::size_t net_header_size = 12;  // virtio_net_hdr with VERSION_1 (5.1.6)
+// Region layout: two queues, then receive buffers, then the transmit buffer.
+constexpr std::size_t receive_queue_offset = 0;
+constexpr std::size_t transmit_queue_offset = 64 * 1024;
+constexpr std::size_t receive_buffers_offset = 1024 * 1024;
+constexpr std::size_t transmit_buffer_offset = receive_buffers_offset + receive_buffers * buffer_size;
+static_assert(virtio::layout_for(queue_entries).total <= transmit_queue_offset);
+
+// ARP request (RFC 826) for 10.0.2.2 from 10.0.2.15, QEMU slirp's defaults.
+std::size_t write_arp_request(std::byte* frame, const std::array<std::uint8_t, 6>& mac) {
+  const std::array<std::uint8_t, 4> sender_ip{10, 0, 2, 15};
+  const std::array<std::uint8_t, 4> target_ip{10, 0, 2, 2};
+  std::uint8_t* out = reinterpret_cast<std::uint8_t*>(frame);
+  std::memset(out, 0xff, 6);                                // destination: broadcast
+  std::memcpy(out + 6, mac.data(), 6);                      // source
+  out[12] = 0x08, out[13] = 0x06;                           // EtherType ARP
+  const std::uint8_t header[8] = {0, 1, 8, 0, 6, 4, 0, 1};  // Ethernet, IPv4, 6, 4, request
+  std::memcpy(out + 14, header, 8);
+  std::memcpy(out + 22, mac.data(), 6);
+  std::memcpy(out + 28, sender_ip.data(), 4);
+  std::memset(out + 32, 0, 6);
+  std::memcpy(out + 38, target_ip.data(), 4);
+  std::memset(out + 42, 0, 18);  // pad to the 60-byte minimum
+  return 60;
+}
+
+}  // namespace
+
+int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virtio::VirtioPciLayout& layout,
+                   const virtio::CommonConfig& common, vfio::BarMapping& common_bar,
+                   const std::array<std::uint8_t, 6>& mac, std::uint64_t iova) {
+  mem::RegionOptions region_options;
+  region_options.required_bytes = 2U << 20;
+  region_options.use_hugepages = false;
+  region_options.name = "aether-vfio-arp";
+  auto region = mem::MemoryRegion::create(region_options);
+  if (!region) {
+    fmt::print(stderr, "aether vfio-probe: {}\n", region.error().describe());
+    return exit_failure;
+  }
+  auto dma = vfio::DmaMapping::create(space, *region, iova);
+  if (!dma) {
+    fmt::print(stderr, "aether vfio-probe: {}\n", dma.error().describe());
+    return exit_failure;
+  }
+  std::byte* base = region->base();
+
+  // The notification area may sit in another BAR than the common config.
+  vfio::BarMapping notify_mapping;
+  volatile std::byte* notify_base = nullptr;
+  if (layout.notify.bar == layout.common.bar) {
+    notify_base = common_bar.base() + layout.notify.offset;
+  } else {
+    auto mapped = device.map_bar(layout.notify.bar);
+    if (!mapped) {
+      fmt::print(stderr, "aether vfio-probe: {}\n", mapped.error().describe());
+      return exit_failure;
+    }
+    notify_mapping = std::move(*mapped);
+    notify_base = notify_mapping.base() + layout.notify.offset;
+  }
+
+  std::array<virtio::SplitQueue, 2> queues;
+  std::array<std::uint16_t, 2> notify_offsets{};
+  for (std::uint16_t index : {receive_queue, transmit_queue}) {
+    const std::uint16_t max_size = common.select_queue(index);
+    if (max_size < queue_entries) {
+      fmt::print(stderr, "aether vfio-probe: queue {} offers {} entries, {} needed\n", index, max_size, queue_entries);
+      return exit_failure;
+    }
+    const std::size_t offset = index == receive_queue ? receive_queue_offset : transmit_queue_offset;
+    queues[index] = virtio::SplitQueue(base + offset, iova + offset, queue_entries);
+    notify_offsets[index] = common.configure_selected_queue(queue_entries, queues[index].descriptors_iova(),
+                                                            queues[index].available_iova(), queues[index].used_iova());
+  }
+  namespace status = virtio::device_status;
+  common.set_status(status::acknowledge | status::driver | status::features_ok | status::driver_ok);
+  const auto notify = [&](std::uint16_t index) {
+    // 4.1.4.4: queue_notify_off * notify_off_multiplier within the area;
+    // without NOTIFICATION_DATA the value is the queue index.
+    drivers::mmio::write16(notify_base, std::size_t{notify_offsets[index]} * layout.notify_off_multiplier, index);
+  };
+
+  for (std::uint16_t slot = 0; slot < receive_buffers; ++slot) {
+    queues[receive_queue].add_buffer(slot, iova + receive_buffers_offset + slot * buffer_size, buffer_size, true);
+  }
+  queues[receive_queue].publish();
+  notify(receive_queue);
+
+  std::byte* transmit_buffer = base + transmit_buffer_offset;
+  std::memset(transmit_buffer, 0, net_header_size);  // no offloads; num_buffers 0 on transmit
+  const std::size_t frame_length = write_arp_request(transmit_buffer + net_header_size, mac);
+  queues[transmit_queue].add_buffer(0, iova + transmit_buffer_offset,
+                                    static_cast<std::uint32_t>(net_header_size + frame_length), false);
+  queues[transmit_queue].publish();
+  notify(transmit_queue);
+
+  bool sent = false;
+  bool answered = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!(sent && answered) && std::chrono::steady_clock::now() < deadline) {
+    virtio::VirtqUsedElem element{};
+    if (queues[transmit_queue].take_used(element)) {
+      sent = true;
+      fmt::print("virtio: transmitted ARP request ({} bytes) for 10.0.2.2\n", frame_length);
+    }
+    while (queues[receive_queue].take_used(element)) {
+      const auto* frame = reinterpret_cast<const std::uint8_t*>(base + receive_buffers_offset +
+                                                                std::size_t{element.id} * buffer_size + net_header_size);
+      const std::size_t length = element.len - net_header_size;
+      fmt::print("virtio: received {} bytes, EtherType {:02x}{:02x}\n", length, frame[12], frame[13]);
+      if (length >= 42 && frame[12] == 0x08 && frame[13] == 0x06 && frame[21] == 2 && frame[28] == 10 &&
+          frame[29] == 0 && frame[30] == 2 && frame[31] == 2) {
+        fmt::print("virtio: ARP reply: 10.0.2.2 is at {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\n", frame[22], frame[23],
+                   frame[24], frame[25], frame[26], frame[27]);
+        answered = true;
+      }
+    }
+  }
+  const std::uint8_t final_status = common.status();
+  if ((final_status & status::device_needs_reset) != 0) fmt::print("virtio: device set DEVICE_NEEDS_RESET\n");
+  if (auto reset = common.reset(); !reset) {
+    fmt::print(stderr, "aether vfio-probe: {}\n", reset.error().describe());
+    return exit_failure;
+  }
+  if (!sent || !answered) {
+    fmt::print(stderr, "aether vfio-probe: ARP exchange incomplete (sent {}, answered {}, status {:#04x})\n", sent,
+               answered, final_status);
+    return exit_failure;
+  }
+  return exit_ok;
+}
+
+}  // namespace aether::cli

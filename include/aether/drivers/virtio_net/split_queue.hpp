@@ -1,0 +1,88 @@
+// SplitQueue: one virtio split virtqueue (virtio 1.2, 2.7) in DMA memory
+// the driver owns: descriptor table, available (driver) ring, used
+// (device) ring. The queue does not own the memory; it is given a block of
+// layout_for(size).total bytes mapped at `iova`.
+//
+// Single-threaded (one queue, one thread). Ordering with the device: ring
+// entries are written before the index that publishes them (release fence;
+// x86 keeps stores in order, so this only stops the compiler), and the used
+// index is read before the entries it covers (acquire fence).
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace aether::drivers::virtio_net {
+
+// struct virtq_desc (2.7.5).
+struct VirtqDesc {
+  std::uint64_t addr;  // IOVA
+  std::uint32_t len;
+  std::uint16_t flags;  // NEXT 1, WRITE 2 (device writes), INDIRECT 4
+  std::uint16_t next;
+};
+static_assert(sizeof(VirtqDesc) == 16);
+inline constexpr std::uint16_t virtq_desc_f_write = 2;
+
+// struct virtq_used_elem (2.7.8).
+struct VirtqUsedElem {
+  std::uint32_t id;   // head descriptor index
+  std::uint32_t len;  // bytes the device wrote
+};
+static_assert(sizeof(VirtqUsedElem) == 8);
+
+struct SplitQueueLayout {
+  std::size_t descriptors = 0;  // offset of the descriptor table (align 16)
+  std::size_t available = 0;    // offset of the available ring (align 2)
+  std::size_t used = 0;         // offset of the used ring (align 4)
+  std::size_t total = 0;
+};
+
+// Offsets for a queue of `size` entries (power of two, <= 32768; 2.7 table
+// "Virtqueue Part Alignment and Size"): descriptors 16*size, available ring
+// 6+2*size, used ring 6+8*size. Each part starts on a 64-byte line so the
+// driver-written and device-written parts never share a cache line.
+[[nodiscard]] constexpr SplitQueueLayout layout_for(std::uint16_t size) noexcept {
+  const auto align = [](std::size_t value) { return (value + 63) & ~std::size_t{63}; };
+  SplitQueueLayout layout;
+  layout.descriptors = 0;
+  layout.available = align(16 * std::size_t{size});
+  layout.used = align(layout.available + 6 + 2 * std::size_t{size});
+  layout.total = align(layout.used + 6 + 8 * std::size_t{size});
+  return layout;
+}
+
+class SplitQueue {
+ public:
+  SplitQueue() noexcept = default;
+  // `memory` holds layout_for(size).total zeroed bytes at IOVA `iova`.
+  SplitQueue(std::byte* memory, std::uint64_t iova, std::uint16_t size) noexcept;
+
+  [[nodiscard]] std::uint16_t size() const noexcept { return size_; }
+  [[nodiscard]] std::uint64_t descriptors_iova() const noexcept { return iova_ + layout_.descriptors; }
+  [[nodiscard]] std::uint64_t available_iova() const noexcept { return iova_ + layout_.available; }
+  [[nodiscard]] std::uint64_t used_iova() const noexcept { return iova_ + layout_.used; }
+
+  // Puts one buffer in descriptor `slot` (< size) and on the available
+  // ring; visible to the device after publish(). No chaining: one
+  // descriptor per buffer.
+  void add_buffer(std::uint16_t slot, std::uint64_t buffer_iova, std::uint32_t length, bool device_writes) noexcept;
+  // Makes every added buffer visible to the device (avail->idx).
+  void publish() noexcept;
+
+  // Takes the next used element, if the device returned one.
+  [[nodiscard]] bool take_used(VirtqUsedElem& element) noexcept;
+
+ private:
+  VirtqDesc* descriptors_ = nullptr;
+  std::uint16_t* available_ = nullptr;  // flags, idx, ring[size]
+  std::byte* used_ = nullptr;           // flags, idx, ring[size] of VirtqUsedElem
+  std::uint64_t iova_ = 0;
+  SplitQueueLayout layout_{};
+  std::uint16_t size_ = 0;
+  std::uint16_t available_index_ = 0;  // next free available-ring position (free-running)
+  std::uint16_t used_index_ = 0;       // next used-ring position to read (free-running)
+};
+
+}  // namespace aether::drivers::virtio_net

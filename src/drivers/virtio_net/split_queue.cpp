@@ -1,0 +1,39 @@
+#include "aether/drivers/virtio_net/split_queue.hpp"
+
+#include <cstring>
+
+namespace aether::drivers::virtio_net {
+
+SplitQueue::SplitQueue(std::byte* memory, std::uint64_t iova, std::uint16_t size) noexcept
+    : iova_(iova), layout_(layout_for(size)), size_(size) {
+  descriptors_ = reinterpret_cast<VirtqDesc*>(memory + layout_.descriptors);
+  available_ = reinterpret_cast<std::uint16_t*>(memory + layout_.available);
+  used_ = memory + layout_.used;
+}
+
+void SplitQueue::add_buffer(std::uint16_t slot, std::uint64_t buffer_iova, std::uint32_t length,
+                            bool device_writes) noexcept {
+  descriptors_[slot] = VirtqDesc{buffer_iova, length, device_writes ? virtq_desc_f_write : std::uint16_t{0}, 0};
+  // ring[] starts after flags and idx (2.7.6); size is a power of two.
+  available_[2 + (available_index_ & (size_ - 1))] = slot;
+  ++available_index_;
+}
+
+void SplitQueue::publish() noexcept {
+  // 2.7.13: descriptors and ring entries before the index that exposes them.
+  std::atomic_thread_fence(std::memory_order_release);
+  reinterpret_cast<volatile std::uint16_t*>(available_)[1] = available_index_;
+}
+
+bool SplitQueue::take_used(VirtqUsedElem& element) noexcept {
+  const std::uint16_t device_index = reinterpret_cast<volatile std::uint16_t*>(used_)[1];
+  if (device_index == used_index_) return false;
+  // The index before the element it covers (2.7.8).
+  std::atomic_thread_fence(std::memory_order_acquire);
+  const std::size_t position = used_index_ & (size_ - 1);
+  std::memcpy(&element, used_ + 4 + position * sizeof(VirtqUsedElem), sizeof(element));
+  ++used_index_;
+  return true;
+}
+
+}  // namespace aether::drivers::virtio_net

@@ -1,0 +1,59 @@
+#include "aether/drivers/virtio_net/split_queue.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+namespace aether::drivers::virtio_net {
+namespace {
+
+TEST(SplitQueue, LayoutFollowsTheSpecSizesOnSeparateLines) {
+  constexpr auto layout = layout_for(256);
+  EXPECT_EQ(layout.descriptors, 0U);
+  EXPECT_EQ(layout.available, 4096U);              // 16 * 256
+  EXPECT_EQ(layout.used, 4096U + 576U);            // 6 + 2 * 256 = 518 -> 576
+  EXPECT_EQ(layout.total, 4672U + 2112U);          // 6 + 8 * 256 = 2054 -> 2112
+  EXPECT_EQ(layout.used % 64, 0U);
+  static_assert(layout_for(64).total == 1024 + 192 + 576);
+}
+
+TEST(SplitQueue, PublishesBuffersAndTakesWhatTheDeviceReturns) {
+  constexpr std::uint16_t size = 8;
+  std::vector<std::byte> memory(layout_for(size).total);
+  SplitQueue queue(memory.data(), 0x10000, size);
+  EXPECT_EQ(queue.descriptors_iova(), 0x10000U);
+  EXPECT_EQ(queue.available_iova(), 0x10000U + layout_for(size).available);
+
+  queue.add_buffer(3, 0xabc000, 2048, true);
+  queue.add_buffer(5, 0xabd000, 60, false);
+  std::uint16_t available[4];
+  std::memcpy(available, memory.data() + layout_for(size).available, sizeof(available));
+  EXPECT_EQ(available[1], 0);  // not published yet
+  queue.publish();
+  std::memcpy(available, memory.data() + layout_for(size).available, sizeof(available));
+  EXPECT_EQ(available[1], 2);
+  EXPECT_EQ(available[2], 3);
+  EXPECT_EQ(available[3], 5);
+  VirtqDesc descriptor{};
+  std::memcpy(&descriptor, memory.data() + 3 * sizeof(VirtqDesc), sizeof(descriptor));
+  EXPECT_EQ(descriptor.addr, 0xabc000U);
+  EXPECT_EQ(descriptor.len, 2048U);
+  EXPECT_EQ(descriptor.flags, virtq_desc_f_write);
+
+  VirtqUsedElem element{};
+  EXPECT_FALSE(queue.take_used(element));
+  // The device returns descriptor 5 with 60 bytes: element, then index.
+  std::byte* used = memory.data() + layout_for(size).used;
+  const VirtqUsedElem returned{5, 60};
+  std::memcpy(used + 4, &returned, sizeof(returned));
+  const std::uint16_t used_index = 1;
+  std::memcpy(used + 2, &used_index, sizeof(used_index));
+  ASSERT_TRUE(queue.take_used(element));
+  EXPECT_EQ(element.id, 5U);
+  EXPECT_EQ(element.len, 60U);
+  EXPECT_FALSE(queue.take_used(element));
+}
+
+}  // namespace
+}  // namespace aether::drivers::virtio_net
