@@ -25,6 +25,7 @@ struct ProbeOptions {
   std::uint64_t iova = 0x10000000;  // 256 MiB: clear of the x86 IOAPIC/MSI window at 0xfee00000
   bool container_only = false;
   bool send_arp = false;
+  bool fault_test = false;
 };
 
 template <class T>
@@ -111,9 +112,9 @@ int run_probe(const ProbeOptions& options) {
       const auto net = drivers::virtio_net::read_net_config(common, device_config, features->accepted);
       fmt::print("virtio: mac {} link {}\n", net.has_mac ? net.mac_text() : "(not offered)",
                  !net.has_status ? "(no status)" : net.link_up ? "up" : "down");
-      if (options.send_arp) {
+      if (options.send_arp || options.fault_test) {
         const int result = run_virtio_arp(device, (*session)->address_space(), *layout, common, *common_bar, net.mac,
-                                          options.iova + 0x10000000);
+                                          options.iova + 0x10000000, options.fault_test);
         if (result != exit_ok) return result;
       }
     }
@@ -179,6 +180,8 @@ void register_vfio_probe(CLI::App& app, int& exit_code) {
   probe->add_flag("--container", options.container_only, "Use the container/group path even if the cdev path exists");
   probe->add_flag("--send-arp", options.send_arp,
                   "virtio-net: send an ARP request for 10.0.2.2 through Aether's own queues and wait for the reply");
+  probe->add_flag("--fault-test", options.fault_test,
+                  "virtio-net: as --send-arp, with receive buffers at unmapped IOVAs (expects an IOMMU fault)");
   probe->callback([&exit_code] { exit_code = run_probe(options); });
 }
 

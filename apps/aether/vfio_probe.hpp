@@ -22,10 +22,12 @@ void register_vfio_probe(CLI::App& app, int& exit_code);
 // `--send-arp` (vfio_probe_arp.cpp): sets up receiveq1/transmitq1 of a
 // virtio-net device negotiated to FEATURES_OK, sends an ARP request for
 // 10.0.2.2 (QEMU user networking) and waits for the reply; resets the
-// device before returning. Returns an exit code.
+// device before returning. With `fault_test` the receive buffers are at
+// unmapped IOVAs: success is no reply and untouched memory (the guest
+// kernel logs the IOMMU fault). Returns an exit code.
 int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space,
                    const drivers::virtio_net::VirtioPciLayout& layout,
                    const drivers::virtio_net::CommonConfig& common, vfio::BarMapping& common_bar,
-                   const std::array<std::uint8_t, 6>& mac, std::uint64_t iova);
+                   const std::array<std::uint8_t, 6>& mac, std::uint64_t iova, bool fault_test);
 
 }  // namespace aether::cli

@@ -56,7 +56,7 @@ std::size_t write_arp_request(std::byte* frame, const std::array<std::uint8_t, 6
 
 int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virtio::VirtioPciLayout& layout,
                    const virtio::CommonConfig& common, vfio::BarMapping& common_bar,
-                   const std::array<std::uint8_t, 6>& mac, std::uint64_t iova) {
+                   const std::array<std::uint8_t, 6>& mac, std::uint64_t iova, bool fault_test) {
   mem::RegionOptions region_options;
   region_options.required_bytes = 2U << 20;
   region_options.use_hugepages = false;
@@ -109,8 +109,16 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virt
     drivers::mmio::write16(notify_base, std::size_t{notify_offsets[index]} * layout.notify_off_multiplier, index);
   };
 
+  // Fault test: the receive buffers point at IOVAs that were never mapped
+  // (1 GiB above the region); the device's write of the reply must end in
+  // an IOMMU fault. A canary over the real buffers shows nothing landed in
+  // Aether's memory instead.
+  constexpr std::uint64_t unmapped_distance = 1ULL << 30;
+  constexpr std::byte canary{0xa5};
+  std::memset(base + receive_buffers_offset, static_cast<int>(canary), receive_buffers * buffer_size);
+  const std::uint64_t receive_iova = iova + receive_buffers_offset + (fault_test ? unmapped_distance : 0);
   for (std::uint16_t slot = 0; slot < receive_buffers; ++slot) {
-    queues[receive_queue].add_buffer(slot, iova + receive_buffers_offset + slot * buffer_size, buffer_size, true);
+    queues[receive_queue].add_buffer(slot, receive_iova + slot * buffer_size, buffer_size, true);
   }
   queues[receive_queue].publish();
   notify(receive_queue);
@@ -126,7 +134,11 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virt
   bool sent = false;
   bool answered = false;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!(sent && answered) && std::chrono::steady_clock::now() < deadline) {
+  bool device_error = false;
+  while (!(sent && answered) && !device_error && std::chrono::steady_clock::now() < deadline) {
+    // 2.1.2: the device sets DEVICE_NEEDS_RESET when it hit an error it
+    // cannot recover from (QEMU: a buffer address it could not map).
+    device_error = (common.status() & status::device_needs_reset) != 0;
     virtio::VirtqUsedElem element{};
     if (queues[transmit_queue].take_used(element)) {
       sent = true;
@@ -146,10 +158,21 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virt
     }
   }
   const std::uint8_t final_status = common.status();
-  if ((final_status & status::device_needs_reset) != 0) fmt::print("virtio: device set DEVICE_NEEDS_RESET\n");
+  if ((final_status & status::device_needs_reset) != 0) {
+    fmt::print("virtio: device error: DEVICE_NEEDS_RESET set (status {:#04x})\n", final_status);
+  }
   if (auto reset = common.reset(); !reset) {
     fmt::print(stderr, "aether vfio-probe: {}\n", reset.error().describe());
     return exit_failure;
+  }
+  bool canary_intact = true;
+  for (std::size_t i = 0; i < receive_buffers * buffer_size; ++i) {
+    canary_intact = canary_intact && base[receive_buffers_offset + i] == canary;
+  }
+  if (fault_test) {
+    fmt::print("virtio: fault test: transmitted {}, reply received {}, device error {}, receive memory {}\n", sent,
+               answered, (final_status & status::device_needs_reset) != 0, canary_intact ? "untouched" : "WRITTEN");
+    return sent && !answered && canary_intact ? exit_ok : exit_failure;
   }
   if (!sent || !answered) {
     fmt::print(stderr, "aether vfio-probe: ARP exchange incomplete (sent {}, answered {}, status {:#04x})\n", sent,
