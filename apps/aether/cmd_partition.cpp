@@ -2,6 +2,9 @@
 // splitting the CPUs into a host partition and an Aether partition, and
 // checking the split. The work is in src/partition; this file is the command
 // line.
+#include <csignal>
+#include <memory>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -25,13 +28,43 @@ struct PartitionOptions {
   bool json = false;
   bool allow_smt_split = false;
   std::string journal = default_journal_path;
-  unsigned hugepages = 0;  // 0: leave vm.nr_hugepages alone
+  unsigned hugepages = 0;       // 0: leave vm.nr_hugepages alone
+  int kill_after_changes = -1;  // hidden, tests: SIGKILL apply before its (N+1)th change
   // Hidden: run against a fake tree (tests) instead of the real /sys and /proc.
   std::string sysfs_root = "/sys";
   std::string proc_root = "/proc";
 };
 
 HostRoots roots_of(const PartitionOptions& options) { return HostRoots{options.sysfs_root, options.proc_root}; }
+
+// For the guest tests: a HostAccess that SIGKILLs its own process before its
+// (N+1)th change, which is `kill -9` at an exact point of apply.
+class KillingHostAccess final : public HostAccess {
+ public:
+  KillingHostAccess(HostRoots roots, int changes_allowed) : HostAccess(std::move(roots)), remaining_(changes_allowed) {}
+  Result<void> write(std::string_view logical, std::string_view value) override {
+    before_change();
+    return HostAccess::write(logical, value);
+  }
+  Result<bool> make_directory(std::string_view logical) override {
+    before_change();
+    return HostAccess::make_directory(logical);
+  }
+  Result<void> remove_directory(std::string_view logical) override {
+    before_change();
+    return HostAccess::remove_directory(logical);
+  }
+  Result<void> set_task_affinity(pid_t tid, std::span<const unsigned> cpus) override {
+    before_change();
+    return HostAccess::set_task_affinity(tid, cpus);
+  }
+
+ private:
+  void before_change() {
+    if (remaining_-- == 0) std::raise(SIGKILL);
+  }
+  int remaining_;
+};
 
 // --aether-cpus, parsed; `required` makes a missing option an error.
 Result<std::optional<std::vector<unsigned>>> aether_cpus_of(const PartitionOptions& options, bool required) {
@@ -96,13 +129,16 @@ int run_plan(const PartitionOptions& options) {
 int run_apply(const PartitionOptions& options) {
   auto cpus = aether_cpus_of(options, true);
   if (!cpus) return fail("apply", cpus.error());
-  HostAccess host(roots_of(options));
+  std::unique_ptr<HostAccess> host =
+      options.kill_after_changes >= 0
+          ? std::make_unique<KillingHostAccess>(roots_of(options), options.kill_after_changes)
+          : std::make_unique<HostAccess>(roots_of(options));
   ApplyOptions apply_options;
   apply_options.aether_cpus = **cpus;
   apply_options.allow_smt_split = options.allow_smt_split;
   apply_options.journal_path = options.journal;
   if (options.hugepages > 0) apply_options.hugepages = options.hugepages;
-  auto report = apply_partition(host, apply_options);
+  auto report = apply_partition(*host, apply_options);
   if (!report) return fail("apply", report.error());
   fmt::print("{}", format_apply_report(*report));
   return exit_ok;
@@ -168,6 +204,8 @@ void register_partition(CLI::App& app, int& exit_code) {
                   "Accept an Aether CPU whose SMT sibling stays with the host");
   apply->add_option("--hugepages", apply_options->hugepages, "Also set vm.nr_hugepages to this many pages");
   apply->add_option("--journal", apply_options->journal, "Journal of previous values")->capture_default_str();
+  apply->add_option("--kill-after-changes", apply_options->kill_after_changes, "Tests: SIGKILL after N changes")
+      ->group("");
   add_common(apply, *apply_options);
   apply->callback([apply_options, &exit_code] { exit_code = run_apply(*apply_options); });
 

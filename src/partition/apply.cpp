@@ -60,14 +60,13 @@ struct TaskMove {
 };
 
 // Step 1: journals the affinity of every task apply will change, directly
-// (allowed on both sides) or as a side effect: a cgroup v1 cpuset move resets
-// a task's affinity to the cpuset's CPUs (cpuset_attach()), so every movable
-// task of the top cpuset is journaled too and gets its own CPUs back in step 3.
-Result<std::vector<TaskMove>> journal_task_affinities(ApplyContext& context, const CgroupMounts& mounts) {
-  std::vector<pid_t> top_cpuset;
-  if (!(mounts.v2 && mounts.v2_has_cpuset) && mounts.v1_cpuset) {
-    top_cpuset = read_cgroup_members(context.host, *mounts.v1_cpuset + "/tasks");
-  }
+// (allowed on both sides) or as a side effect of the cpuset step: moving a
+// task between v1 cpusets (cpuset_attach()) or changing the CPUs of its
+// cpuset (update_tasks_cpumask()) resets its affinity to the cpuset's CPUs,
+// losing its own pinning on kernels before 6.2 (which keep user_cpus_ptr).
+// So with a cpuset step every movable task is journaled, and step 3 gives
+// each its own CPUs back, minus the Aether CPUs.
+Result<std::vector<TaskMove>> journal_task_affinities(ApplyContext& context, bool cpuset_step) {
   std::vector<TaskMove> moves;
   std::vector<JournalRecord> records;
   for (TaskInfo& task : read_tasks(context.host)) {
@@ -76,9 +75,7 @@ Result<std::vector<TaskMove>> journal_task_affinities(ApplyContext& context, con
     if (overlaps && task.pinned_by_kernel()) ++context.report.tasks_per_cpu_kthreads;
     if (overlaps && confined && !task.pinned_by_kernel()) ++context.report.tasks_confined;
     const bool leaves = overlaps && !confined && !task.pinned_by_kernel();
-    const bool cpuset_moved =
-        !task.pinned_by_kernel() && std::binary_search(top_cpuset.begin(), top_cpuset.end(), task.tid);
-    if (!leaves && !cpuset_moved) continue;
+    if (!leaves && !(cpuset_step && !task.pinned_by_kernel())) continue;
     TaskMove move;
     move.leaves_aether = leaves;
     move.target = confined ? task.allowed : cpu_difference(task.allowed, context.aether);
@@ -160,8 +157,8 @@ Result<void> steer_irqs(ApplyContext& context) {
       fmt::format("moved {} IRQs off CPUs {}", context.report.irqs_moved, format_cpu_list(context.aether)));
   if (!context.report.irqs_managed.empty()) {
     context.report.warnings.push_back(fmt::format(
-        "the kernel refused to move IRQs {} (managed): boot with isolcpus=managed_irq,domain,{} or reduce the "
-        "device's queues (ethtool -L)",
+        "the kernel refused to move IRQs {} (EIO/EPERM: managed, or not movable at all like the legacy timer): "
+        "for managed ones boot with isolcpus=managed_irq,domain,{} or reduce the device's queues (ethtool -L)",
         format_cpu_list(context.report.irqs_managed), format_cpu_list(context.aether)));
   }
   for (const std::string& failure : context.report.irqs_failed) context.report.warnings.push_back(failure);
@@ -226,10 +223,20 @@ Result<ApplyReport> apply_partition(HostAccess& host, const ApplyOptions& option
 
   ApplyContext context{
       host, *journal, report, *kernel, report.aether_cpus, report.housekeeping_cpus, cpus->possible.back() + 1};
+  // CPUs isolcpus=domain already took out of load balancing need no cpuset
+  // partition, and 6.12 refuses one over them ("isolated invalid (partition
+  // config conflicts with housekeeping setup)", docs/guest-harness.md).
   const CgroupMounts mounts = find_cgroup_mounts(host);
-  auto moves = journal_task_affinities(context, mounts);
+  const bool boot_isolated = cpu_subset(report.aether_cpus, cpus->isolated);
+  const bool cpuset_step = !boot_isolated && ((mounts.v2 && mounts.v2_has_cpuset) || mounts.v1_cpuset);
+  auto moves = journal_task_affinities(context, cpuset_step);
   if (!moves) return std::move(moves).error();
-  if (auto done = detail::apply_cpuset(context, mounts); !done) return std::move(done).error();
+  if (boot_isolated) {
+    report.done.push_back(fmt::format("no cpuset partition: isolcpus= isolates CPUs {} at boot already",
+                                      format_cpu_list(report.aether_cpus)));
+  } else if (auto done = detail::apply_cpuset(context, mounts); !done) {
+    return std::move(done).error();
+  }
   restrict_tasks(context, *moves);
   if (auto done = steer_irqs(context); !done) return std::move(done).error();
   if (auto done = set_masks_and_pages(context, options.hugepages); !done) return std::move(done).error();

@@ -139,8 +139,8 @@ Result<void> apply_v1(ApplyContext& context, const std::string& root) {
     // A task confined to Aether CPUs (a running data plane) joins the Aether
     // cpuset; everything else the housekeeping one.
     const auto task = read_task(context.host, tid);
-    const bool confined = task && !task->pinned_by_kernel() && !task->allowed.empty() &&
-                          cpu_subset(task->allowed, context.aether);
+    const bool confined =
+        task && !task->pinned_by_kernel() && !task->allowed.empty() && cpu_subset(task->allowed, context.aether);
     if (context.host.write((confined ? aether : housekeeping) + "/tasks", std::to_string(tid))) {
       ++moved;
     } else {

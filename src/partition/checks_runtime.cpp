@@ -50,7 +50,9 @@ Check irq_check(const StatusInputs& in) {
     if (!cpu_overlap(irq.affinity, in.aether)) continue;
     const bool effective_there = irq.effective ? cpu_overlap(*irq.effective, in.aether) : true;
     std::string line = fmt::format("IRQ {} {}: allowed {}", irq.number, irq.name, format_cpu_list(irq.affinity));
-    if (irq.effective) line += fmt::format(", effective {}", format_cpu_list(*irq.effective));
+    if (irq.effective) {
+      line += fmt::format(", effective {}", irq.effective->empty() ? "none" : format_cpu_list(*irq.effective));
+    }
     if (const auto fired = count_on(irq, in.aether)) line += fmt::format(", {} on Aether CPUs since boot", fired);
     if (irq.managed == IrqManaged::managed) {
       line += " [managed]";

@@ -121,6 +121,13 @@ Result<void> HostAccess::remove_directory(std::string_view logical) {
 }
 
 Result<void> HostAccess::set_task_affinity(pid_t tid, std::span<const unsigned> cpus) {
+  // The TIDs of a fake /proc name real tasks of this machine: never touch
+  // them (test doubles override this function).
+  if (roots_.proc != "/proc") {
+    return errno_error(
+        fmt::format("not changing the affinity of task {}: /proc is {}, not the kernel's", tid, roots_.proc.native()),
+        EPERM);
+  }
   // A dynamically sized set: machines with more than CPU_SETSIZE (1024) CPUs
   // exist (CPU_ALLOC(3)).
   const unsigned highest = cpus.empty() ? 0 : *std::max_element(cpus.begin(), cpus.end());

@@ -25,8 +25,9 @@ std::vector<unsigned> core_of(const HostCpus& host, unsigned cpu) {
   return info->smt_siblings;
 }
 
-// Names of the parameters on the command line (before "--") that the plan sets.
-std::vector<std::string> parameters_replaced(const std::string& cmdline) {
+// The parameters on the command line (before "--") that the plan sets to
+// something else.
+std::vector<std::string> parameters_replaced(const std::string& cmdline, const std::string& planned) {
   std::vector<std::string> replaced;
   std::size_t position = 0;
   while (position < cmdline.size()) {
@@ -36,7 +37,8 @@ std::vector<std::string> parameters_replaced(const std::string& cmdline) {
     const std::string word = cmdline.substr(begin, end - begin);
     if (word == "--") break;
     const std::string name = word.substr(0, word.find('='));
-    if (name == "isolcpus" || name == "nohz_full" || name == "rcu_nocbs" || name == "irqaffinity") {
+    const bool planned_too = (" " + planned + " ").find(" " + word + " ") != std::string::npos;
+    if ((name == "isolcpus" || name == "nohz_full" || name == "rcu_nocbs" || name == "irqaffinity") && !planned_too) {
       replaced.push_back(word);
     }
     position = end;
@@ -112,7 +114,7 @@ Result<PartitionPlan> make_plan(const HostCpus& host, const KernelVersion& kerne
 
   plan.boot_parameters =
       fmt::format("isolcpus=managed_irq,domain,{0} nohz_full={0} rcu_nocbs={0} irqaffinity={1}", aether, housekeeping);
-  plan.replaced_parameters = parameters_replaced(host.kernel_cmdline);
+  plan.replaced_parameters = parameters_replaced(host.kernel_cmdline, plan.boot_parameters);
   const bool in_place = host.cmdline_isolcpus == aether_cpus && host.cmdline_nohz_full == aether_cpus &&
                         host.cmdline_isolcpus_flags.find("managed_irq") != std::string::npos &&
                         host.cmdline_isolcpus_flags.find("domain") != std::string::npos;

@@ -50,6 +50,13 @@ void undo(HostAccess& host, const JournalRecord& record, RevertReport& report) {
         return;
       }
       empty_cgroup(host, record.path, report);
+      // A v2 partition is dissolved when the cgroup goes offline, which the
+      // kernel does asynchronously after rmdir (css_killed_work_fn), and that
+      // resets the affinity of the parent's tasks, after the affinities below
+      // were restored. Writing "member" first does it now (cgroup-v2.rst:
+      // "member" turns a partition root back into a member).
+      const std::string partition = record.path + "/cpuset.cpus.partition";
+      if (host.exists(partition)) (void)host.write(partition, "member");
       if (auto removed = host.remove_directory(record.path); removed) {
         ++report.restored;
       } else {

@@ -1,23 +1,24 @@
 // `aether partition apply`: the run-time part of the partition, reversibly.
 //
 // Steps, in this order (each previous value is journaled and fsync'ed before
-// its change; see journal.hpp):
-//   1. journal the affinity of every task that may run on both Aether and
-//      host CPUs (cpuset moves below change affinities as a side effect, so
-//      the originals are taken first);
-//   2. cpuset partition: cgroup v2 <mount>/aether with cpuset.cpus = Aether
-//      CPUs and cpuset.cpus.partition = isolated (root before 6.1), after
-//      enabling +cpuset in the root's cgroup.subtree_control if needed; or
-//      cgroup v1 <mount>/aether (cpu_exclusive=1, sched_load_balance=0) and
-//      <mount>/aether-housekeeping (the host CPUs), the top cpuset's tasks
-//      moved into the latter and the top cpuset's sched_load_balance set to 0
-//      (cgroup-v1/cpusets.rst 1.7: otherwise the top cpuset's domain spans
-//      every CPU);
-//   3. restrict those tasks to (their CPUs minus the Aether CPUs) with
-//      sched_setaffinity; per-CPU kthreads (PF_NO_SETAFFINITY) and tasks
+// its change; see journal.hpp; docs/partition.md has the reasons):
+//   1. journal the affinity of every task allowed on both Aether and host
+//      CPUs, and, when step 2 runs, of every movable task: cpuset moves and
+//      cpuset CPU changes reset affinities as a side effect;
+//   2. cpuset partition, unless the Aether CPUs are boot-isolated already
+//      (isolcpus=domain; 6.12 refuses a partition over them): other cpusets
+//      holding Aether CPUs lose them, deepest first; then cgroup v2
+//      <mount>/aether with cpuset.cpus = Aether CPUs and cpuset.cpus.partition
+//      = isolated (root before 6.1), after enabling +cpuset in the root's
+//      cgroup.subtree_control if needed; or cgroup v1 <mount>/aether
+//      (cpu_exclusive=1, sched_load_balance=0) and <mount>/aether-housekeeping
+//      (the host CPUs) receiving the top cpuset's tasks, then the top cpuset's
+//      sched_load_balance=0 (cgroup-v1/cpusets.rst 1.7);
+//   3. every journaled task gets its own CPUs minus the Aether CPUs
+//      (sched_setaffinity); per-CPU kthreads (PF_NO_SETAFFINITY) and tasks
 //      confined to Aether CPUs are left alone, refusals are counted;
-//   4. every IRQ allowed on an Aether CPU gets (its CPUs minus the Aether
-//      CPUs, or all host CPUs); managed IRQs are refused by the kernel with
+//   4. every IRQ allowed on an Aether CPU gets its CPUs minus the Aether CPUs
+//      (or all host CPUs); managed IRQs are refused by the kernel with
 //      EIO/EPERM and listed;
 //   5. /proc/irq/default_smp_affinity = host CPUs;
 //   6. /sys/devices/virtual/workqueue/cpumask = host CPUs, if it includes an
@@ -25,7 +26,8 @@
 //      what the user asked for rather than what the kernel derived);
 //   7. vm.nr_hugepages, if asked;
 //   then the journal is marked complete.
-// Running it again finds nothing left to change and records nothing new.
+// Running it again changes nothing that is right already and keeps the
+// journal's original values.
 #pragma once
 
 #include <cstdint>

@@ -65,7 +65,9 @@ class HostAccess {
   // rmdir; a missing directory is not an error.
   virtual Result<void> remove_directory(std::string_view logical);
   // sched_setaffinity(tid, cpus). The real one returns the errno (ESRCH: the
-  // task is gone; EINVAL: a per-CPU kthread or a cpuset without these CPUs).
+  // task is gone; EINVAL: a per-CPU kthread or a cpuset without these CPUs),
+  // and refuses (EPERM) unless the proc root is "/proc": the TIDs of a fake
+  // tree would name real tasks of this machine.
   virtual Result<void> set_task_affinity(pid_t tid, std::span<const unsigned> cpus);
 
  private:
