@@ -37,6 +37,11 @@ Result<std::vector<unsigned>> read_cpu_list_file(const fs::path& path, bool requ
     if (required) return errno_error(fmt::format("cannot read {}", path.native()), ENOENT);
     return std::vector<unsigned>{};
   }
+  // Kernels up to 6.12 print "(null)" in /sys/devices/system/cpu/nohz_full
+  // when booted without nohz_full= (later ones print an empty line).
+  std::string_view trimmed = **text;
+  while (!trimmed.empty() && (trimmed.back() == '\n' || trimmed.back() == ' ')) trimmed.remove_suffix(1);
+  if (trimmed == "(null)") return std::vector<unsigned>{};
   return cpu_list_from(path.native(), **text);
 }
 

@@ -115,6 +115,14 @@ TEST_F(TempHost, GarbagePerCpuOnlineFlag) {
   EXPECT_THAT(read_error(), AllOf(HasSubstr(path("sys/devices/system/cpu/cpu1/online")), HasSubstr("\"2\"")));
 }
 
+TEST_F(TempHost, NohzFullReadingNullMeansNone) {
+  // Debian's 6.1 and 6.12 print "(null)" there when booted without nohz_full=.
+  tree_.write("sys/devices/system/cpu/nohz_full", "(null)\n");
+  auto host = read();
+  ASSERT_TRUE(host.ok()) << host.error().describe();
+  EXPECT_THAT(host->nohz_full, IsEmpty());
+}
+
 TEST_F(TempHost, PerCpuOnlineFileWins) {
   tree_.write("sys/devices/system/cpu/cpu1/online", "0\n");
   auto host = read();
