@@ -4,6 +4,7 @@
 // sets DRIVER_OK, posts receive buffers, sends an ARP request for the QEMU
 // user-network gateway 10.0.2.2 and waits for its reply.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <array>
 #include <chrono>
@@ -14,6 +15,7 @@
 #include "aether/drivers/virtio_net/split_queue.hpp"
 #include "aether/mem/memory_region.hpp"
 #include "aether/vfio/dma_mapping.hpp"
+#include "aether/vfio/msix.hpp"
 #include "vfio_probe.hpp"
 
 namespace aether::cli {
@@ -88,6 +90,15 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virt
     notify_base = notify_mapping.base() + layout.notify.offset;
   }
 
+  // One MSI-X vector for the receive queue: after the reply arrives its
+  // eventfd must have counted an interrupt (MSI-X through VFIO and the
+  // IOMMU's interrupt remapping).
+  auto vectors = vfio::MsixVectors::enable(device, 1);
+  if (!vectors) {
+    fmt::print(stderr, "aether vfio-probe: {}\n", vectors.error().describe());
+    return exit_failure;
+  }
+
   std::array<virtio::SplitQueue, 2> queues;
   std::array<std::uint16_t, 2> notify_offsets{};
   for (std::uint16_t index : {receive_queue, transmit_queue}) {
@@ -98,8 +109,14 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virt
     }
     const std::size_t offset = index == receive_queue ? receive_queue_offset : transmit_queue_offset;
     queues[index] = virtio::SplitQueue(base + offset, iova + offset, queue_entries);
+    const std::uint16_t vector = index == receive_queue ? 0 : virtio::common_cfg::no_vector;
     notify_offsets[index] = common.configure_selected_queue(queue_entries, queues[index].descriptors_iova(),
-                                                            queues[index].available_iova(), queues[index].used_iova());
+                                                            queues[index].available_iova(), queues[index].used_iova(),
+                                                            vector);
+    if (common.selected_queue_vector() != vector) {
+      fmt::print(stderr, "aether vfio-probe: queue {} did not accept MSI-X vector {}\n", index, vector);
+      return exit_failure;
+    }
   }
   namespace status = virtio::device_status;
   common.set_status(status::acknowledge | status::driver | status::features_ok | status::driver_ok);
@@ -169,6 +186,9 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virt
   for (std::size_t i = 0; i < receive_buffers * buffer_size; ++i) {
     canary_intact = canary_intact && base[receive_buffers_offset + i] == canary;
   }
+  std::uint64_t interrupts = 0;
+  const bool interrupted = ::read(vectors->eventfd(0), &interrupts, sizeof(interrupts)) == sizeof(interrupts);
+  fmt::print("msix: receive queue interrupts on eventfd: {}\n", interrupted ? interrupts : 0);
   if (fault_test) {
     fmt::print("virtio: fault test: transmitted {}, reply received {}, device error {}, receive memory {}\n", sent,
                answered, (final_status & status::device_needs_reset) != 0, canary_intact ? "untouched" : "WRITTEN");

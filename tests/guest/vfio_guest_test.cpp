@@ -115,6 +115,8 @@ TEST_P(VfioGuest, DevicesBindProbeUnbind) {
   // IOMMU: an ARP request out, QEMU's gateway's reply in.
   EXPECT_THAT(out, HasSubstr("virtio: transmitted ARP request (60 bytes) for 10.0.2.2")) << out;
   EXPECT_THAT(out, HasSubstr("virtio: ARP reply: 10.0.2.2 is at 52:55:0a:00:02:02")) << out;
+  // The receive queue's MSI-X vector reached its eventfd (interrupt remapping on).
+  EXPECT_THAT(out, ::testing::ContainsRegex("msix: receive queue interrupts on eventfd: [1-9]")) << out;
 
   // The IOMMU fences DMA: receive buffers at IOVAs never mapped. The guest
   // kernel reports the device's faulting write; no reply reaches Aether,

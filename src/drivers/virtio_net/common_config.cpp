@@ -46,15 +46,19 @@ void write64(volatile std::byte* base, std::size_t offset, std::uint64_t value) 
 
 std::uint16_t CommonConfig::configure_selected_queue(std::uint16_t size, std::uint64_t descriptors,
                                                      std::uint64_t driver_ring,
-                                                     std::uint64_t device_ring) const noexcept {
+                                                     std::uint64_t device_ring, std::uint16_t msix_vector) const noexcept {
   mmio::write16(base_, common_cfg::queue_size, size);
-  mmio::write16(base_, common_cfg::queue_msix_vector, common_cfg::no_vector);
+  mmio::write16(base_, common_cfg::queue_msix_vector, msix_vector);
   write64(base_, common_cfg::queue_desc, descriptors);
   write64(base_, common_cfg::queue_driver, driver_ring);
   write64(base_, common_cfg::queue_device, device_ring);
   const std::uint16_t notify_off = mmio::read16(base_, common_cfg::queue_notify_off);
   mmio::write16(base_, common_cfg::queue_enable, 1);
   return notify_off;
+}
+
+std::uint16_t CommonConfig::selected_queue_vector() const noexcept {
+  return mmio::read16(base_, common_cfg::queue_msix_vector);
 }
 
 Result<void> CommonConfig::reset(std::chrono::milliseconds timeout) const {

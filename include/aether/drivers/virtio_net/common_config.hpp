@@ -41,10 +41,13 @@ class CommonConfig {
   // Selects queue `index` (queue_select); returns the device's maximum
   // size for it, 0 when the queue does not exist (4.1.4.3).
   [[nodiscard]] std::uint16_t select_queue(std::uint16_t index) const noexcept;
-  // Configures the selected queue: size, ring IOVAs, no MSI-X vector, then
-  // queue_enable = 1 (4.1.5.1.3). Returns its queue_notify_off.
+  // Configures the selected queue: size, ring IOVAs, MSI-X vector
+  // (0xffff: none), then queue_enable = 1 (4.1.5.1.3). Returns its
+  // queue_notify_off. A device that cannot use the vector reads back
+  // 0xffff (4.1.4.3.2): check with selected_queue_vector().
   std::uint16_t configure_selected_queue(std::uint16_t size, std::uint64_t descriptors, std::uint64_t driver_ring,
-                                         std::uint64_t device_ring) const noexcept;
+                                         std::uint64_t device_ring, std::uint16_t msix_vector = 0xffff) const noexcept;
+  [[nodiscard]] std::uint16_t selected_queue_vector() const noexcept;
 
   [[nodiscard]] const std::string& device_name() const noexcept { return device_name_; }
 
