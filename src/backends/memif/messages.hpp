@@ -7,7 +7,10 @@
 // NUL and stripped of unprintable bytes, so they are safe to log). What
 // depends on the connection's state (indices, counts, order) is checked by
 // handshake.hpp. Every refusal carries the reason that goes, verbatim, into
-// the DISCONNECT message (so it stays under 96 bytes).
+// the DISCONNECT message (so it stays under 96 bytes). Packed fields are
+// copied (unsigned{...}) before they are formatted: fmt binds arguments by
+// reference, and a reference to a misaligned packed field is undefined
+// behaviour (found by the fuzzer).
 //
 // Header-only so that the unit tests (which link aether::net only) and the
 // fuzz target exercise exactly this code.
@@ -153,7 +156,7 @@ void write_body(WireMessage& out, MessageType type, const Body& body) noexcept {
     case MessageType::init: {
       const auto body = detail::read_body<InitBody>(bytes);
       if (body.mode != kModeEthernet) {
-        return invalid_argument(fmt::format("Only ethernet mode supported (INIT mode {})", body.mode));
+        return invalid_argument(fmt::format("Only ethernet mode supported (INIT mode {})", unsigned{body.mode}));
       }
       InitMessage init;
       init.version = body.version;
@@ -170,10 +173,10 @@ void write_body(WireMessage& out, MessageType type, const Body& body) noexcept {
     case MessageType::add_ring: {
       const auto body = detail::read_body<AddRingBody>(bytes);
       if ((body.flags & ~kAddRingFlagClientToServer) != 0) {
-        return invalid_argument(fmt::format("Unknown ADD_RING flags {:#x}", body.flags));
+        return invalid_argument(fmt::format("Unknown ADD_RING flags {:#x}", unsigned{body.flags}));
       }
       if (body.private_hdr_size != 0) {
-        return invalid_argument(fmt::format("Ring private header ({} bytes) not supported", body.private_hdr_size));
+        return invalid_argument(fmt::format("Ring private header ({} bytes) not supported", unsigned{body.private_hdr_size}));
       }
       AddRingMessage ring;
       ring.type = (body.flags & kAddRingFlagClientToServer) != 0 ? RingType::client_to_server

@@ -30,6 +30,9 @@ namespace {
 using namespace memif;
 using Clock = std::chrono::steady_clock;
 
+// What this side says in DISCONNECT when its port is closed.
+constexpr const char* kClosedReason = "Interface closed";
+
 int milliseconds_until(Clock::time_point when) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(when - Clock::now()).count();
   return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 60'000)) + 1;
@@ -154,7 +157,7 @@ class MemifPortImpl final : public MemifPort {
       }
     }
     if (connection_) {
-      connection_->disconnect("Interface closed");
+      connection_->disconnect(kClosedReason);
       on_closed();
     }
   }
@@ -243,6 +246,8 @@ class MemifPortImpl final : public MemifPort {
     status_changed_.notify_all();
     if (stopping_.load()) {
       log::debug("memif {}: closed", address_.describe());
+    } else if (was_connected && by_peer && reason == kClosedReason && lost == 0) {
+      log::info("memif {}: link down: the peer closed its interface", address_.describe());
     } else if (was_connected) {
       log::warn("memif {}: link down ({}: {}); {} frames handed over were not confirmed", address_.describe(),
                 by_peer ? "peer" : "local", reason, lost);

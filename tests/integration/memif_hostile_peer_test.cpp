@@ -1,0 +1,495 @@
+// A hostile peer on the real control socket and in the real shared memory:
+// malformed and out-of-order messages, fds that are not what they claim,
+// regions smaller than declared, bad ring cookies, stalled handshakes, then
+// bad descriptors and impossible indices on a live connection. Aether must
+// answer each control-level offence with a DISCONNECT naming it, count
+// each data-level one, and keep serving the next, well-behaved peer.
+// Needs no privileges. (The pure logic is also covered by unit tests that
+// run under ASan: tests/unit/net/memif_*.)
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "../../src/backends/memif/messages.hpp"
+#include "../../src/backends/memif/ring.hpp"
+#include "memif_test_support.hpp"
+
+namespace aether::test {
+namespace {
+
+using namespace backends::memif;
+
+// A raw memif control socket, driven by the test.
+class FakePeer {
+ public:
+  static FakePeer connect_to(const std::string& path) {
+    FakePeer peer;
+    peer.fd_ = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.data(), path.size());
+    EXPECT_EQ(::connect(peer.fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0) << path;
+    return peer;
+  }
+  static FakePeer listen_on(const std::string& path) {
+    FakePeer peer;
+    peer.listener_ = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, path.data(), path.size());
+    EXPECT_EQ(::bind(peer.listener_, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    EXPECT_EQ(::listen(peer.listener_, 4), 0);
+    return peer;
+  }
+  FakePeer() = default;
+  FakePeer(FakePeer&& other) noexcept
+      : fd_(std::exchange(other.fd_, -1)), listener_(std::exchange(other.listener_, -1)) {}
+  FakePeer& operator=(FakePeer&& other) noexcept {
+    std::swap(fd_, other.fd_);
+    std::swap(listener_, other.listener_);
+    return *this;
+  }
+  ~FakePeer() {
+    if (fd_ >= 0) ::close(fd_);
+    if (listener_ >= 0) ::close(listener_);
+  }
+
+  // Server side: waits (up to 5 s) for the Aether client.
+  bool accept_one() {
+    pollfd p{listener_, POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) return false;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = ::accept4(listener_, nullptr, nullptr, SOCK_CLOEXEC);
+    return fd_ >= 0;
+  }
+
+  void send_raw(const void* bytes, std::size_t size, std::vector<int> fds = {}) {
+    iovec io{const_cast<void*>(bytes), size};
+    msghdr header{};
+    header.msg_iov = &io;
+    header.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
+    if (!fds.empty()) {
+      header.msg_control = control;
+      header.msg_controllen = CMSG_SPACE(fds.size() * sizeof(int));
+      cmsghdr* cmsg = CMSG_FIRSTHDR(&header);
+      cmsg->cmsg_level = SOL_SOCKET;
+      cmsg->cmsg_type = SCM_RIGHTS;
+      cmsg->cmsg_len = CMSG_LEN(fds.size() * sizeof(int));
+      std::memcpy(CMSG_DATA(cmsg), fds.data(), fds.size() * sizeof(int));
+    }
+    ASSERT_EQ(::sendmsg(fd_, &header, MSG_NOSIGNAL), static_cast<ssize_t>(size));
+  }
+  void send(const Message& message, int fd = -1) {
+    const WireMessage bytes = encode_message(message);
+    send_raw(bytes.data(), bytes.size(), fd >= 0 ? std::vector<int>{fd} : std::vector<int>{});
+  }
+
+  struct Received {
+    bool closed = false;
+    std::optional<Message> message;
+    std::vector<int> fds;
+  };
+  // Waits up to 5 s for one datagram.
+  Received receive() {
+    Received out;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 5000) != 1) return out;
+    WireMessage bytes{};
+    iovec io{bytes.data(), bytes.size()};
+    msghdr header{};
+    header.msg_iov = &io;
+    header.msg_iovlen = 1;
+    alignas(cmsghdr) char control[CMSG_SPACE(4 * sizeof(int))] = {};
+    header.msg_control = control;
+    header.msg_controllen = sizeof(control);
+    const ssize_t n = ::recvmsg(fd_, &header, MSG_CMSG_CLOEXEC);
+    if (n <= 0) {
+      out.closed = true;
+      return out;
+    }
+    for (cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr; c = CMSG_NXTHDR(&header, c)) {
+      if (c->cmsg_type != SCM_RIGHTS) continue;
+      int fd = -1;
+      std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+      out.fds.push_back(fd);
+    }
+    auto decoded = decode_message(std::span<const std::byte>(bytes.data(), static_cast<std::size_t>(n)));
+    if (decoded) out.message = std::move(*decoded);
+    return out;
+  }
+  template <class T>
+  T expect() {
+    Received r = receive();
+    for (int fd : r.fds) received_fds_.push_back(fd);
+    EXPECT_TRUE(r.message.has_value()) << (r.closed ? "socket closed" : "no message");
+    if (!r.message || !std::holds_alternative<T>(*r.message)) {
+      ADD_FAILURE() << "got message type " << (r.message ? message_name(type_of(*r.message)) : "none");
+      return T{};
+    }
+    return std::get<T>(*r.message);
+  }
+  // The DISCONNECT reason Aether sent, then the socket must close.
+  std::string disconnect_reason() {
+    const auto disconnect = expect<DisconnectMessage>();
+    EXPECT_TRUE(receive().closed) << "the socket closes after DISCONNECT";
+    return disconnect.reason;
+  }
+  std::vector<int>& received_fds() { return received_fds_; }
+  void hang_up() {
+    ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+  int listener_ = -1;
+  std::vector<int> received_fds_;
+};
+
+// A region as a client makes it: one C2S and one S2C ring of 2^4, then
+// 2 x 16 buffers of 256 bytes. Optionally sealed against shrinking.
+struct FakeRegion {
+  static constexpr unsigned kLog2 = 4;
+  explicit FakeRegion(bool sealed = true, std::uint32_t cookie = kRingCookie) {
+    fd = ::memfd_create("fake-memif", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+    EXPECT_EQ(::ftruncate(fd, static_cast<off_t>(size)), 0);
+    if (sealed) {
+      EXPECT_EQ(::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK), 0);
+    }
+    base = static_cast<std::byte*>(::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0));
+    c2s = RingView(base, kLog2);
+    s2c = RingView(base + ring_bytes(kLog2), kLog2);
+    c2s.store_cookie(cookie);
+    s2c.store_cookie(cookie);
+  }
+  ~FakeRegion() {
+    ::munmap(base, size);
+    ::close(fd);
+  }
+  FakeRegion(const FakeRegion&) = delete;
+  FakeRegion& operator=(const FakeRegion&) = delete;
+  [[nodiscard]] std::uint32_t buffer(unsigned index) const {
+    return static_cast<std::uint32_t>(2 * ring_bytes(kLog2) + index * 256);
+  }
+  const std::size_t size = 2 * ring_bytes(kLog2) + 32 * 256;
+  int fd = -1;
+  std::byte* base = nullptr;
+  RingView c2s;
+  RingView s2c;
+};
+
+int new_eventfd() { return ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC); }
+
+InitMessage init_for(std::uint32_t id) {
+  InitMessage init;
+  init.id = id;
+  init.name = "fake-client";
+  return init;
+}
+
+class MemifHostileClient : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto opened = open_memif("memif:" + directory_.socket() + "?role=server&handshake_ms=300", 1, 1024);
+    ASSERT_TRUE(opened.ok()) << opened.error().describe();
+    server_ = std::move(*opened);
+  }
+
+  // Connects, reads HELLO, sends `offence`, and returns Aether's reason.
+  std::string reason_for(const std::function<void(FakePeer&)>& offence) {
+    FakePeer peer = FakePeer::connect_to(directory_.socket());
+    const auto hello = peer.expect<HelloMessage>();
+    EXPECT_EQ(hello.min_version, kVersion);
+    offence(peer);
+    const std::string reason = peer.disconnect_reason();
+    EXPECT_FALSE(server_.memif().connection_status().last_disconnect_by_peer);
+    return reason;
+  }
+
+  // The handshake of a well-behaved client with `region`; ends connected.
+  void connect(FakePeer& peer, FakeRegion& region) {
+    (void)peer.expect<HelloMessage>();
+    peer.send(init_for(0));
+    (void)peer.expect<AckMessage>();
+    peer.send(AddRegionMessage{0, region.size}, region.fd);
+    (void)peer.expect<AckMessage>();
+    const int c2s_event = new_eventfd();
+    const int s2c_event = new_eventfd();
+    peer.send(AddRingMessage{RingType::client_to_server, 0, 0, 0, FakeRegion::kLog2}, c2s_event);
+    (void)peer.expect<AckMessage>();
+    peer.send(AddRingMessage{RingType::server_to_client, 0, 0, static_cast<std::uint32_t>(ring_bytes(FakeRegion::kLog2)),
+                             FakeRegion::kLog2},
+              s2c_event);
+    (void)peer.expect<AckMessage>();
+    ::close(c2s_event);
+    ::close(s2c_event);
+    peer.send(ConnectMessage{"fake0"});
+    EXPECT_EQ(peer.expect<ConnectedMessage>().interface_name, fmt::format("aether-{}", ::getpid()));
+    EXPECT_TRUE(server_.memif().wait_until_up(kLinkTimeout));
+  }
+
+  TempDirectory directory_;
+  MemifEnd server_;
+};
+
+TEST_F(MemifHostileClient, MalformedDatagramsEndTheConnectionWithTheReason) {
+  EXPECT_EQ(reason_for([](FakePeer& p) { p.send_raw(std::array<char, 64>{}.data(), 64); }), "Invalid message size 64");
+  EXPECT_EQ(reason_for([](FakePeer& p) { p.send_raw(std::array<char, 200>{}.data(), 200); }),
+            "Invalid message size 128 (truncated)");
+  EXPECT_EQ(reason_for([](FakePeer& p) {
+              WireMessage raw{};
+              raw[0] = std::byte{77};
+              p.send_raw(raw.data(), raw.size());
+            }),
+            "Unknown message type 77");
+  EXPECT_EQ(reason_for([](FakePeer& p) {
+              InitMessage init = init_for(0);
+              WireMessage raw = encode_message(init);
+              raw[2 + 6] = std::byte{2};  // PUNT_INJECT mode
+              p.send_raw(raw.data(), raw.size());
+            }),
+            "Only ethernet mode supported (INIT mode 2)");
+  EXPECT_EQ(server_.memif().connection_status().last_disconnect_reason, "Only ethernet mode supported (INIT mode 2)");
+}
+
+TEST_F(MemifHostileClient, MessagesOutOfOrderOrForAnotherInterfaceAreRefused) {
+  EXPECT_EQ(reason_for([](FakePeer& p) { p.send(init_for(9)); }), "ID 9 not found");
+  EXPECT_EQ(reason_for([](FakePeer& p) { p.send(AddRegionMessage{0, 4096}, new_eventfd()); }),
+            "Unexpected message ADD_REGION");
+  EXPECT_EQ(reason_for([](FakePeer& p) { p.send(ConnectMessage{"x"}); }), "Unexpected message CONNECT");
+  EXPECT_EQ(reason_for([](FakePeer& p) {
+              p.send(init_for(0));
+              (void)p.expect<AckMessage>();
+              p.send(init_for(0));
+            }),
+            "Unexpected message INIT");
+  EXPECT_EQ(reason_for([](FakePeer& p) { p.send(init_for(0), new_eventfd()); }),
+            "Unexpected file descriptor with INIT");
+  EXPECT_EQ(reason_for([](FakePeer& p) {
+              const WireMessage raw = encode_message(init_for(0));
+              p.send_raw(raw.data(), raw.size(), {new_eventfd(), new_eventfd()});
+            }),
+            "2 file descriptors in one message");
+}
+
+TEST_F(MemifHostileClient, FdsThatAreNotWhatTheyClaimAreRefused) {
+  auto after_init = [](FakePeer& p) {
+    p.send(init_for(0));
+    (void)p.expect<AckMessage>();
+  };
+  EXPECT_EQ(reason_for([&](FakePeer& p) {
+              after_init(p);
+              int pipe_fds[2];
+              ASSERT_EQ(::pipe(pipe_fds), 0);
+              p.send(AddRegionMessage{0, 4096}, pipe_fds[0]);
+            }),
+            "Region fd is not a memory file");
+  EXPECT_EQ(reason_for([&](FakePeer& p) {
+              after_init(p);
+              FakeRegion region;
+              p.send(AddRegionMessage{0, 1 << 20}, region.fd);  // declares more than the file holds
+            }),
+            fmt::format("Region of {} bytes declared {}", FakeRegion().size, 1 << 20));
+  EXPECT_EQ(reason_for([&](FakePeer& p) {
+              after_init(p);
+              FakeRegion region;
+              p.send(AddRegionMessage{0, region.size}, region.fd);
+              (void)p.expect<AckMessage>();
+              int pipe_fds[2];
+              ASSERT_EQ(::pipe(pipe_fds), 0);
+              p.send(AddRingMessage{RingType::client_to_server, 0, 0, 0, FakeRegion::kLog2}, pipe_fds[1]);
+            }),
+            "Interrupt fd is not an eventfd");
+  EXPECT_EQ(reason_for([&](FakePeer& p) {
+              after_init(p);
+              FakeRegion region(true, 0xbadc0de);
+              p.send(AddRegionMessage{0, region.size}, region.fd);
+              (void)p.expect<AckMessage>();
+              p.send(AddRingMessage{RingType::client_to_server, 0, 0, 0, FakeRegion::kLog2}, new_eventfd());
+              (void)p.expect<AckMessage>();
+              p.send(AddRingMessage{RingType::server_to_client, 0, 0,
+                                    static_cast<std::uint32_t>(ring_bytes(FakeRegion::kLog2)), FakeRegion::kLog2},
+                     new_eventfd());
+              (void)p.expect<AckMessage>();
+              p.send(ConnectMessage{"fake0"});
+            }),
+            "Wrong ring cookie 0xbadc0de on C2S ring 0");
+}
+
+TEST_F(MemifHostileClient, AStalledHandshakeIsDropped) {
+  EXPECT_EQ(reason_for([](FakePeer&) {}), "Handshake not complete after 300 ms");
+  // And the server is free for the next peer.
+  FakePeer peer = FakePeer::connect_to(directory_.socket());
+  FakeRegion region;
+  connect(peer, region);
+}
+
+TEST_F(MemifHostileClient, BadDescriptorsAndIndicesAreCountedAndDropped) {
+  FakePeer peer = FakePeer::connect_to(directory_.socket());
+  FakeRegion region(false);  // unsealed: the server seals it itself
+  connect(peer, region);
+  EXPECT_NE(::ftruncate(region.fd, 0), 0) << "the server added F_SEAL_SHRINK: the peer can no longer shrink it";
+
+  net::Queue& queue = server_.queue();
+  mem::Packet* burst[32];
+  // C2S: good, out of the region, wrapping offset, good.
+  std::memset(region.base + region.buffer(0), 0x42, 256);
+  region.c2s.store(0, Descriptor{0, 0, 100, region.buffer(0), 0});
+  region.c2s.store(1, Descriptor{0, 0, 100, static_cast<std::uint32_t>(region.size - 50), 0});
+  region.c2s.store(2, Descriptor{0, 3, 100, region.buffer(1), 0});
+  region.c2s.store(3, Descriptor{0, 0, 0xffff, 0xffff0000u, 0});
+  region.c2s.store(4, Descriptor{0, 0, 60, region.buffer(0), 0});
+  region.c2s.store_head(5, std::memory_order_release);
+  unsigned n = 0;
+  for (int i = 0; i < 100 && n == 0; ++i) n = queue.rx_burst(burst);
+  ASSERT_EQ(n, 2u);
+  EXPECT_EQ(burst[0]->length(), 100);
+  EXPECT_EQ(std::to_integer<int>(burst[0]->data()[99]), 0x42);
+  server_.pool->free_bulk({burst, n});
+  EXPECT_EQ(server_.memif().memif_counters(0).bad_descriptors, 3u);
+  EXPECT_EQ(server_.port->stats().rx_drop_bad_frame, 3u);
+
+  // An impossible head: nothing is consumed.
+  region.c2s.store_head(5 + 17, std::memory_order_release);
+  EXPECT_EQ(queue.rx_burst(burst), 0u);
+  EXPECT_EQ(server_.memif().memif_counters(0).bad_indices, 1u);
+  EXPECT_EQ(region.c2s.load_tail(std::memory_order_acquire), 5);
+
+  // S2C: one offered buffer points outside the region, the next is good.
+  region.s2c.store(0, Descriptor{0, 0, 256, static_cast<std::uint32_t>(region.size), 0});
+  region.s2c.store(1, Descriptor{0, 0, 256, region.buffer(16), 0});
+  region.s2c.store_head(2, std::memory_order_release);
+  mem::Packet* frame = nullptr;
+  ASSERT_EQ(server_.pool->alloc_bulk({&frame, 1}), 1u);
+  ASSERT_TRUE(frame->set_length(200));
+  std::memset(frame->data(), 0x77, 200);
+  EXPECT_EQ(queue.tx_burst({&frame, 1}), 1u);
+  EXPECT_EQ(region.s2c.load_tail(std::memory_order_acquire), 2);
+  EXPECT_EQ(region.s2c.load(0).length, 0u) << "the bad buffer went back empty";
+  EXPECT_EQ(region.s2c.load(1).length, 200u);
+  EXPECT_EQ(std::to_integer<int>(region.base[region.buffer(16) + 199]), 0x77);
+  EXPECT_EQ(server_.memif().memif_counters(0).bad_descriptors, 4u);
+
+  // The peer says goodbye; the server takes the next client.
+  peer.send(DisconnectMessage{0, "fake is leaving"});
+  ASSERT_TRUE(server_.memif().wait_until_down(kLinkTimeout));
+  const auto status = server_.memif().connection_status();
+  EXPECT_EQ(status.last_disconnect_reason, "fake is leaving");
+  EXPECT_TRUE(status.last_disconnect_by_peer);
+  FakePeer next = FakePeer::connect_to(directory_.socket());
+  FakeRegion next_region;
+  connect(next, next_region);
+  EXPECT_EQ(server_.memif().connection_status().connections, 2u);
+}
+
+// ---- Aether is the client; the test is a hostile server. -----------------
+
+class MemifHostileServer : public ::testing::Test {
+ protected:
+  void SetUp() override { server_ = FakePeer::listen_on(directory_.socket()); }
+
+  void open_client(const std::string& query = "") {
+    auto opened = open_memif("memif:" + directory_.socket() + "?retry_ms=20&rsize=4" + query, 2, 1024);
+    ASSERT_TRUE(opened.ok()) << opened.error().describe();
+    client_ = std::move(*opened);
+    ASSERT_TRUE(server_.accept_one());
+  }
+
+  static HelloMessage hello() {
+    HelloMessage h;
+    h.name = "fake-server";
+    h.max_region = 255;
+    h.max_c2s_ring = 0;
+    h.max_s2c_ring = 0;
+    h.max_log2_ring_size = 14;
+    return h;
+  }
+
+  TempDirectory directory_;
+  FakePeer server_;
+  MemifEnd client_;
+};
+
+TEST_F(MemifHostileServer, NonsenseFromTheServerEndsTheConnectionWithTheReason) {
+  open_client();
+  HelloMessage future = hello();
+  future.min_version = 0x0300;
+  future.max_version = 0x0300;
+  server_.send(future);
+  EXPECT_EQ(server_.disconnect_reason(), "Incompatible memif version (peer 3.0 to 3.0)");
+  ASSERT_TRUE(server_.accept_one()) << "the client retries";
+  server_.send(ConnectedMessage{"too early"});
+  EXPECT_EQ(server_.disconnect_reason(), "Unexpected message CONNECTED");
+  ASSERT_TRUE(server_.accept_one());
+  server_.send(hello(), new_eventfd());
+  EXPECT_EQ(server_.disconnect_reason(), "Unexpected file descriptor with HELLO");
+  EXPECT_FALSE(client_.memif().connection_status().last_disconnect_by_peer);
+}
+
+TEST_F(MemifHostileServer, BadIndicesAndLengthsFromTheServerAreCountedAndDropped) {
+  open_client();
+  server_.send(hello());
+  const auto init = server_.expect<InitMessage>();
+  EXPECT_EQ(init.version, kVersion);
+  server_.send(AckMessage{});
+  std::vector<AddRegionMessage> regions;
+  std::vector<AddRingMessage> rings;
+  for (int i = 0; i < 2; ++i) {  // zero copy: the ring region and the pool
+    regions.push_back(server_.expect<AddRegionMessage>());
+    server_.send(AckMessage{});
+  }
+  for (int i = 0; i < 2; ++i) {
+    rings.push_back(server_.expect<AddRingMessage>());
+    server_.send(AckMessage{});
+  }
+  (void)server_.expect<ConnectMessage>();
+  ASSERT_EQ(server_.received_fds().size(), 4u) << "two region fds, two eventfds";
+  auto* base = static_cast<std::byte*>(
+      ::mmap(nullptr, regions[0].size, PROT_READ | PROT_WRITE, MAP_SHARED, server_.received_fds()[0], 0));
+  ASSERT_NE(base, MAP_FAILED);
+  const AddRingMessage& s2c_placement = rings[1].type == RingType::server_to_client ? rings[1] : rings[0];
+  const RingView s2c(base + s2c_placement.offset, s2c_placement.log2_ring_size);
+  EXPECT_EQ(s2c.load_cookie(), kRingCookie);
+  server_.send(ConnectedMessage{"fake-server0"});
+  ASSERT_TRUE(client_.memif().wait_until_up(kLinkTimeout));
+  EXPECT_EQ(s2c.load_head(std::memory_order_acquire), 16) << "the client offered its buffers at once";
+  EXPECT_EQ(s2c.load_flags(), kRingFlagMaskInterrupt) << "polling: the client masked interrupts";
+
+  // Slot 0: a length longer than the buffer lent; slot 1: fine; then a
+  // tail beyond what was lent.
+  const Descriptor lent = s2c.load(1);
+  s2c.store(0, Descriptor{0, 1, 1'000'000, 0, 0});
+  s2c.store(1, Descriptor{0, lent.region, 64, lent.offset, 0});
+  s2c.store_tail(2, std::memory_order_release);
+  mem::Packet* burst[32];
+  unsigned n = 0;
+  for (int i = 0; i < 100 && n == 0; ++i) n = client_.queue().rx_burst(burst);
+  ASSERT_EQ(n, 1u);
+  EXPECT_EQ(burst[0]->length(), 64);
+  client_.pool->free_bulk({burst, n});
+  s2c.store_tail(2 + 17, std::memory_order_release);
+  EXPECT_EQ(client_.queue().rx_burst(burst), 0u);
+  const auto counters = client_.memif().memif_counters(0);
+  EXPECT_EQ(counters.bad_descriptors, 1u);
+  EXPECT_EQ(counters.bad_indices, 1u);
+
+  // The server vanishes without a word: the client notices and retries.
+  server_.hang_up();
+  ASSERT_TRUE(client_.memif().wait_until_down(kLinkTimeout));
+  EXPECT_TRUE(client_.memif().connection_status().last_disconnect_by_peer);
+  EXPECT_TRUE(server_.accept_one()) << "the client came back";
+  ::munmap(base, regions[0].size);
+  for (int fd : server_.received_fds()) ::close(fd);
+}
+
+}  // namespace
+}  // namespace aether::test
