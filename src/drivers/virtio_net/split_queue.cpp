@@ -21,7 +21,7 @@ void SplitQueue::add_buffer(std::uint16_t slot, std::uint64_t buffer_iova, std::
 
 void SplitQueue::publish() noexcept {
   // 2.7.13: descriptors and ring entries before the index that exposes them.
-  std::atomic_thread_fence(std::memory_order_release);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   reinterpret_cast<volatile std::uint16_t*>(available_)[1] = available_index_;
 }
 
@@ -29,7 +29,7 @@ bool SplitQueue::take_used(VirtqUsedElem& element) noexcept {
   const std::uint16_t device_index = reinterpret_cast<volatile std::uint16_t*>(used_)[1];
   if (device_index == used_index_) return false;
   // The index before the element it covers (2.7.8).
-  std::atomic_thread_fence(std::memory_order_acquire);
+  std::atomic_signal_fence(std::memory_order_seq_cst);
   const std::size_t position = used_index_ & (size_ - 1);
   std::memcpy(&element, used_ + 4 + position * sizeof(VirtqUsedElem), sizeof(element));
   ++used_index_;

@@ -4,9 +4,10 @@
 // layout_for(size).total bytes mapped at `iova`.
 //
 // Single-threaded (one queue, one thread). Ordering with the device: ring
-// entries are written before the index that publishes them (release fence;
-// x86 keeps stores in order, so this only stops the compiler), and the used
-// index is read before the entries it covers (acquire fence).
+// entries are written before the index that publishes them, and the used
+// index is read before the entries it covers. x86-64 keeps stores in order
+// and loads in order (Intel SDM vol. 3, 8.2.2), so a compiler barrier
+// (std::atomic_signal_fence) is all that is needed; see drivers/mmio.hpp.
 #pragma once
 
 #include <atomic>
