@@ -5,6 +5,7 @@
 
 #include <linux/vfio.h>
 
+#include "aether/drivers/e1000e/device_reset.hpp"
 #include "aether/drivers/virtio_net/common_config.hpp"
 #include "aether/drivers/virtio_net/device_config.hpp"
 #include "aether/drivers/virtio_net/pci_capabilities.hpp"
@@ -120,6 +121,14 @@ int run_probe(const ProbeOptions& options) {
     }
     if (!check(common.reset(), "virtio reset")) return exit_failure;
     fmt::print("virtio: reset through device_status\n");
+  }
+
+  if (vfio::driver_for(vendor, device_id) == vfio::DriverKind::e1000e) {
+    auto bar0 = device.map_bar(0);
+    if (!check(bar0, "BAR mmap")) return exit_failure;
+    auto link = drivers::e1000e::reset_and_link_up(bar0->base(), device.name());
+    if (!check(link, "e1000e reset")) return exit_failure;
+    fmt::print("e1000e: reset, interrupts masked, {}\n", link->describe());
   }
 
   bool mapped_a_bar = false;

@@ -7,7 +7,8 @@
 // PCI bridge (one IOMMU group for everything behind it) a second virtio-net
 // at 01:01.0 next to an e1000 at 01:02.0, to see the non-viable group
 // error. The first virtio-net is attached to QEMU's user network (no host
-// privileges), which answers the ARP request vfio-probe --send-arp sends.
+// privileges), which answers the ARP request vfio-probe --send-arp sends;
+// the e1000e has its own user network so that its link is up.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -49,6 +50,7 @@ echo "DRIVER 00:04.0 after bind: $(driver 0000:00:04.0)"
 step probe_e1000e aether vfio-probe 0000:00:04.0
 step unbind_e1000e aether unbind 0000:00:04.0
 echo "DRIVER 00:04.0 after unbind: $(driver 0000:00:04.0)"
+echo "KERNEL MAC 00:04.0 $(cat /sys/bus/pci/devices/0000:00:04.0/net/*/address)"
 step bind_shared aether bind 0000:01:01.0
 step probe_shared aether vfio-probe 0000:01:01.0
 step unbind_shared aether unbind 0000:01:01.0
@@ -72,7 +74,8 @@ TEST_P(VfioGuest, DevicesBindProbeUnbind) {
   options.extra_qemu_args = {
       "-netdev", "user,id=user0",  // QEMU's user network: answers ARP for 10.0.2.2, needs no privileges
       "-device", "virtio-net-pci,disable-legacy=on,iommu_platform=on,addr=03.0,netdev=user0",
-      "-device", "e1000e,addr=04.0",
+      "-netdev", "user,id=user1",
+      "-device", "e1000e,addr=04.0,netdev=user1",
       "-device", "pci-bridge,id=bridge1,chassis_nr=1,addr=05.0",
       "-device", "virtio-net-pci,disable-legacy=on,iommu_platform=on,bus=bridge1,addr=01.0",
       "-device", "e1000,bus=bridge1,addr=02.0",
@@ -139,6 +142,11 @@ TEST_P(VfioGuest, DevicesBindProbeUnbind) {
   EXPECT_THAT(out, HasSubstr("bar 0: mapped 0x20000 bytes"));
   EXPECT_THAT(out, HasSubstr("msix: 5 vectors offered, 1 routed to eventfd"));
   EXPECT_THAT(out, HasSubstr("reset: done"));
+  // Aether's own bring-up: global reset, link up, MAC from RAL/RAH(0), the
+  // one the kernel driver reports after unbind.
+  EXPECT_THAT(out, HasSubstr("e1000e: reset, interrupts masked, mac 52:54:00:12:34:57, link up 1000 Mb/s full duplex"))
+      << out;
+  EXPECT_THAT(out, HasSubstr("KERNEL MAC 00:04.0 52:54:00:12:34:57"));
   EXPECT_THAT(out, HasSubstr("STEP probe_e1000e rc=0")) << out;
   EXPECT_THAT(out, HasSubstr("DRIVER 00:04.0 after unbind: e1000e"));
 
