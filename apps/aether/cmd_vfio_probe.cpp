@@ -129,6 +129,10 @@ int run_probe(const ProbeOptions& options) {
     auto link = drivers::e1000e::reset_and_link_up(bar0->base(), device.name());
     if (!check(link, "e1000e reset")) return exit_failure;
     fmt::print("e1000e: reset, interrupts masked, {}\n", link->describe());
+    if (options.send_arp) {
+      const int result = run_e1000e_arp((*session)->address_space(), bar0->base(), link->mac, options.iova + 0x10000000);
+      if (result != exit_ok) return result;
+    }
   }
 
   bool mapped_a_bar = false;

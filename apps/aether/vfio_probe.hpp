@@ -19,6 +19,18 @@ namespace aether::cli {
 
 void register_vfio_probe(CLI::App& app, int& exit_code);
 
+// An ARP request (RFC 826) for 10.0.2.2 from 10.0.2.15 (QEMU user
+// networking's gateway and guest address) into `frame`; returns its length
+// (60, padded to the Ethernet minimum).
+std::size_t write_arp_request(std::byte* frame, const std::array<std::uint8_t, 6>& mac);
+// `--send-arp` on an 82574 (vfio_probe_e1000e_arp.cpp), after
+// drivers::e1000e::reset_and_link_up: legacy descriptor rings, ARP out and
+// in; rings disabled before returning. Returns an exit code.
+int run_e1000e_arp(vfio::IoAddressSpace& space, volatile std::byte* bar0, const std::array<std::uint8_t, 6>& mac,
+                   std::uint64_t iova);
+// True for an ARP reply whose sender is 10.0.2.2.
+bool is_gateway_arp_reply(const std::uint8_t* frame, std::size_t length);
+
 // `--send-arp` (vfio_probe_arp.cpp): sets up receiveq1/transmitq1 of a
 // virtio-net device negotiated to FEATURES_OK, sends an ARP request for
 // 10.0.2.2 (QEMU user networking) and waits for the reply; resets the

@@ -36,6 +36,8 @@ constexpr std::size_t receive_buffers_offset = 1024 * 1024;
 constexpr std::size_t transmit_buffer_offset = receive_buffers_offset + receive_buffers * buffer_size;
 static_assert(virtio::layout_for(queue_entries).total <= transmit_queue_offset);
 
+}  // namespace
+
 // ARP request (RFC 826) for 10.0.2.2 from 10.0.2.15, QEMU slirp's defaults.
 std::size_t write_arp_request(std::byte* frame, const std::array<std::uint8_t, 6>& mac) {
   const std::array<std::uint8_t, 4> sender_ip{10, 0, 2, 15};
@@ -54,7 +56,10 @@ std::size_t write_arp_request(std::byte* frame, const std::array<std::uint8_t, 6
   return 60;
 }
 
-}  // namespace
+bool is_gateway_arp_reply(const std::uint8_t* frame, std::size_t length) {
+  return length >= 42 && frame[12] == 0x08 && frame[13] == 0x06 && frame[21] == 2 && frame[28] == 10 &&
+         frame[29] == 0 && frame[30] == 2 && frame[31] == 2;
+}
 
 int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virtio::VirtioPciLayout& layout,
                    const virtio::CommonConfig& common, vfio::BarMapping& common_bar,
@@ -166,8 +171,7 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virt
                                                                 std::size_t{element.id} * buffer_size + net_header_size);
       const std::size_t length = element.len - net_header_size;
       fmt::print("virtio: received {} bytes, EtherType {:02x}{:02x}\n", length, frame[12], frame[13]);
-      if (length >= 42 && frame[12] == 0x08 && frame[13] == 0x06 && frame[21] == 2 && frame[28] == 10 &&
-          frame[29] == 0 && frame[30] == 2 && frame[31] == 2) {
+      if (is_gateway_arp_reply(frame, length)) {
         fmt::print("virtio: ARP reply: 10.0.2.2 is at {:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}\n", frame[22], frame[23],
                    frame[24], frame[25], frame[26], frame[27]);
         answered = true;

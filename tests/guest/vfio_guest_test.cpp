@@ -8,7 +8,7 @@
 // at 01:01.0 next to an e1000 at 01:02.0, to see the non-viable group
 // error. The first virtio-net is attached to QEMU's user network (no host
 // privileges), which answers the ARP request vfio-probe --send-arp sends;
-// the e1000e has its own user network so that its link is up.
+// the e1000e has its own user network (link up, and its own ARP exchange).
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -47,7 +47,7 @@ echo "DRIVER 00:03.0 after unbind: $(driver 0000:00:03.0)"
 echo "KERNEL MAC 00:03.0 $(cat /sys/bus/pci/devices/0000:00:03.0/virtio*/net/*/address)"
 step bind_e1000e aether bind 0000:00:04.0
 echo "DRIVER 00:04.0 after bind: $(driver 0000:00:04.0)"
-step probe_e1000e aether vfio-probe 0000:00:04.0
+step probe_e1000e aether vfio-probe --send-arp 0000:00:04.0
 step unbind_e1000e aether unbind 0000:00:04.0
 echo "DRIVER 00:04.0 after unbind: $(driver 0000:00:04.0)"
 echo "KERNEL MAC 00:04.0 $(cat /sys/bus/pci/devices/0000:00:04.0/net/*/address)"
@@ -147,6 +147,9 @@ TEST_P(VfioGuest, DevicesBindProbeUnbind) {
   EXPECT_THAT(out, HasSubstr("e1000e: reset, interrupts masked, mac 52:54:00:12:34:57, link up 1000 Mb/s full duplex"))
       << out;
   EXPECT_THAT(out, HasSubstr("KERNEL MAC 00:04.0 52:54:00:12:34:57"));
+  // Legacy descriptor rings in DMA-mapped memory: ARP out, reply in.
+  EXPECT_THAT(out, HasSubstr("e1000e: transmitted ARP request (60 bytes) for 10.0.2.2")) << out;
+  EXPECT_THAT(out, HasSubstr("e1000e: ARP reply: 10.0.2.2 is at 52:55:0a:00:02:02")) << out;
   EXPECT_THAT(out, HasSubstr("STEP probe_e1000e rc=0")) << out;
   EXPECT_THAT(out, HasSubstr("DRIVER 00:04.0 after unbind: e1000e"));
 

@@ -13,6 +13,20 @@ inline constexpr std::size_t ctrl = 0x00000;
 inline constexpr std::size_t status = 0x00008;
 inline constexpr std::size_t icr = 0x000c0;  // read clears
 inline constexpr std::size_t imc = 0x000d8;  // write-only: mask interrupts
+inline constexpr std::size_t rctl = 0x00100;
+inline constexpr std::size_t tctl = 0x00400;
+inline constexpr std::size_t tipg = 0x00410;
+inline constexpr std::size_t rdbal = 0x02800;  // queue 0
+inline constexpr std::size_t rdbah = 0x02804;
+inline constexpr std::size_t rdlen = 0x02808;
+inline constexpr std::size_t rdh = 0x02810;
+inline constexpr std::size_t rdt = 0x02818;
+inline constexpr std::size_t tdbal = 0x03800;
+inline constexpr std::size_t tdbah = 0x03804;
+inline constexpr std::size_t tdlen = 0x03808;
+inline constexpr std::size_t tdh = 0x03810;
+inline constexpr std::size_t tdt = 0x03818;
+inline constexpr std::size_t multicast_table = 0x05200;  // MTA[128]
 inline constexpr std::size_t receive_address_low = 0x05400;   // RAL(0)
 inline constexpr std::size_t receive_address_high = 0x05404;  // RAH(0)
 }  // namespace reg
@@ -30,5 +44,50 @@ inline constexpr std::uint32_t speed_mask = 0xc0;  // 0x00 10, 0x40 100, 0x80 10
 }  // namespace status
 
 inline constexpr std::uint32_t receive_address_valid = 0x80000000;  // RAH.AV
+
+namespace rctl {
+inline constexpr std::uint32_t enable = 0x2;
+inline constexpr std::uint32_t broadcast_accept = 0x8000;   // BAM
+inline constexpr std::uint32_t strip_crc = 0x04000000;      // SECRC
+// Buffer size 2048: BSIZE 00 with BSEX 0.
+}  // namespace rctl
+
+namespace tctl {
+inline constexpr std::uint32_t enable = 0x2;
+inline constexpr std::uint32_t pad_short_packets = 0x8;  // PSP
+inline constexpr std::uint32_t collision_threshold = 15U << 4;
+inline constexpr std::uint32_t collision_distance = 63U << 12;
+}  // namespace tctl
+// TIPG defaults: IPGT 8, IPGR1 8, IPGR2 6.
+inline constexpr std::uint32_t tipg_default = 8U | (8U << 10) | (6U << 20);
+
+// Legacy descriptors (struct e1000_rx_desc / e1000_tx_desc), 16 bytes.
+struct LegacyRxDesc {
+  std::uint64_t buffer_addr;
+  std::uint16_t length;
+  std::uint16_t checksum;
+  std::uint8_t status;  // DD 0x01, EOP 0x02
+  std::uint8_t errors;
+  std::uint16_t special;
+};
+static_assert(sizeof(LegacyRxDesc) == 16);
+static_assert(offsetof(LegacyRxDesc, status) == 12);
+
+struct LegacyTxDesc {
+  std::uint64_t buffer_addr;
+  std::uint16_t length;
+  std::uint8_t checksum_offset;
+  std::uint8_t command;  // EOP 0x01, IFCS 0x02, RS 0x08
+  std::uint8_t status;   // DD 0x01
+  std::uint8_t checksum_start;
+  std::uint16_t special;
+};
+static_assert(sizeof(LegacyTxDesc) == 16);
+static_assert(offsetof(LegacyTxDesc, command) == 11);
+static_assert(offsetof(LegacyTxDesc, status) == 12);
+inline constexpr std::uint8_t descriptor_done = 0x01;
+inline constexpr std::uint8_t tx_command_eop = 0x01;
+inline constexpr std::uint8_t tx_command_insert_fcs = 0x02;
+inline constexpr std::uint8_t tx_command_report_status = 0x08;
 
 }  // namespace aether::drivers::e1000e
