@@ -9,10 +9,8 @@
 #include "aether/drivers/virtio_net/common_config.hpp"
 #include "aether/drivers/virtio_net/device_config.hpp"
 #include "aether/drivers/virtio_net/pci_capabilities.hpp"
-#include "aether/mem/memory_region.hpp"
 #include "aether/vfio/device_session.hpp"
 #include "aether/vfio/device_support.hpp"
-#include "aether/vfio/dma_mapping.hpp"
 #include "aether/vfio/msix.hpp"
 #include "aether/vfio/pci_sysfs.hpp"
 #include "commands.hpp"
@@ -147,16 +145,10 @@ int run_probe(const ProbeOptions& options) {
   }
   if (!mapped_a_bar) fmt::print("bar: no mappable BAR\n");
 
-  mem::RegionOptions region_options;
-  region_options.required_bytes = 2U << 20;
-  region_options.use_hugepages = false;
-  region_options.name = "aether-vfio-probe";
-  auto region = mem::MemoryRegion::create(region_options);
-  if (!check(region, "memory region")) return exit_failure;
   {
-    auto dma = vfio::DmaMapping::create((*session)->address_space(), *region, options.iova);
-    if (!check(dma, "DMA map")) return exit_failure;
-    fmt::print("dma: mapped {:#x} bytes at IOVA {:#x} in {}\n", dma->length(), dma->iova(),
+    auto mapped = map_probe_region((*session)->address_space(), options.iova, "aether-vfio-probe");
+    if (!check(mapped, "DMA map")) return exit_failure;
+    fmt::print("dma: mapped {:#x} bytes at IOVA {:#x} in {}\n", mapped->mapping.length(), mapped->mapping.iova(),
                (*session)->address_space().describe());
   }
   fmt::print("dma: unmapped\n");

@@ -9,7 +9,10 @@
 #include <array>
 #include <cstdint>
 
+#include "aether/core/result.hpp"
 #include "aether/drivers/virtio_net/common_config.hpp"
+#include "aether/mem/memory_region.hpp"
+#include "aether/vfio/dma_mapping.hpp"
 #include "aether/drivers/virtio_net/pci_capabilities.hpp"
 #include "aether/vfio/device.hpp"
 #include "aether/vfio/io_address_space.hpp"
@@ -18,6 +21,15 @@
 namespace aether::cli {
 
 void register_vfio_probe(CLI::App& app, int& exit_code);
+
+// A 2 MiB region of normal pages DMA-mapped at `iova`. Members in this
+// order so that the mapping goes before the memory.
+struct MappedRegion {
+  mem::MemoryRegion region;
+  vfio::DmaMapping mapping;
+};
+[[nodiscard]] Result<MappedRegion> map_probe_region(vfio::IoAddressSpace& space, std::uint64_t iova,
+                                                    const char* name);
 
 // An ARP request (RFC 826) for 10.0.2.2 from 10.0.2.15 (QEMU user
 // networking's gateway and guest address) into `frame`; returns its length

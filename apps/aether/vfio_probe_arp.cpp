@@ -13,8 +13,6 @@
 #include "aether/drivers/mmio.hpp"
 #include "aether/drivers/virtio_net/registers.hpp"
 #include "aether/drivers/virtio_net/split_queue.hpp"
-#include "aether/mem/memory_region.hpp"
-#include "aether/vfio/dma_mapping.hpp"
 #include "aether/vfio/msix.hpp"
 #include "vfio_probe.hpp"
 
@@ -56,6 +54,18 @@ std::size_t write_arp_request(std::byte* frame, const std::array<std::uint8_t, 6
   return 60;
 }
 
+Result<MappedRegion> map_probe_region(vfio::IoAddressSpace& space, std::uint64_t iova, const char* name) {
+  mem::RegionOptions options;
+  options.required_bytes = 2U << 20;
+  options.use_hugepages = false;
+  options.name = name;
+  auto region = mem::MemoryRegion::create(options);
+  if (!region) return std::move(region).error();
+  auto mapping = vfio::DmaMapping::create(space, *region, iova);
+  if (!mapping) return std::move(mapping).error();
+  return MappedRegion{std::move(*region), std::move(*mapping)};
+}
+
 bool is_gateway_arp_reply(const std::uint8_t* frame, std::size_t length) {
   return length >= 42 && frame[12] == 0x08 && frame[13] == 0x06 && frame[21] == 2 && frame[28] == 10 &&
          frame[29] == 0 && frame[30] == 2 && frame[31] == 2;
@@ -64,21 +74,12 @@ bool is_gateway_arp_reply(const std::uint8_t* frame, std::size_t length) {
 int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virtio::VirtioPciLayout& layout,
                    const virtio::CommonConfig& common, vfio::BarMapping& common_bar,
                    const std::array<std::uint8_t, 6>& mac, std::uint64_t iova, bool fault_test) {
-  mem::RegionOptions region_options;
-  region_options.required_bytes = 2U << 20;
-  region_options.use_hugepages = false;
-  region_options.name = "aether-vfio-arp";
-  auto region = mem::MemoryRegion::create(region_options);
-  if (!region) {
-    fmt::print(stderr, "aether vfio-probe: {}\n", region.error().describe());
+  auto mapped = map_probe_region(space, iova, "aether-virtio-arp");
+  if (!mapped) {
+    fmt::print(stderr, "aether vfio-probe: {}\n", mapped.error().describe());
     return exit_failure;
   }
-  auto dma = vfio::DmaMapping::create(space, *region, iova);
-  if (!dma) {
-    fmt::print(stderr, "aether vfio-probe: {}\n", dma.error().describe());
-    return exit_failure;
-  }
-  std::byte* base = region->base();
+  std::byte* base = mapped->region.base();
 
   // The notification area may sit in another BAR than the common config.
   vfio::BarMapping notify_mapping;
@@ -86,12 +87,12 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virt
   if (layout.notify.bar == layout.common.bar) {
     notify_base = common_bar.base() + layout.notify.offset;
   } else {
-    auto mapped = device.map_bar(layout.notify.bar);
-    if (!mapped) {
-      fmt::print(stderr, "aether vfio-probe: {}\n", mapped.error().describe());
+    auto notify_bar = device.map_bar(layout.notify.bar);
+    if (!notify_bar) {
+      fmt::print(stderr, "aether vfio-probe: {}\n", notify_bar.error().describe());
       return exit_failure;
     }
-    notify_mapping = std::move(*mapped);
+    notify_mapping = std::move(*notify_bar);
     notify_base = notify_mapping.base() + layout.notify.offset;
   }
 

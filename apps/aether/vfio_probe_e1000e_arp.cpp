@@ -8,8 +8,6 @@
 
 #include "aether/drivers/e1000e/registers.hpp"
 #include "aether/drivers/mmio.hpp"
-#include "aether/mem/memory_region.hpp"
-#include "aether/vfio/dma_mapping.hpp"
 #include "vfio_probe.hpp"
 
 namespace aether::cli {
@@ -31,21 +29,12 @@ constexpr std::size_t transmit_buffer_offset = receive_buffers_offset + ring_ent
 
 int run_e1000e_arp(vfio::IoAddressSpace& space, volatile std::byte* bar0, const std::array<std::uint8_t, 6>& mac,
                    std::uint64_t iova) {
-  mem::RegionOptions region_options;
-  region_options.required_bytes = 2U << 20;
-  region_options.use_hugepages = false;
-  region_options.name = "aether-e1000e-arp";
-  auto region = mem::MemoryRegion::create(region_options);
-  if (!region) {
-    fmt::print(stderr, "aether vfio-probe: {}\n", region.error().describe());
+  auto mapped = map_probe_region(space, iova, "aether-e1000e-arp");
+  if (!mapped) {
+    fmt::print(stderr, "aether vfio-probe: {}\n", mapped.error().describe());
     return exit_failure;
   }
-  auto dma = vfio::DmaMapping::create(space, *region, iova);
-  if (!dma) {
-    fmt::print(stderr, "aether vfio-probe: {}\n", dma.error().describe());
-    return exit_failure;
-  }
-  std::byte* base = region->base();
+  std::byte* base = mapped->region.base();
   auto* receive_ring = reinterpret_cast<e1000e::LegacyRxDesc*>(base + receive_ring_offset);
   auto* transmit_ring = reinterpret_cast<e1000e::LegacyTxDesc*>(base + transmit_ring_offset);
 
