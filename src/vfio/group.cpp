@@ -34,7 +34,7 @@ Result<Group> Group::open(unsigned number, const std::string& dev_root, const st
   if (!fd.valid()) {
     const int error = errno;
     return errno_error(fmt::format("cannot open VFIO group {}: {}", path,
-                                   error == ENOENT  ? "no device of IOMMU group is bound to vfio-pci (aether bind BDF)"
+                                   error == ENOENT  ? "no device of this IOMMU group is bound to vfio-pci (aether bind BDF)"
                                    : error == EBUSY ? "another process (or this one) has it open already"
                                                     : "run as root or give this user the group file"),
                        error);
