@@ -14,6 +14,7 @@
 
 #include <gtest/gtest.h>
 
+#include "aether/measure/port_on_veth.hpp"
 #include "aether/mem/mempool.hpp"
 #include "aether/net/network_namespace.hpp"
 #include "aether/net/port_registry.hpp"
@@ -22,35 +23,12 @@ namespace aether::test {
 
 inline bool running_as_root() { return geteuid() == 0; }
 
-// A port and the pool its rx buffers come from. The port always goes first:
-// it holds buffers and a cache of the pool.
-struct OpenedPort {
-  std::unique_ptr<mem::Mempool> pool;
-  std::unique_ptr<net::Port> port;
-
-  OpenedPort() = default;
-  OpenedPort(OpenedPort&&) noexcept = default;
-  OpenedPort& operator=(OpenedPort&& other) noexcept {
-    port.reset();
-    pool = std::move(other.pool);
-    port = std::move(other.port);
-    return *this;
-  }
-  ~OpenedPort() { port.reset(); }
-};
+// A port and the pool its rx buffers come from (the port always goes first).
+using OpenedPort = measure::PortWithPool;
 
 inline Result<OpenedPort> open_in_namespace(const net::NetworkNamespace& ns, const std::string& spec,
                                             std::uint16_t port_id) {
-  OpenedPort opened;
-  auto pool = mem::Mempool::create(net::default_packet_pool_config(4096, "test-" + std::to_string(port_id)));
-  if (!pool) return std::move(pool).error();
-  opened.pool = std::move(*pool);
-  auto entered = net::ScopedNamespace::enter(ns);
-  if (!entered) return std::move(entered).error();
-  auto port = net::open_port(spec, net::PortOptions{opened.pool.get(), port_id});
-  if (!port) return std::move(port).error();
-  opened.port = std::move(*port);
-  return opened;
+  return measure::open_port_in_namespace(ns, spec, port_id);
 }
 
 // Makes a spec for one end of the pair: e.g. "afpacket:{ifname}" or "udp:{ip}:9000".
