@@ -17,6 +17,8 @@
 // interrupts.
 #pragma once
 
+#include <algorithm>
+#include <cstdlib>
 #include <memory>
 
 #include "copy_path.hpp"
@@ -26,11 +28,18 @@ namespace aether::backends::memif {
 template <bool kZeroCopy>
 class ClientQueue final : public CopyingQueue {
  public:
-  using CopyingQueue::CopyingQueue;
+  // max_log2_ring_size: the largest ring this client will create (its
+  // rsize); the zero-copy slot tables are allocated for it here, so that
+  // taking up a connection allocates nothing on the data path.
+  ClientQueue(mem::Mempool& pool, std::uint16_t port_id, std::uint16_t queue_id, bool interrupt_mode,
+              unsigned max_log2_ring_size = kMaxLog2RingSize)
+      : CopyingQueue(pool, port_id, queue_id, interrupt_mode),
+        slot_capacity_(kZeroCopy ? 1u << max_log2_ring_size : 0),
+        rx_slots_(std::make_unique<mem::Packet*[]>(slot_capacity_)),
+        tx_slots_(std::make_unique<mem::Packet*[]>(slot_capacity_)) {}
 
   unsigned rx_burst(std::span<mem::Packet*> packets) noexcept override {
-    BurstGuard guard(*this);
-    const QueueBinding* binding = guard.binding();
+    const QueueBinding* binding = current_binding();
     if (binding == nullptr || !binding->rx_ring.valid()) return 0;
     const RingView& ring = binding->rx_ring;
     // Acquire: pairs with the server's release of tail; what it copied into
@@ -51,13 +60,12 @@ class ClientQueue final : public CopyingQueue {
         delivered = result.delivered;
       }
     }
-    refill(*binding, ring, available == 0, &cache_);
+    refill(*binding, ring, available == 0);
     return delivered;
   }
 
   unsigned tx_burst(std::span<mem::Packet*> packets) noexcept override {
-    BurstGuard guard(*this);
-    const QueueBinding* binding = guard.binding();
+    const QueueBinding* binding = current_binding();
     if (binding == nullptr || !binding->tx_ring.valid()) return drop_while_down(packets);
     const RingView& ring = binding->tx_ring;
     // Acquire: pairs with the server's release of tail; it has finished
@@ -106,18 +114,18 @@ class ClientQueue final : public CopyingQueue {
   // Packets allocated per alloc_bulk while refilling.
   static constexpr unsigned kRefillChunk = 64;
 
-  void prepare(const QueueBinding& binding) override {
+  void prepare(const QueueBinding& binding) noexcept override {
     rx_cursor_ = rx_offered_ = 0;
     tx_head_ = tx_completed_ = 0;
     if constexpr (kZeroCopy) {
-      rx_slots_ = make_slots(binding.rx_ring);
-      tx_slots_ = make_slots(binding.tx_ring);
+      // The client made these rings: never larger than its own rsize.
+      if (binding.rx_ring.size() > slot_capacity_ || binding.tx_ring.size() > slot_capacity_) std::abort();
+      std::fill_n(rx_slots_.get(), slot_capacity_, nullptr);
+      std::fill_n(tx_slots_.get(), slot_capacity_, nullptr);
     }
     if (binding.rx_ring.valid()) {
       binding.rx_ring.store_flags(receive_ring_flags());
-      // Offer buffers now, so that the server can send as soon as it has
-      // sent CONNECTED. This is the control thread: no cache.
-      refill(binding, binding.rx_ring, true, nullptr);
+      refill(binding, binding.rx_ring, true);  // the server may send at once
     }
   }
 
@@ -137,21 +145,14 @@ class ClientQueue final : public CopyingQueue {
     }
   }
 
-  static std::unique_ptr<mem::Packet*[]> make_slots(const RingView& ring) {
-    if (!ring.valid()) return nullptr;
-    auto slots = std::make_unique<mem::Packet*[]>(ring.size());
-    for (std::uint32_t i = 0; i < ring.size(); ++i) slots[i] = nullptr;
-    return slots;
-  }
-
-  // Control thread: returns the packets in slots [from, to) to the pool.
+  // Returns the packets in slots [from, to) to the pool.
   void free_range(mem::Packet** slots, const RingView& ring, std::uint16_t from, std::uint16_t to,
                   std::uint64_t* count) noexcept {
-    if (slots == nullptr) return;
+    if (!ring.valid()) return;
     for (std::uint16_t index = from; index != to; ++index) {
       mem::Packet*& packet = slots[ring.slot(index)];
       if (packet == nullptr) continue;
-      pool_.free_bulk({&packet, 1});  // no cache: this is not the queue's thread
+      pool_.free_bulk({&packet, 1}, &cache_);
       packet = nullptr;
       if (count != nullptr) ++*count;
     }
@@ -231,7 +232,7 @@ class ClientQueue final : public CopyingQueue {
     return delivered;
   }
 
-  void refill(const QueueBinding& binding, const RingView& ring, bool idle, mem::MempoolCache* cache) noexcept {
+  void refill(const QueueBinding& binding, const RingView& ring, bool idle) noexcept {
     const std::uint32_t lent = static_cast<std::uint16_t>(rx_offered_ - rx_cursor_);
     std::uint32_t wanted = ring.size() - lent;
     if (wanted == 0 || (!idle && wanted < std::min(kRefillBatch, ring.size()))) return;
@@ -240,7 +241,7 @@ class ClientQueue final : public CopyingQueue {
       const auto capacity = static_cast<std::uint32_t>(pool_.data_room());
       mem::Packet* fresh[kRefillChunk];
       while (wanted > 0) {
-        const unsigned got = pool_.alloc_bulk({fresh, std::min<std::uint32_t>(wanted, kRefillChunk)}, cache);
+        const unsigned got = pool_.alloc_bulk({fresh, std::min<std::uint32_t>(wanted, kRefillChunk)}, &cache_);
         for (unsigned i = 0; i < got; ++i) {
           rx_slots_[ring.slot(rx_offered_)] = fresh[i];
           const auto offset = static_cast<std::uint32_t>(pool_.offset_of(fresh[i]) + sizeof(mem::Packet) +
@@ -350,12 +351,13 @@ class ClientQueue final : public CopyingQueue {
     return true;
   }
 
+  const std::uint32_t slot_capacity_;  // zero copy: entries in each slot table
   std::uint16_t rx_cursor_ = 0;     // S2C: next descriptor to receive
   std::uint16_t rx_offered_ = 0;    // S2C: the head we published (buffers lent up to here)
   std::uint16_t tx_head_ = 0;       // C2S: the head we published
   std::uint16_t tx_completed_ = 0;  // C2S zero copy: reclaimed up to here
-  std::unique_ptr<mem::Packet*[]> rx_slots_;  // zero copy: the packet lent in each S2C slot
-  std::unique_ptr<mem::Packet*[]> tx_slots_;  // zero copy: the packet whose last descriptor is in each C2S slot
+  const std::unique_ptr<mem::Packet*[]> rx_slots_;  // zero copy: the packet lent in each S2C slot
+  const std::unique_ptr<mem::Packet*[]> tx_slots_;  // zero copy: the packet whose last descriptor is in each C2S slot
 };
 
 }  // namespace aether::backends::memif

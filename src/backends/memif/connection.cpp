@@ -80,6 +80,9 @@ Result<void> Connection::bind_rings(const std::vector<RingPlacement>& placements
     if (we_receive) {
       binding.rx_ring = view;
       rx_event_fds_[placement.index] = rings_[i].event_fd.get();
+      // Before the peer hears CONNECTED, as DPDK's memif_connect does: the
+      // queue's worker would set it only at its next burst.
+      view.store_flags(settings_.interrupt_mode ? 0 : kRingFlagMaskInterrupt);
     } else {
       binding.tx_ring = view;
       binding.tx_event_fd = rings_[i].event_fd.get();

@@ -1,6 +1,6 @@
 // The memif Port: its queues, and the control thread that connects (client)
-// or accepts (server), runs the handshake, attaches the queues when the
-// link comes up and detaches them when it goes down.
+// or accepts (server), runs the handshake, hands each queue its binding
+// when the link comes up and takes it back when it goes down.
 //
 // The control thread sleeps in poll(2) on the listener, the connection and
 // a wake-up eventfd; it wakes for control messages, a client's reconnect
@@ -32,6 +32,8 @@ using Clock = std::chrono::steady_clock;
 
 // What this side says in DISCONNECT when its port is closed.
 constexpr const char* kClosedReason = "Interface closed";
+// How often retired connections are checked for release (ms).
+constexpr int kReapMs = 10;
 
 int milliseconds_until(Clock::time_point when) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(when - Clock::now()).count();
@@ -63,9 +65,11 @@ class MemifPortImpl final : public MemifPort {
       if (config_.role == MemifRole::server) {
         queues_.push_back(std::make_unique<ServerQueue>(*settings_.pool, port_id_, id, config_.interrupt_mode));
       } else if (config_.zero_copy) {
-        queues_.push_back(std::make_unique<ClientQueue<true>>(*settings_.pool, port_id_, id, config_.interrupt_mode));
+        queues_.push_back(std::make_unique<ClientQueue<true>>(*settings_.pool, port_id_, id, config_.interrupt_mode,
+                                                              config_.log2_ring_size));
       } else {
-        queues_.push_back(std::make_unique<ClientQueue<false>>(*settings_.pool, port_id_, id, config_.interrupt_mode));
+        queues_.push_back(std::make_unique<ClientQueue<false>>(*settings_.pool, port_id_, id, config_.interrupt_mode,
+                                                               config_.log2_ring_size));
       }
       if (config_.interrupt_mode) {
         interrupt_epolls_.emplace_back(::epoll_create1(EPOLL_CLOEXEC));
@@ -113,12 +117,11 @@ class MemifPortImpl final : public MemifPort {
 
  private:
   void run() {
-    auto next_attempt = Clock::now();
     auto deadline = Clock::now();
     while (!stopping_.load()) {
-      if (config_.role == MemifRole::client && !connection_ && Clock::now() >= next_attempt) {
+      if (config_.role == MemifRole::client && !connection_ && Clock::now() >= next_attempt_) {
         try_connect();
-        next_attempt = Clock::now() + std::chrono::milliseconds(config_.retry_ms);
+        next_attempt_ = Clock::now() + std::chrono::milliseconds(config_.retry_ms);
         deadline = Clock::now() + std::chrono::milliseconds(config_.handshake_ms);
       }
       pollfd fds[3];
@@ -132,8 +135,9 @@ class MemifPortImpl final : public MemifPort {
       if (connection_ && !connection_->connected()) {
         timeout = milliseconds_until(deadline);
       } else if (config_.role == MemifRole::client && !connection_) {
-        timeout = milliseconds_until(next_attempt);
+        timeout = milliseconds_until(next_attempt_);
       }
+      if (!retired_.empty()) timeout = timeout < 0 ? kReapMs : std::min(timeout, kReapMs);
       if (::poll(fds, count, timeout) < 0) continue;  // EINTR
       if ((fds[0].revents & POLLIN) != 0) {
         std::uint64_t value = 0;
@@ -155,11 +159,26 @@ class MemifPortImpl final : public MemifPort {
         connection_->disconnect(fmt::format("Handshake not complete after {} ms", config_.handshake_ms));
         on_closed();
       }
+      reap_retired();
     }
     if (connection_) {
       connection_->disconnect(kClosedReason);
       on_closed();
     }
+    // The port is being destroyed: by contract nobody polls its queues any
+    // more, so they can let go of their bindings on this thread.
+    for (auto& queue : queues_) queue->adopt_now(nullptr);
+    retired_.clear();
+  }
+
+  // Frees connections whose every queue has moved off them.
+  void reap_retired() {
+    std::erase_if(retired_, [this](const std::unique_ptr<Connection>& connection) {
+      for (unsigned q = 0; q < queues_.size(); ++q) {
+        if (!queues_[q]->released(&connection->binding(q))) return false;
+      }
+      return true;
+    });
   }
 
   void try_connect() {
@@ -193,7 +212,7 @@ class MemifPortImpl final : public MemifPort {
   void on_connected() {
     for (const auto& warning : connection_->take_warnings()) log::warn("memif {}: {}", address_.describe(), warning);
     for (unsigned q = 0; q < queues_.size(); ++q) {
-      queues_[q]->attach(connection_->binding(q));
+      queues_[q]->request(&connection_->binding(q));
       if (config_.interrupt_mode && connection_->rx_event_fd(q) >= 0) {
         // Edge-triggered: every write by the peer is one wake-up, and
         // nobody needs to drain the eventfd.
@@ -222,15 +241,14 @@ class MemifPortImpl final : public MemifPort {
 
   void on_closed() {
     const bool was_connected = link_.exchange(net::LinkState::down, std::memory_order_acq_rel) == net::LinkState::up;
-    std::uint64_t lost = 0;
     if (was_connected) {
       for (unsigned q = 0; q < queues_.size(); ++q) {
         if (config_.interrupt_mode && connection_->rx_event_fd(q) >= 0) {
           ::epoll_ctl(interrupt_epolls_[q].get(), EPOLL_CTL_DEL, connection_->rx_event_fd(q), nullptr);
         }
-        const auto before = queues_[q]->memif_stats().tx_lost_on_disconnect;
-        queues_[q]->detach();
-        lost += queues_[q]->memif_stats().tx_lost_on_disconnect - before;
+        // Each worker lets go at its next burst, and counts there what the
+        // peer had not confirmed (MemifQueueCounters::tx_lost_on_disconnect).
+        queues_[q]->request(nullptr);
       }
     }
     const std::string reason = connection_->close_reason();
@@ -246,15 +264,19 @@ class MemifPortImpl final : public MemifPort {
     status_changed_.notify_all();
     if (stopping_.load()) {
       log::debug("memif {}: closed", address_.describe());
-    } else if (was_connected && by_peer && reason == kClosedReason && lost == 0) {
+    } else if (was_connected && by_peer && reason == kClosedReason) {
       log::info("memif {}: link down: the peer closed its interface", address_.describe());
     } else if (was_connected) {
-      log::warn("memif {}: link down ({}: {}); {} frames handed over were not confirmed", address_.describe(),
-                by_peer ? "peer" : "local", reason, lost);
+      log::warn("memif {}: link down ({}: {})", address_.describe(), by_peer ? "peer" : "local", reason);
     } else {
       log::warn("memif {}: handshake ended ({}: {})", address_.describe(), by_peer ? "peer" : "local", reason);
     }
+    // Its memory stays mapped until every queue has moved off it.
+    if (was_connected) retired_.push_back(std::move(connection_));
     connection_.reset();
+    // A client tries again after retry_ms, not at once: a server that just
+    // closed is usually still tearing down its listener.
+    next_attempt_ = Clock::now() + std::chrono::milliseconds(config_.retry_ms);
   }
 
   net::PortInfo info_;
@@ -267,7 +289,9 @@ class MemifPortImpl final : public MemifPort {
   FileDescriptor listener_;
   FileDescriptor wake_;
   std::unique_ptr<Connection> connection_;  // the control thread's
+  std::vector<std::unique_ptr<Connection>> retired_;  // closed, some queue may still use them
   std::string last_connect_error_;
+  Clock::time_point next_attempt_ = Clock::now();  // client: when to try to connect next
   std::atomic<net::LinkState> link_{net::LinkState::down};
   mutable std::mutex status_mutex_;
   mutable std::condition_variable status_changed_;

@@ -7,15 +7,21 @@
 // once, when the port opens: one virtual call per burst, no role branch in
 // the packet loop.
 //
-// Hand-over (the control thread must never unmap rings a burst is reading):
-//   data path, per burst:   busy = true (seq_cst); b = binding (seq_cst);
-//                           ... use b ...; busy = false (release)
-//   control, on disconnect: binding = nullptr (seq_cst); spin until !busy
-// Both sides store, then load the other's variable, all seq_cst: in the
-// single total order, either the burst's load of `binding` comes after the
-// control's store (it sees nullptr) or the control's load of `busy` comes
-// after the burst's store (it waits). This is Dekker's pattern; the cost is
-// one locked store (xchg on x86) per burst, never per packet.
+// Hand-over: the control thread must never unmap rings a burst is reading,
+// and the queue's state (cursors, lent buffers) belongs to its one worker.
+// So the worker itself switches bindings, at the start of a burst:
+//   control:   request(b)           requested = b (release: b's rings and
+//                                    regions are ready before it is seen)
+//   data path: every burst          w = requested (acquire); if w != current:
+//                                    release(current), prepare(w), current = w,
+//                                    adopted = w (release)
+//   control:   released(old)?       adopted != old (acquire: every access of
+//                                    the worker to `old` happened before)
+// and only then unmaps what `old` pointed into. A burst costs one load of
+// a line that only changes on (dis)connection; no fence, no locked
+// instruction. A queue nobody polls keeps its old binding (and the
+// connection its memory) until its next burst: the port parks such
+// connections until every queue let go (port.cpp).
 #pragma once
 
 #include <unistd.h>
@@ -24,7 +30,6 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <thread>
 
 #include "aether/backends/memif_port.hpp"
 #include "aether/mem/mempool.hpp"
@@ -36,7 +41,7 @@
 namespace aether::backends::memif {
 
 // One queue pair's view of one connection. Built by the connection (or a
-// test), published to the queue with attach(), valid until detach().
+// test), handed to the queue with request(), valid until released().
 struct QueueBinding {
   RingView rx_ring;  // client: S2C ring i, server: C2S ring i; !valid() if the peer has none
   RingView tx_ring;  // client: C2S ring i, server: S2C ring i
@@ -55,28 +60,29 @@ class MemifQueue : public net::Queue {
  public:
   MemifQueue(mem::Mempool& pool, std::uint16_t port_id, std::uint16_t queue_id, bool interrupt_mode)
       : pool_(pool), cache_(pool), port_id_(port_id), queue_id_(queue_id), interrupt_mode_(interrupt_mode) {}
-  ~MemifQueue() override = default;  // precondition: detached
+  // Precondition: no binding adopted (adopt_now(nullptr) first).
+  ~MemifQueue() override = default;
   MemifQueue(const MemifQueue&) = delete;
   MemifQueue& operator=(const MemifQueue&) = delete;
 
-  // Control thread. Resets this side's indices and cursors, prepares the
-  // variant's state and publishes the binding. Precondition: detached, and
-  // the binding outlives the attachment.
-  void attach(const QueueBinding& binding) {
-    prepare(binding);
-    binding_.store(&binding, std::memory_order_seq_cst);
+  // Control thread: the binding the worker should use from its next burst
+  // on (nullptr: none). The binding must stay valid until released(it).
+  void request(const QueueBinding* binding) noexcept { requested_.store(binding, std::memory_order_release); }
+
+  // Control thread: true once the worker no longer uses `binding`.
+  [[nodiscard]] bool released(const QueueBinding* binding) const noexcept {
+    return adopted_.load(std::memory_order_acquire) != binding;
   }
 
-  // Control thread. Withdraws the binding, waits for a running burst to
-  // finish, then lets the variant reclaim what it lent the peer. After it
-  // returns, nothing of this queue touches the rings or regions.
-  void detach() noexcept {
-    const QueueBinding* binding = binding_.exchange(nullptr, std::memory_order_seq_cst);
-    while (busy_.load(std::memory_order_seq_cst)) std::this_thread::yield();
-    if (binding != nullptr) release(*binding);
+  // Requests `binding` and switches to it at once, on the calling thread.
+  // Precondition: no burst runs meanwhile (the worker's own thread, or any
+  // thread while nobody polls the queue: tests, the port's destructor).
+  void adopt_now(const QueueBinding* binding) noexcept {
+    request(binding);
+    (void)current_binding();
   }
-
-  [[nodiscard]] bool attached() const noexcept { return binding_.load(std::memory_order_acquire) != nullptr; }
+  void attach(const QueueBinding& binding) noexcept { adopt_now(&binding); }
+  void detach() noexcept { adopt_now(nullptr); }
 
   [[nodiscard]] MemifQueueCounters memif_stats() const noexcept {
     MemifQueueCounters s;
@@ -96,25 +102,21 @@ class MemifQueue : public net::Queue {
   void flush_cache() noexcept { cache_.flush(); }
 
  protected:
-  // Marks a burst; binding() is the connection to use, or nullptr.
-  class BurstGuard {
-   public:
-    explicit BurstGuard(MemifQueue& queue) noexcept : queue_(queue) {
-      queue_.busy_.store(true, std::memory_order_seq_cst);
-      binding_ = queue_.binding_.load(std::memory_order_seq_cst);
+  // The binding for this burst (nullptr: no connection), after switching
+  // to the one the control thread asked for, if it changed.
+  const QueueBinding* current_binding() noexcept {
+    const QueueBinding* wanted = requested_.load(std::memory_order_acquire);
+    if (wanted != current_) [[unlikely]] {
+      if (current_ != nullptr) release(*current_);
+      current_ = wanted;
+      if (current_ != nullptr) prepare(*current_);
+      adopted_.store(current_, std::memory_order_release);
     }
-    ~BurstGuard() { queue_.busy_.store(false, std::memory_order_release); }
-    BurstGuard(const BurstGuard&) = delete;
-    BurstGuard& operator=(const BurstGuard&) = delete;
-    [[nodiscard]] const QueueBinding* binding() const noexcept { return binding_; }
+    return current_;
+  }
 
-   private:
-    MemifQueue& queue_;
-    const QueueBinding* binding_ = nullptr;
-  };
-
-  // Control thread, before the binding is published / after it was withdrawn.
-  virtual void prepare(const QueueBinding& binding) = 0;
+  // The worker, when it takes up a binding / lets one go.
+  virtual void prepare(const QueueBinding& binding) noexcept = 0;
   virtual void release(const QueueBinding& binding) noexcept = 0;
 
   // The MASK_INT value this side writes into the rings it receives on.
@@ -149,7 +151,7 @@ class MemifQueue : public net::Queue {
 
   struct MemifCounters {
     net::QueueCounters::Counter bad_descriptors, bad_indices, incomplete_chains, tx_link_down, interrupts_sent;
-    net::QueueCounters::Counter tx_lost_on_disconnect;  // written by the control thread only
+    net::QueueCounters::Counter tx_lost_on_disconnect;
   };
 
   mem::Mempool& pool_;
@@ -160,8 +162,9 @@ class MemifQueue : public net::Queue {
   const bool interrupt_mode_;
 
  private:
-  alignas(64) std::atomic<const QueueBinding*> binding_{nullptr};
-  std::atomic<bool> busy_{false};
+  alignas(64) std::atomic<const QueueBinding*> requested_{nullptr};  // written by the control thread
+  alignas(64) std::atomic<const QueueBinding*> adopted_{nullptr};    // written by the worker
+  const QueueBinding* current_ = nullptr;                            // the worker's
 };
 
 }  // namespace aether::backends::memif

@@ -18,8 +18,7 @@ class ServerQueue final : public CopyingQueue {
   using CopyingQueue::CopyingQueue;
 
   unsigned rx_burst(std::span<mem::Packet*> packets) noexcept override {
-    BurstGuard guard(*this);
-    const QueueBinding* binding = guard.binding();
+    const QueueBinding* binding = current_binding();
     if (binding == nullptr || !binding->rx_ring.valid()) return 0;
     const RingView& ring = binding->rx_ring;
     // Acquire: pairs with the client's release of head; the descriptors and
@@ -41,8 +40,7 @@ class ServerQueue final : public CopyingQueue {
   }
 
   unsigned tx_burst(std::span<mem::Packet*> packets) noexcept override {
-    BurstGuard guard(*this);
-    const QueueBinding* binding = guard.binding();
+    const QueueBinding* binding = current_binding();
     if (binding == nullptr || !binding->tx_ring.valid()) return drop_while_down(packets);
     if (packets.empty()) return 0;
     const RingView& ring = binding->tx_ring;
@@ -72,7 +70,7 @@ class ServerQueue final : public CopyingQueue {
   }
 
  private:
-  void prepare(const QueueBinding& binding) override {
+  void prepare(const QueueBinding& binding) noexcept override {
     // The client created the rings with head = tail = 0 and starts
     // producing only after CONNECTED; the tails are ours to reset.
     rx_cursor_ = 0;
