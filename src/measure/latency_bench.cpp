@@ -23,6 +23,7 @@ const std::vector<BenchBackend>& bench_backends() {
       {"udp-block", "udp", "", "?wait=block", "kernel UDP sockets, the responder sleeps in poll()"},
       {"afpacket", "afpacket", "", "", "AF_PACKET mmap rings on the veth ends"},
       {"afxdp", "afxdp", "", "", "AF_XDP sockets on the veth ends"},
+      {"memif", "memif", "", "", "memif shared memory, zero-copy client to server, polling (no veth)"},
   };
   return all;
 }
@@ -72,8 +73,8 @@ BackendLatency run_one(const BenchBackend& backend, const LatencyBenchConfig& co
 
   dataplane::EchoResponder echo(link->responder().port->queue(0), *link->responder().pool);
   GeneratorConfig generator_config;
-  generator_config.source = net::UdpEndpoint{link->veth().end_a().mac, link->veth().end_a().ip_be, htons(probe_port)};
-  generator_config.destination = net::UdpEndpoint{link->veth().end_b().mac, link->veth().end_b().ip_be, htons(probe_port)};
+  generator_config.source = net::UdpEndpoint{link->end_a().mac, link->end_a().ip_be, htons(probe_port)};
+  generator_config.destination = net::UdpEndpoint{link->end_b().mac, link->end_b().ip_be, htons(probe_port)};
   generator_config.rate_per_second = config.rate_per_second;
   generator_config.warmup_probes = config.warmup_probes;
   generator_config.probes = config.rate_per_second > 0

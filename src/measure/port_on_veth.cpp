@@ -1,5 +1,14 @@
 #include "aether/measure/port_on_veth.hpp"
 
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include <fmt/format.h>
+
 #include "aether/net/port_registry.hpp"
 
 namespace aether::measure {
@@ -23,8 +32,46 @@ std::string spec_for_veth_end(const std::string& kind, const net::VethEnd& end, 
   return kind + ":" + end.name;
 }
 
+Result<PortsOnVeth> PortsOnVeth::create_memif(const std::string& generator_query, const std::string& responder_query) {
+  // An abstract socket: nothing to clean up, and unique per process and link.
+  static std::atomic<unsigned> links{0};
+  const std::string socket = fmt::format("memif:@aether-bench-{}-{}", ::getpid(), links++);
+  PortsOnVeth link;
+  link.responder_spec_ = socket + "?role=server" + (responder_query.empty() ? "" : "&" + responder_query.substr(1));
+  link.generator_spec_ = socket + "?role=client" + (generator_query.empty() ? "" : "&" + generator_query.substr(1));
+  for (auto [opened, spec, port_id] : {std::tuple{&link.responder_, &link.responder_spec_, 1},
+                                       std::tuple{&link.generator_, &link.generator_spec_, 0}}) {
+    PortWithPool port;
+    auto pool = mem::Mempool::create(net::default_packet_pool_config(4096, "port" + std::to_string(port_id)));
+    if (!pool) return std::move(pool).error();
+    port.pool = std::move(*pool);
+    auto memif = net::open_port(*spec, net::PortOptions{port.pool.get(), static_cast<std::uint16_t>(port_id)});
+    if (!memif) return std::move(memif).error();
+    port.port = std::move(*memif);
+    *opened = std::move(port);
+  }
+  // The client connects in the background: wait for the link.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (link.generator_.port->link_state() != net::LinkState::up ||
+         link.responder_.port->link_state() != net::LinkState::up) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Error{std::make_error_code(std::errc::timed_out), fmt::format("memif link {} did not come up in 5 s", socket)};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  for (auto [end, port, ip] : {std::tuple{&link.memif_end_a_, &link.generator_, "10.77.0.1"},
+                               std::tuple{&link.memif_end_b_, &link.responder_, "10.77.0.2"}}) {
+    end->name = port->port->info().interface;
+    end->mac = port->port->info().mac;
+    end->ip = ip;
+    ::inet_pton(AF_INET, ip, &end->ip_be);
+  }
+  return link;
+}
+
 Result<PortsOnVeth> PortsOnVeth::create(const std::string& kind, const std::string& generator_query,
                                         const std::string& responder_query, std::uint16_t udp_port) {
+  if (kind == "memif") return create_memif(generator_query, responder_query);
   PortsOnVeth link;
   net::VethPairConfig veth_config;
   // Only the udp backend goes through the kernel stack; for raw backends an

@@ -31,8 +31,8 @@ ThroughputResult run_one(const BenchBackend& backend, std::size_t frame_size, co
   }
   out.mode = link->generator().port->info().mode;
   std::vector<std::byte> frame(frame_size);
-  const auto& a = link->veth().end_a();
-  const auto& b = link->veth().end_b();
+  const auto& a = link->end_a();
+  const auto& b = link->end_b();
   if (net::write_udp_headers(frame, net::UdpEndpoint{a.mac, a.ip_be, htons(traffic_port)},
                              net::UdpEndpoint{b.mac, b.ip_be, htons(traffic_port)},
                              frame_size - net::udp_frame_header_size) != frame_size) {

@@ -1,5 +1,8 @@
 // Two ports of one kind on the two ends of a throwaway veth pair: the
 // generator's on end A, the responder's on end B, each with its own pool.
+// memif needs no veth pair: its two ports meet on an abstract unix socket
+// (the generator is a zero-copy client, the responder the server), and the
+// ends only name the addresses frames carry.
 #pragma once
 
 #include <cstdint>
@@ -41,7 +44,12 @@ class PortsOnVeth {
   static Result<PortsOnVeth> create(const std::string& kind, const std::string& generator_query,
                                     const std::string& responder_query, std::uint16_t udp_port);
 
+  // Precondition: has_veth() (every kind but memif).
   [[nodiscard]] const net::VethPair& veth() const noexcept { return *veth_; }
+  [[nodiscard]] bool has_veth() const noexcept { return veth_ != nullptr; }
+  // The addresses of the two ends, for the frames the benches build.
+  [[nodiscard]] const net::VethEnd& end_a() const noexcept { return veth_ ? veth_->end_a() : memif_end_a_; }
+  [[nodiscard]] const net::VethEnd& end_b() const noexcept { return veth_ ? veth_->end_b() : memif_end_b_; }
   [[nodiscard]] PortWithPool& generator() noexcept { return generator_; }
   [[nodiscard]] PortWithPool& responder() noexcept { return responder_; }
   [[nodiscard]] const std::string& generator_spec() const noexcept { return generator_spec_; }
@@ -49,12 +57,16 @@ class PortsOnVeth {
 
  private:
   PortsOnVeth() = default;
+  static Result<PortsOnVeth> create_memif(const std::string& generator_query, const std::string& responder_query);
+
   // Declaration order is destruction order reversed: ports go before the veth pair.
   std::unique_ptr<net::VethPair> veth_;
   PortWithPool generator_;
   PortWithPool responder_;
   std::string generator_spec_;
   std::string responder_spec_;
+  net::VethEnd memif_end_a_;
+  net::VethEnd memif_end_b_;
 };
 
 }  // namespace aether::measure

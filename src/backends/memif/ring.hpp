@@ -73,11 +73,9 @@ class RingView {
 
   // One read of the descriptor at `index` (any index; it is masked).
   [[nodiscard]] Descriptor load(std::uint16_t index) const noexcept {
-    const std::uint64_t* words = descriptors_ + 2 * std::size_t{slot(index)};
-    const std::uint64_t word0 = std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(words[0]))
-                                    .load(std::memory_order_relaxed);
-    const std::uint64_t word1 = std::atomic_ref<std::uint64_t>(const_cast<std::uint64_t&>(words[1]))
-                                    .load(std::memory_order_relaxed);
+    std::uint64_t* words = descriptors_ + 2 * std::size_t{slot(index)};
+    const std::uint64_t word0 = std::atomic_ref<std::uint64_t>(words[0]).load(std::memory_order_relaxed);
+    const std::uint64_t word1 = std::atomic_ref<std::uint64_t>(words[1]).load(std::memory_order_relaxed);
     Descriptor d;
     d.flags = static_cast<std::uint16_t>(word0);
     d.region = static_cast<std::uint16_t>(word0 >> 16);
