@@ -1,6 +1,8 @@
 // `aether bench throughput`: Mpps per path, sent against received.
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -20,6 +22,7 @@ struct ThroughputOptions {
   std::string cpus;
   int fifo_priority = 0;
   std::string json_path;
+  bool vs_dpdk = false;
 };
 
 int run_throughput(const ThroughputOptions& options) {
@@ -38,6 +41,11 @@ int run_throughput(const ThroughputOptions& options) {
     return exit_failure;
   }
   measure::ThroughputBenchConfig config;
+  config.vs_dpdk = options.vs_dpdk;
+  if (options.vs_dpdk && std::none_of(backends->begin(), backends->end(), [](const auto& b) { return b.kind == "memif"; })) {
+    fmt::print(stderr, "aether bench throughput: --vs-dpdk compares the memif path: add memif to --backends\n");
+    return exit_failure;
+  }
   config.backends = std::move(*backends);
   config.frame_sizes = options.sizes;
   config.seconds = options.seconds;
@@ -64,7 +72,7 @@ void register_throughput_bench(CLI::App& bench, int& exit_code) {
       "throughput",
       "One pinned core sends frames as fast as the path takes them, another receives; Mpps and Gbit/s per path, "
       "received against sent, over a veth pair in throwaway namespaces. Needs root.");
-  command->add_option("--backends", options->backends, "Paths: comma-separated from udp, udp-block, afpacket, afxdp, or all")
+  command->add_option("--backends", options->backends, "Paths: comma-separated from udp, udp-block, afpacket, afxdp, memif, or all")
       ->default_val("all");
   command->add_option("--size", options->sizes, "Frame sizes in bytes without FCS (64..1514); repeat or comma-separate")
       ->delimiter(',')
@@ -73,6 +81,9 @@ void register_throughput_bench(CLI::App& bench, int& exit_code) {
   command->add_option("--cpus", options->cpus, "Sender and receiver CPUs, e.g. 0,1 (default: the first two allowed)");
   command->add_option("--fifo", options->fifo_priority, "Run both workers SCHED_FIFO at this priority (1-99)")->check(CLI::Range(1, 99));
   command->add_option("--json", options->json_path, "Write the JSON report here");
+  command->add_flag("--vs-dpdk", options->vs_dpdk,
+                    "After each memif run, run DPDK testpmd txonly -> rxonly over memif on the same CPUs and print "
+                    "both Mpps and their ratio (needs the dpdk-dev and librte-net-memif23 packages)");
   command->callback([options, &exit_code] { exit_code = run_throughput(*options); });
 }
 

@@ -11,6 +11,7 @@
 #include "aether/core/host_environment.hpp"
 #include "aether/dataplane/traffic.hpp"
 #include "aether/measure/port_on_veth.hpp"
+#include "aether/measure/testpmd_process.hpp"
 #include "aether/net/frame.hpp"
 #include "aether/stats/duration_format.hpp"
 
@@ -96,6 +97,16 @@ ThroughputBenchReport run_throughput_bench(const ThroughputBenchConfig& config, 
       if (stop.load(std::memory_order_relaxed)) break;
       if (progress) progress(fmt::format("  {}: {}-byte frames for {:.1f} s", backend.name, size, config.seconds));
       report.results.push_back(run_one(backend, size, config, stop));
+      if (config.vs_dpdk && backend.kind == "memif" && !stop.load(std::memory_order_relaxed)) {
+        if (progress) progress(fmt::format("  DPDK testpmd txonly -> rxonly over memif: {}-byte frames", size));
+        auto dpdk = measure_testpmd_memif_throughput(size, config.seconds, config.sender_cpu, config.receiver_cpu,
+                                                     config.fifo_priority);
+        if (dpdk) {
+          report.results.back().dpdk_mpps = dpdk->mpps;
+        } else {
+          report.results.back().dpdk_error = dpdk.error().describe();
+        }
+      }
     }
   }
   report.interrupted = stop.load(std::memory_order_relaxed);
@@ -126,6 +137,20 @@ std::string format_throughput_table(const ThroughputBenchReport& report) {
   }
   out += "\nlost: sent minus received in the window (kernel or ring drops; see the JSON for per-port counters);\n"
          "back-press.: frames the sender's tx_burst did not take; Gb/s counts frame bytes without FCS.\n";
+  if (report.config.vs_dpdk) {
+    out += fmt::format("\nmemif against DPDK 22.11 (testpmd txonly -> testpmd rxonly over memif), same CPUs {} and {}:\n",
+                       report.config.sender_cpu, report.config.receiver_cpu);
+    out += fmt::format("{:>6} {:>12} {:>12} {:>12}\n", "size", "Aether Mpps", "DPDK Mpps", "Aether/DPDK");
+    for (const auto& r : report.results) {
+      if (r.backend.kind != "memif" || !r.error.empty()) continue;
+      if (!r.dpdk_mpps) {
+        out += fmt::format("{:>6} {:>12.3f} not measured: {}\n", r.frame_size, r.received_mpps(), r.dpdk_error);
+        continue;
+      }
+      out += fmt::format("{:>6} {:>12.3f} {:>12.3f} {:>11.2f}x\n", r.frame_size, r.received_mpps(), *r.dpdk_mpps,
+                         *r.dpdk_mpps > 0 ? r.received_mpps() / *r.dpdk_mpps : 0.0);
+    }
+  }
   if (report.interrupted) out += "interrupted: figures cover what was measured before Ctrl-C\n";
   return out;
 }
@@ -146,6 +171,8 @@ nlohmann::json throughput_report_to_json(const ThroughputBenchReport& report) {
                     {"received", r.received}, {"received_bytes", r.received_bytes}, {"sent_mpps", r.sent_mpps()},
                     {"received_mpps", r.received_mpps()}, {"received_gbps", r.received_gbps()},
                     {"sender_port", stats_json(r.sender_port)}, {"receiver_port", stats_json(r.receiver_port)}});
+      if (r.dpdk_mpps) entry["dpdk_testpmd_mpps"] = *r.dpdk_mpps;
+      if (!r.dpdk_error.empty()) entry["dpdk_testpmd_error"] = r.dpdk_error;
     }
     results.push_back(entry);
   }

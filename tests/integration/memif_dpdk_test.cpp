@@ -4,199 +4,73 @@
 // on its one memif port goes back out unchanged, so Aether sees its own
 // frames return and both sides' counters can be compared.
 //
-// testpmd runs with --no-huge --no-shconf: net_memif (without zero-copy)
-// puts its rings and buffers in a memfd of its own, so no hugepages are
-// needed (its mbufs live in ordinary memory), and no shared runtime files
-// are made. It forwards on CPU 1 and
-// keeps its main lcore on CPU 0. Skipped, loudly, where testpmd or the
-// memif PMD is not installed.
+// testpmd runs as measure::TestpmdProcess starts it (no hugepages, no shared
+// runtime files), forwarding on CPU 1 with its main lcore on CPU 0. Skipped,
+// loudly, where testpmd or the memif PMD is not installed.
 #include <arpa/inet.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
-#include <mutex>
-#include <regex>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "aether/measure/testpmd_process.hpp"
 #include "memif_test_support.hpp"
 #include "port_test_support.hpp"
 
 namespace aether::test {
 namespace {
 
-constexpr const char* kTestpmd = "/usr/bin/dpdk-testpmd";
-constexpr const char* kStdbuf = "/usr/bin/stdbuf";
-
-std::string memif_pmd_problem() {
-  if (::access(kTestpmd, X_OK) != 0) return std::string(kTestpmd) + " is missing (apt-get install dpdk-dev)";
-  for (const char* dir : {"/usr/lib/x86_64-linux-gnu/dpdk/pmds-23.0", "/usr/lib/aarch64-linux-gnu/dpdk/pmds-23.0"}) {
-    if (std::filesystem::exists(std::string(dir) + "/librte_net_memif.so.23")) return "";
-  }
-  return "the DPDK memif PMD is missing (apt-get install librte-net-memif23)";
-}
-
 #define SKIP_WITHOUT_DPDK()                                                                     \
   do {                                                                                          \
-    if (const std::string problem = memif_pmd_problem(); !problem.empty()) {                    \
+    if (const std::string problem = measure::TestpmdProcess::missing_memif_support(); !problem.empty()) { \
       GTEST_SKIP() << "\n*** DPDK INTEROP NOT TESTED: " << problem << " ***\n";                 \
     }                                                                                           \
   } while (false)
 
-// One dpdk-testpmd process in interactive mode, fed commands on stdin.
+// testpmd with one memif port, forwarding in io mode (every frame goes back
+// out unchanged) on CPU 1, its main lcore on CPU 0.
 class Testpmd {
  public:
   struct Options {
-    std::string role;          // "server" or "client" (DPDK 22.11 devargs; master/slave are deprecated)
-    std::string socket;        // the socket name
-    bool abstract = false;     // DPDK's default is abstract; tests pass socket-abstract explicitly
-    unsigned bsize = 0;        // 0: DPDK's default 2048
+    std::string role;       // "server" or "client" (22.11 devargs; master/slave are deprecated)
+    std::string socket;
+    bool abstract = false;  // DPDK's default is abstract; tests say which they want
+    unsigned bsize = 0;     // 0: DPDK's default 2048
   };
-
   explicit Testpmd(Options options) : options_(std::move(options)) {}
-  ~Testpmd() { stop(); }
-  Testpmd(const Testpmd&) = delete;
-  Testpmd& operator=(const Testpmd&) = delete;
 
   bool start() {
-    static std::atomic<int> instances{0};
-    prefix_ = "aether-memif-" + std::to_string(::getpid()) + "-" + std::to_string(instances++);
+    measure::TestpmdProcess::Options process;
     std::string vdev = "net_memif,role=" + options_.role + ",id=0,socket=" + options_.socket +
                        ",socket-abstract=" + (options_.abstract ? "yes" : "no");
     if (options_.bsize != 0) vdev += ",bsize=" + std::to_string(options_.bsize);
-    // stdbuf: testpmd prints with stdio, which a pipe would buffer until exit.
-    const std::vector<std::string> args = {
-        kStdbuf, "-oL", "-eL", kTestpmd, "-l", "0,1", "--main-lcore", "0", "--no-pci", "--no-huge", "--no-shconf", "-m", "256", "--file-prefix=" + prefix_,
-        "--vdev=" + vdev, "--", "-i", "--total-num-mbufs=16384", "--forward-mode=io"};
-    int to_child[2];
-    int from_child[2];
-    if (::pipe2(to_child, O_CLOEXEC) != 0 || ::pipe2(from_child, O_CLOEXEC) != 0) return false;
-    output_.clear();
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(to_child[0], 0);
-      ::dup2(from_child[1], 1);
-      ::dup2(from_child[1], 2);
-      std::vector<char*> argv;
-      for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-      argv.push_back(nullptr);
-      ::execv(kStdbuf, argv.data());
-      ::_exit(127);
+    process.vdevs = {vdev};
+    process.forward_mode = "io";
+    auto started = process_.start(process);
+    if (!started) {
+      error_ = started.error().describe();
+      return false;
     }
-    ::close(to_child[0]);
-    ::close(from_child[1]);
-    stdin_ = to_child[1];
-    stdout_ = from_child[0];
-    reader_ = std::thread([this] {
-      char buffer[4096];
-      for (;;) {
-        const ssize_t n = ::read(stdout_, buffer, sizeof(buffer));
-        if (n <= 0) break;
-        std::lock_guard lock(mutex_);
-        output_.append(buffer, static_cast<std::size_t>(n));
-      }
-    });
-    if (!wait_for("testpmd> ", std::chrono::seconds(20))) return false;
-    command("start");
-    return wait_for("Logical Core 1", std::chrono::seconds(10));
+    auto forwarding = process_.start_forwarding();
+    if (!forwarding) error_ = forwarding.error().describe();
+    return forwarding.ok();
   }
-
-  void command(const std::string& line) {
-    const std::string text = line + "\n";
-    (void)!::write(stdin_, text.data(), text.size());
+  measure::TestpmdProcess::PortStats port_stats() {
+    auto stats = process_.port_stats();
+    EXPECT_TRUE(stats.ok()) << stats.error().describe();
+    return stats.ok() ? *stats : measure::TestpmdProcess::PortStats{};
   }
-
-  // Waits for `text` to appear in the output after position `from`.
-  bool wait_for(const std::string& text, std::chrono::milliseconds timeout, std::size_t from = 0) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      {
-        std::lock_guard lock(mutex_);
-        if (output_.find(text, from) != std::string::npos) return true;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    return false;
-  }
-
-  struct PortStats {
-    std::uint64_t rx_packets = 0, rx_bytes = 0, tx_packets = 0, tx_bytes = 0;
-  };
-  // "show port stats 0": the PMD's own counters.
-  PortStats port_stats() {
-    std::size_t from = 0;
-    {
-      std::lock_guard lock(mutex_);
-      from = output_.size();
-    }
-    command("show port stats 0");
-    PortStats stats;
-    if (!wait_for("Tx-bps", std::chrono::seconds(5), from)) return stats;
-    std::string block;
-    {
-      std::lock_guard lock(mutex_);
-      block = output_.substr(from);
-    }
-    auto number = [&block](const char* key) -> std::uint64_t {
-      std::smatch match;
-      if (!std::regex_search(block, match, std::regex(std::string(key) + R"(:\s+(\d+))"))) return 0;
-      return std::stoull(match[1]);
-    };
-    stats.rx_packets = number("RX-packets");
-    stats.rx_bytes = number("RX-bytes");
-    stats.tx_packets = number("TX-packets");
-    stats.tx_bytes = number("TX-bytes");
-    return stats;
-  }
-
-  // The hard way: a crash, as far as the peer can tell.
-  void kill_hard() {
-    if (pid_ > 0) ::kill(pid_, SIGKILL);
-    reap();
-  }
-
-  void stop() {
-    if (pid_ > 0) {
-      command("stop");
-      command("quit");
-      for (int i = 0; i < 300 && ::waitpid(pid_, nullptr, WNOHANG) == 0; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      ::kill(pid_, SIGKILL);
-    }
-    reap();
-  }
-
-  std::string output() {
-    std::lock_guard lock(mutex_);
-    return output_;
-  }
+  void command(const std::string& line) { process_.command(line); }
+  void kill_hard() { process_.kill_hard(); }
+  void stop() { process_.stop(); }
+  std::string output() { return error_ + "\n" + process_.output(); }
 
  private:
-  void reap() {
-    if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-    if (stdin_ >= 0) ::close(stdin_);
-    stdin_ = -1;
-    if (reader_.joinable()) reader_.join();
-    if (stdout_ >= 0) ::close(stdout_);
-    stdout_ = -1;
-    std::error_code ignored;  // --no-shconf still makes an empty runtime directory
-    if (!prefix_.empty()) std::filesystem::remove_all("/var/run/dpdk/" + prefix_, ignored);
-  }
-
   Options options_;
-  std::string prefix_;
-  pid_t pid_ = -1;
-  int stdin_ = -1;
-  int stdout_ = -1;
-  std::thread reader_;
-  std::mutex mutex_;
-  std::string output_;
+  measure::TestpmdProcess process_;
+  std::string error_;
 };
 
 const net::UdpEndpoint kFrom{net::MacAddress{{0x02, 0, 0, 0, 0, 1}}, htonl(0x0a4d0001), htons(9000)};

@@ -22,6 +22,9 @@ struct ThroughputBenchConfig {
   unsigned receiver_cpu = 1;
   std::optional<int> fifo_priority;
   std::uint64_t ring_messages = 0;  // > 0: also run the SPSC ring round trip as the floor line
+  // After each memif run, the same size on the same CPUs with DPDK 22.11:
+  // testpmd txonly into testpmd rxonly over memif (testpmd_process.hpp).
+  bool vs_dpdk = false;
 };
 
 struct ThroughputResult {
@@ -36,6 +39,8 @@ struct ThroughputResult {
   std::uint64_t received_bytes = 0;
   net::QueueStats sender_port;
   net::QueueStats receiver_port;
+  std::optional<double> dpdk_mpps;  // vs_dpdk: testpmd's figure for this size
+  std::string dpdk_error;           // vs_dpdk: why there is none
   [[nodiscard]] double sent_mpps() const noexcept { return seconds > 0 ? static_cast<double>(sent) / seconds / 1e6 : 0; }
   [[nodiscard]] double received_mpps() const noexcept {
     return seconds > 0 ? static_cast<double>(received) / seconds / 1e6 : 0;
