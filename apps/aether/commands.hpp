@@ -13,6 +13,7 @@ void register_jitter(CLI::App& app, int& exit_code);
 void register_bench(CLI::App& app, int& exit_code);
 void register_dataplane(CLI::App& app, int& exit_code);  // echo, fwd
 void register_demo(CLI::App& app, int& exit_code);
+void register_ports(CLI::App& app, int& exit_code);
 void register_partition(CLI::App& app, int& exit_code);  // partition status|plan|apply|revert, doctor
 void register_devices(CLI::App& app, int& exit_code);  // devices, bind, unbind, vfio-probe
 
