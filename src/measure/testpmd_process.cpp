@@ -183,10 +183,14 @@ void TestpmdProcess::stop() {
   if (pid_ > 0) {
     command("stop");
     command("quit");
-    for (int i = 0; i < 300 && ::waitpid(pid_, nullptr, WNOHANG) == 0; ++i) {
+    for (int i = 0; i < 300; ++i) {
+      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
+        pid_ = -1;  // reaped: its pid may be reused, never signal it again
+        break;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
-    ::kill(pid_, SIGKILL);  // harmless if it already exited: it is not reaped yet
+    if (pid_ > 0) ::kill(pid_, SIGKILL);
   }
   reap();
 }
