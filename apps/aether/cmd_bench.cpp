@@ -100,7 +100,7 @@ int run_latency_bench_command(const LatencyBenchOptions& options) {
 }
 
 void add_latency_options(CLI::App& command, LatencyBenchOptions& options) {
-  command.add_option("--backends", options.backends, "Paths to compare: comma-separated from udp, udp-block, afpacket, afxdp, or all")
+  command.add_option("--backends", options.backends, "Paths to compare: comma-separated from udp, udp-block, afpacket, afxdp, memif, or all")
       ->default_val("all");
   command.add_option("--rate", options.rate, "Probes per second (0: closed loop, one probe in flight)")
       ->default_val(100000)

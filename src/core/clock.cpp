@@ -49,7 +49,7 @@ ClockPair tightest_clock_pair() noexcept {
 // runs at a constant rate in all P-, C- and T-states.
 bool has_invariant_tsc() noexcept {
   unsigned int eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (__get_cpuid_max(0x80000000u, nullptr) < 0x80000007u) return false;
+  if (static_cast<unsigned>(__get_cpuid_max(0x80000000u, nullptr)) < 0x80000007u) return false;
   if (!__get_cpuid(0x80000007u, &eax, &ebx, &ecx, &edx)) return false;
   return (edx & (1u << 8)) != 0;
 }
@@ -60,7 +60,7 @@ bool has_invariant_tsc() noexcept {
 // which is common under hypervisors.
 double cpuid_nominal_ticks_per_ns() noexcept {
   unsigned int denominator = 0, numerator = 0, crystal_hz = 0, unused = 0;
-  if (__get_cpuid_max(0, nullptr) < 0x15u) return 0.0;
+  if (static_cast<unsigned>(__get_cpuid_max(0, nullptr)) < 0x15u) return 0.0;
   if (!__get_cpuid_count(0x15u, 0, &denominator, &numerator, &crystal_hz, &unused)) return 0.0;
   if (denominator == 0 || numerator == 0 || crystal_hz == 0) return 0.0;
   return static_cast<double>(crystal_hz) * numerator / denominator / 1e9;
