@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "aether/core/cpu_list.hpp"
-#include "text_file.hpp"
+#include "aether/core/text_file.hpp"
 
 namespace aether {
 namespace {

@@ -1,4 +1,4 @@
-#include "text_file.hpp"
+#include "aether/core/text_file.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,11 +10,12 @@
 
 namespace aether::detail {
 
-Result<std::optional<std::string>> read_optional_text_file(const std::filesystem::path& path) {
+Result<std::optional<std::string>> read_optional_text_file(const std::filesystem::path& path, std::string_view name) {
+  if (name.empty()) name = path.native();
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT || errno == ENOTDIR) return std::optional<std::string>{};
-    return errno_error(fmt::format("cannot open {}", path.native()));
+    return errno_error(fmt::format("cannot open {}", name));
   }
   std::string text;
   char buffer[4096];
@@ -25,7 +26,7 @@ Result<std::optional<std::string>> read_optional_text_file(const std::filesystem
       if (errno == EINTR) continue;
       const int read_errno = errno;
       ::close(fd);
-      return errno_error(fmt::format("cannot read {}", path.native()), read_errno);
+      return errno_error(fmt::format("cannot read {}", name), read_errno);
     }
     text.append(buffer, static_cast<std::size_t>(count));
   }

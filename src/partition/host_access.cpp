@@ -1,6 +1,8 @@
 // File and affinity access for the partition module, through injectable roots.
 #include "aether/partition/host_access.hpp"
 
+#include "aether/core/text_file.hpp"
+
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/stat.h>
@@ -37,27 +39,7 @@ fs::path HostRoots::map(std::string_view logical) const {
 HostAccess::HostAccess(HostRoots roots) : roots_(std::move(roots)) {}
 
 Result<std::optional<std::string>> read_whole_file(const fs::path& path, std::string_view name) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return std::optional<std::string>{};
-    return errno_error(fmt::format("cannot open {}", name));
-  }
-  // sysfs reports a size of 4096 whatever the attribute holds: read to EOF.
-  std::string text;
-  char buffer[4096];
-  for (;;) {
-    const ssize_t count = ::read(fd, buffer, sizeof buffer);
-    if (count == 0) break;
-    if (count < 0) {
-      if (errno == EINTR) continue;
-      const int read_errno = errno;
-      ::close(fd);
-      return errno_error(fmt::format("cannot read {}", name), read_errno);
-    }
-    text.append(buffer, static_cast<std::size_t>(count));
-  }
-  ::close(fd);
-  return std::optional<std::string>(std::move(text));
+  return detail::read_optional_text_file(path, name);
 }
 
 Result<std::optional<std::string>> HostAccess::read(std::string_view logical) const {

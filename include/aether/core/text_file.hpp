@@ -1,4 +1,4 @@
-// Reading the small text files of sysfs and procfs (private to aether_core).
+// Reading the small text files of sysfs and procfs.
 #pragma once
 
 #include <filesystem>
@@ -13,7 +13,10 @@ namespace aether::detail {
 // The whole file; std::nullopt if it does not exist (ENOENT/ENOTDIR), an Error
 // naming the file for any other failure. sysfs attributes report a size of
 // 4096 whatever they hold, so the file is read until EOF, not by its size.
-Result<std::optional<std::string>> read_optional_text_file(const std::filesystem::path& path);
+// `name` is what errors call the file (default: its path), e.g. the logical
+// path when `path` lies under a test's fake root.
+Result<std::optional<std::string>> read_optional_text_file(const std::filesystem::path& path,
+                                                           std::string_view name = {});
 
 // As above, but a missing file is an Error too.
 Result<std::string> read_text_file(const std::filesystem::path& path);
