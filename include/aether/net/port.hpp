@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -118,6 +119,14 @@ class Port {
   [[nodiscard]] virtual const PortInfo& info() const noexcept = 0;
   [[nodiscard]] virtual Queue& queue(unsigned index) noexcept = 0;  // index < info().queue_count
   [[nodiscard]] virtual LinkState link_state() const = 0;
+
+  // An unrecoverable device state detected on the data path or on asking
+  // now (a userspace NIC driver: the device was reset underneath the port,
+  // set DEVICE_NEEDS_RESET, or reads all-ones because it is gone), as a
+  // message naming the device, what it showed and what to do. Once set the
+  // port's queues touch the device no more: bursts return 0. Any thread;
+  // cheap enough to call once a second. Kernel-socket backends have none.
+  [[nodiscard]] virtual std::optional<std::string> device_fault() const { return std::nullopt; }
 
   // The sum over all queues.
   [[nodiscard]] QueueStats stats() noexcept;
