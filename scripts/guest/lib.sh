@@ -64,3 +64,62 @@ guest_write_cpio() {
   (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort |
     cpio --quiet -o -H newc -R 0:0) >"$out" || guest_die "cpio failed writing $out"
 }
+
+# Prepares apt state of the harness's own for Debian SUITE under
+# <cache>/apt/<suite> and sets guest_apt_dir and guest_apt_options (the
+# apt-get/apt-cache options that use it). The host's apt configuration is
+# never read or changed; nothing is installed. Call guest_apt_update next.
+# Environment: AETHER_GUEST_MIRROR, AETHER_GUEST_SECURITY_MIRROR.
+guest_apt_setup() {
+  local suite=$1 cache
+  local mirror=${AETHER_GUEST_MIRROR:-http://deb.debian.org/debian}
+  local security_mirror=${AETHER_GUEST_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+  local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  [ -f "$keyring" ] || guest_die "$keyring missing: install debian-archive-keyring"
+  guest_require_tools apt-get apt-cache
+  cache=$(guest_cache_dir)
+  guest_apt_dir=$cache/apt/$suite
+  mkdir -p "$guest_apt_dir"/{sources.list.d,preferences.d,lists/partial,archives/partial,debs}
+  : >"$guest_apt_dir/status"
+  {
+    # Stable suites get their kernel security updates from the security archive.
+    case $suite in
+      bookworm|trixie|bullseye)
+        echo "deb [signed-by=$keyring] $mirror $suite main"
+        echo "deb [signed-by=$keyring] $mirror $suite-updates main"
+        echo "deb [signed-by=$keyring] $security_mirror $suite-security main" ;;
+      *)
+        echo "deb [signed-by=$keyring] $mirror $suite main" ;;
+    esac
+  } >"$guest_apt_dir/sources.list"
+  guest_apt_options=(
+    -o "Dir::Etc::SourceList=$guest_apt_dir/sources.list"
+    -o "Dir::Etc::SourceParts=$guest_apt_dir/sources.list.d"
+    -o "Dir::Etc::Preferences=$guest_apt_dir/preferences"
+    -o "Dir::Etc::PreferencesParts=$guest_apt_dir/preferences.d"
+    -o "Dir::State::Lists=$guest_apt_dir/lists"
+    -o "Dir::State::status=$guest_apt_dir/status"
+    -o "Dir::Cache=$guest_apt_dir"
+    -o "Dir::Cache::archives=$guest_apt_dir/archives"
+    -o "Dir::Cache::pkgcache="
+    -o "Dir::Cache::srcpkgcache="
+    -o "APT::Architecture=amd64"
+    -o "Acquire::Languages=none"
+    # The _apt sandbox user cannot write into the root-owned cache; the
+    # downloads are still verified against the signed Release files.
+    -o "APT::Sandbox::User=$(id -un)"
+  )
+}
+
+# Refreshes the package lists of the suite prepared by guest_apt_setup.
+guest_apt_update() {
+  guest_log "updating package lists for $1 (own apt state in $guest_apt_dir)"
+  apt-get "${guest_apt_options[@]}" -qq update >&2 || guest_die "apt-get update for $1 failed"
+}
+
+# Prints the packages PACKAGE depends on (no recommends, suggests, ...), one
+# a line, from the suite prepared by guest_apt_setup.
+guest_apt_depends() {
+  apt-cache "${guest_apt_options[@]}" depends --no-recommends --no-suggests --no-conflicts \
+    --no-breaks --no-replaces --no-enhances "$1" | sed -n 's/^ *Depends: //p'
+}
