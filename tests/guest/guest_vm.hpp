@@ -33,7 +33,10 @@ namespace aether::test {
 
 struct GuestOptions {
   // Debian suite whose kernel boots: "bookworm" (6.1), "bookworm-backports"
-  // (6.12) or "sid" (7.x). Fetched into the cache on first use.
+  // (6.12) or "sid" (7.x). Fetched into the cache on first use. "iommufd":
+  // the harness's own 6.12 build with IOMMUFD and VFIO_DEVICE_CDEV and every
+  // driver built in (scripts/guest/build-kernel-iommufd; opt-in, see
+  // vfio_cdev_guest_test.cpp); `modules` must then name built-in drivers only.
   std::string kernel = "bookworm";
   unsigned cpus = 2;
   unsigned memory_mib = 512;
