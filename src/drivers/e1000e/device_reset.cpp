@@ -59,4 +59,21 @@ Result<LinkState> reset_and_link_up(volatile std::byte* bar0, const std::string&
   return state;
 }
 
+bool stop_device(volatile std::byte* bar0) noexcept {
+  using namespace std::chrono_literals;
+  mmio::write32(bar0, reg::rctl, 0);
+  mmio::write32(bar0, reg::tctl, 0);
+  mmio::write32(bar0, reg::imc, 0xffffffff);
+  const std::uint32_t control = mmio::read32(bar0, reg::ctrl);
+  if (control == 0xffffffff) return false;  // not answering: nothing more to ask of it
+  mmio::write32(bar0, reg::ctrl, control | ctrl::reset);
+  std::this_thread::sleep_for(1ms);  // at least 1 ms before polling, as in reset_and_link_up
+  const auto deadline = std::chrono::steady_clock::now() + 100ms;
+  while ((mmio::read32(bar0, reg::ctrl) & ctrl::reset) != 0) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(100us);
+  }
+  return true;
+}
+
 }  // namespace aether::drivers::e1000e

@@ -31,4 +31,10 @@ struct LinkState {
 [[nodiscard]] Result<LinkState> reset_and_link_up(volatile std::byte* bar0, const std::string& device_name,
                                                   std::chrono::milliseconds link_timeout = std::chrono::seconds(2));
 
+// Stops all DMA before the memory the device was given goes away:
+// receive and transmit disabled, interrupts masked, then a global reset
+// (CTRL.RST), waited for up to 100 ms. noexcept (destructors); returns
+// false if the reset bit did not clear or the device reads all ones.
+bool stop_device(volatile std::byte* bar0) noexcept;
+
 }  // namespace aether::drivers::e1000e

@@ -26,6 +26,8 @@ inline constexpr std::size_t tdbah = 0x03804;
 inline constexpr std::size_t tdlen = 0x03808;
 inline constexpr std::size_t tdh = 0x03810;
 inline constexpr std::size_t tdt = 0x03818;
+inline constexpr std::size_t missed_packets = 0x04010;  // MPC, statistics: read clears
+inline constexpr std::size_t receive_filter_control = 0x05008;  // RFCTL
 inline constexpr std::size_t multicast_table = 0x05200;  // MTA[128]
 inline constexpr std::size_t receive_address_low = 0x05400;   // RAL(0)
 inline constexpr std::size_t receive_address_high = 0x05404;  // RAH(0)
@@ -49,8 +51,14 @@ namespace rctl {
 inline constexpr std::uint32_t enable = 0x2;
 inline constexpr std::uint32_t broadcast_accept = 0x8000;   // BAM
 inline constexpr std::uint32_t strip_crc = 0x04000000;      // SECRC
-// Buffer size 2048: BSIZE 00 with BSEX 0.
+// Buffer size 2048: BSIZE 00 with BSEX 0, so no bit to set.
+inline constexpr std::size_t buffer_size_2048 = 2048;
 }  // namespace rctl
+
+namespace rfctl {
+// EXTEN: extended receive descriptors. Cleared: legacy descriptors.
+inline constexpr std::uint32_t extended_status = 0x8000;
+}  // namespace rfctl
 
 namespace tctl {
 inline constexpr std::uint32_t enable = 0x2;
@@ -86,6 +94,16 @@ static_assert(sizeof(LegacyTxDesc) == 16);
 static_assert(offsetof(LegacyTxDesc, command) == 11);
 static_assert(offsetof(LegacyTxDesc, status) == 12);
 inline constexpr std::uint8_t descriptor_done = 0x01;
+inline constexpr std::uint8_t rx_status_end_of_packet = 0x02;  // EOP
+// Receive errors that mean the frame itself is bad: CE (CRC) 0x01, SE
+// (symbol) 0x02, SEQ (sequence) 0x04, CXE (carrier extension) 0x10, RXE
+// (data) 0x80. TCPE/IPE (0x20/0x40) are checksum verdicts on a well-formed
+// frame, left to the application.
+inline constexpr std::uint8_t rx_errors_frame = 0x01 | 0x02 | 0x04 | 0x10 | 0x80;
+// The largest frame a legacy transmit descriptor may carry without TSO:
+// 1500 bytes of payload, the Ethernet header and one VLAN tag (the device
+// appends the FCS, IFCS).
+inline constexpr std::uint16_t tx_max_frame = 1518;
 inline constexpr std::uint8_t tx_command_eop = 0x01;
 inline constexpr std::uint8_t tx_command_insert_fcs = 0x02;
 inline constexpr std::uint8_t tx_command_report_status = 0x08;

@@ -1,0 +1,139 @@
+// LegacyQueue: the 82574's receive queue 0 and transmit queue 0 as one
+// net::Queue, with legacy descriptors (16 bytes each; 82574 datasheet 7.1
+// receive and 7.2 transmit; ../shared/specs/e1000e-82574.md).
+//
+// Receive: every descriptor always holds a pool buffer, posted so the frame
+// lands at Packet::data(). The device owns descriptors from RDH up to
+// RDT - 1; the driver keeps RDT one behind the next descriptor it will
+// look at, so the device never writes into a descriptor the driver is
+// still reading (the one-slot gap of ixy and DPDK). A completed descriptor
+// (DD) is handed over and replaced by a fresh buffer; when the frame is
+// bad or no fresh buffer is there, its buffer is posted again instead and
+// the frame counted as a drop: the ring never runs dry because of us.
+// One RDT write per burst.
+//
+// Transmit: one descriptor per packet with EOP | IFCS | RS; the device
+// sets DD when it is done with the buffer and the packet goes back to the
+// pool at the next tx_burst (an empty one only reaps). One TDT write per
+// burst. A full ring takes fewer packets.
+//
+// Device faults (DeviceHealth): checked every kHealthCheckInterval bursts,
+// together with the missed-packet counter; once found, both bursts return
+// 0 and no register or descriptor is touched again.
+//
+// Threading: one worker drives the queue (net::Queue); the stats may be
+// read anywhere.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "aether/core/result.hpp"
+#include "aether/drivers/e1000e/device_health.hpp"
+#include "aether/drivers/e1000e/registers.hpp"
+#include "aether/mem/mempool.hpp"
+#include "aether/net/port.hpp"
+
+namespace aether::drivers::e1000e {
+
+// Where the two rings are, for the CPU and for the device: DMA-mapped,
+// 128-byte aligned at least (RDBAL/TDBAL; the port page-aligns them).
+struct RingMemory {
+  LegacyRxDesc* rx_ring = nullptr;
+  std::uint64_t rx_ring_iova = 0;
+  LegacyTxDesc* tx_ring = nullptr;
+  std::uint64_t tx_ring_iova = 0;
+};
+
+struct QueueConfig {
+  // Descriptors per ring: a power of two from 8 to 4096 (RDLEN/TDLEN must
+  // be multiples of 128 bytes, i.e. of 8 descriptors; 4096 is the most the
+  // Linux driver uses).
+  std::uint16_t size = 256;
+  std::uint16_t port_id = 0;  // stamped into Packet::port on receive
+  // The IOVA at which pool.region().base() is mapped for this device.
+  std::uint64_t pool_iova = 0;
+  std::string device_name;  // the BDF, for messages
+};
+
+class LegacyQueue final : public net::Queue {
+ public:
+  static constexpr std::uint16_t kMinSize = 8;
+  static constexpr std::uint16_t kMaxSize = 4096;
+  // At most this many packets per burst (stack arrays on the data path).
+  static constexpr unsigned kMaxBurst = 64;
+  // Bursts (rx and tx together) between two looks at the device: RCTL,
+  // TCTL and MPC, three MMIO reads.
+  static constexpr unsigned kHealthCheckInterval = 256;
+
+  // Errors name the device and the bad value: size not a power of two in
+  // [8, 4096].
+  [[nodiscard]] static Result<void> validate_size(std::uint16_t size, const std::string& device_name);
+
+  // Fills the receive ring with `config.size` buffers from `pool`, programs
+  // both rings (RDBAL/RDBAH/RDLEN/RDH/RDT, TDBAL/...), then RCTL (EN, BAM,
+  // SECRC, 2048-byte buffers, legacy descriptors) and TCTL/TIPG, which
+  // starts the device's DMA. Errors: a bad size, a pool whose data room
+  // is under 2048 bytes (the device writes up to RCTL.BSIZE bytes), or one
+  // with fewer than `config.size` free buffers.
+  [[nodiscard]] static Result<std::unique_ptr<LegacyQueue>> start(volatile std::byte* bar0, RingMemory rings,
+                                                                 mem::Mempool& pool, QueueConfig config,
+                                                                 DeviceHealth& health);
+
+  // Returns every buffer still in either ring to the pool. The device must
+  // have stopped its DMA first (the port resets it).
+  ~LegacyQueue() override;
+  LegacyQueue(const LegacyQueue&) = delete;
+  LegacyQueue& operator=(const LegacyQueue&) = delete;
+
+  unsigned rx_burst(std::span<net::Packet*> packets) noexcept override;
+  unsigned tx_burst(std::span<net::Packet*> packets) noexcept override;
+
+  [[nodiscard]] std::uint16_t size() const noexcept { return static_cast<std::uint16_t>(mask_ + 1); }
+  // Packets handed to the device and not reaped yet.
+  [[nodiscard]] unsigned tx_in_flight() const noexcept { return tx_tail_ - tx_clean_; }
+
+ private:
+  LegacyQueue(volatile std::byte* bar0, RingMemory rings, mem::Mempool& pool, const QueueConfig& config,
+              DeviceHealth& health);
+
+  // The device's address of a packet's data().
+  [[nodiscard]] std::uint64_t iova_of_data(net::Packet* packet) const noexcept {
+    return reinterpret_cast<std::uintptr_t>(packet->data()) + iova_offset_;
+  }
+  // Gives descriptor `slot` (back) to the device with `packet`'s buffer.
+  void post_rx(std::uint32_t slot, net::Packet* packet) noexcept;
+  // Returns completed transmit buffers to the pool.
+  void reap_tx() noexcept;
+  // Every kHealthCheckInterval bursts: device fault check and MPC.
+  // Returns false when the queue must not touch the device.
+  bool device_usable() noexcept;
+
+  volatile std::byte* bar0_;
+  RingMemory rings_;
+  mem::Mempool& pool_;
+  DeviceHealth& health_;
+  std::uint64_t iova_offset_;  // device address = CPU address + this (unsigned wrap-around)
+  std::uint32_t mask_;         // size - 1
+  std::uint16_t port_id_;
+  unsigned bursts_until_check_ = kHealthCheckInterval;
+
+  // Receive: the packet whose buffer each descriptor holds; the next
+  // descriptor to look at; whether the rest of a multi-descriptor frame is
+  // being discarded.
+  std::unique_ptr<net::Packet*[]> rx_packets_;
+  std::uint32_t rx_next_ = 0;
+  bool rx_discarding_ = false;
+
+  // Transmit: free-running counters (slot = counter & mask_): descriptors
+  // filled (the next TDT) and reaped. tx_tail_ - tx_clean_ are in flight,
+  // at most size - 1 (a full ring would look empty: TDH == TDT).
+  std::unique_ptr<net::Packet*[]> tx_packets_;
+  std::uint32_t tx_tail_ = 0;
+  std::uint32_t tx_clean_ = 0;
+};
+
+}  // namespace aether::drivers::e1000e

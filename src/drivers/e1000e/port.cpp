@@ -1,0 +1,184 @@
+// The 82574 as a net::Port (drivers::open_e1000e_port, vfio_port.hpp):
+// BAR 0 mapped, device reset and link up (device_reset.cpp), the packet
+// pool and the driver's ring memory DMA-mapped, one LegacyQueue in poll
+// mode. Destruction stops the device's DMA before anything it could reach
+// is unmapped.
+#include <fmt/format.h>
+
+#include <optional>
+#include <string>
+
+#include "aether/core/log.hpp"
+#include "aether/drivers/e1000e/device_health.hpp"
+#include "aether/drivers/e1000e/device_reset.hpp"
+#include "aether/drivers/e1000e/legacy_queue.hpp"
+#include "aether/drivers/e1000e/registers.hpp"
+#include "aether/drivers/mmio.hpp"
+#include "aether/drivers/vfio_port.hpp"
+#include "aether/mem/memory_region.hpp"
+#include "aether/net/frame.hpp"
+#include "aether/vfio/dma_mapping.hpp"
+
+namespace aether::drivers {
+namespace {
+
+using e1000e::LegacyQueue;
+
+constexpr std::uint32_t intel_82574l = 0x10d38086;  // device << 16 | vendor (config space offset 0)
+constexpr std::size_t page_size = 4096;
+
+constexpr std::size_t round_up_to_page(std::size_t bytes) { return (bytes + page_size - 1) & ~(page_size - 1); }
+
+class E1000ePort final : public net::Port {
+ public:
+  E1000ePort(std::unique_ptr<vfio::DeviceSession> session, vfio::BarMapping bar0, mem::MemoryRegion ring_memory,
+             vfio::DmaMapping ring_mapping, vfio::DmaMapping pool_mapping)
+      : session_(std::move(session)),
+        bar0_(std::move(bar0)),
+        ring_memory_(std::move(ring_memory)),
+        ring_mapping_(std::move(ring_mapping)),
+        pool_mapping_(std::move(pool_mapping)),
+        health_(bar0_.base(), session_->device().name()) {}
+
+  ~E1000ePort() override {
+    // The device must stop writing before the pool and rings are unmapped
+    // and the pool reuses the buffers: reset it through its registers, and
+    // if it does not answer there, through VFIO (function-level reset).
+    if (!e1000e::stop_device(bar0_.base())) {
+      log::warn("{}: CTRL.RST did not complete on close; resetting the function through VFIO",
+                session_->device().name());
+      if (auto reset = session_->device().reset(); !reset) {
+        log::warn("{}: {}", session_->device().name(), reset.error().describe());
+      }
+    }
+    queue_.reset();  // every buffer in the rings back to the pool
+    // Then, by declaration order: pool and ring mappings, ring memory, BAR,
+    // and the session (which resets the device again and closes it).
+  }
+
+  Result<void> start(mem::Mempool& pool, const VfioPortContext& context, const e1000e::LinkState& link) {
+    const std::size_t ring_bytes = round_up_to_page(std::size_t{context.options.queue_size} * sizeof(e1000e::LegacyRxDesc));
+    e1000e::RingMemory rings;
+    rings.rx_ring = reinterpret_cast<e1000e::LegacyRxDesc*>(ring_memory_.base());
+    rings.rx_ring_iova = ring_mapping_.iova();
+    rings.tx_ring = reinterpret_cast<e1000e::LegacyTxDesc*>(ring_memory_.base() + ring_bytes);
+    rings.tx_ring_iova = ring_mapping_.iova() + ring_bytes;
+    e1000e::QueueConfig config;
+    config.size = context.options.queue_size;
+    config.port_id = context.port_id;
+    config.pool_iova = pool_mapping_.iova();
+    config.device_name = session_->device().name();
+    auto queue = LegacyQueue::start(bar0_.base(), rings, pool, config, health_);
+    if (!queue) return std::move(queue).error();
+    queue_ = std::move(*queue);
+
+    info_.spec = context.spec;
+    info_.kind = "vfio";
+    info_.interface = session_->address().to_string();
+    info_.mode = fmt::format("e1000e 82574, legacy descriptors, {}/{}, poll", config.size, config.size);
+    info_.queue_count = 1;
+    info_.mac = link.mac;
+    info_.mtu = 1500;
+    if (!link.mac_valid) {
+      info_.notes.push_back("RAH(0).AV is clear: the NVM gave no MAC address, so unicast frames are not received");
+    }
+    if (!link.link_up) info_.notes.push_back("link down at open (STATUS.LU clear after 2 s); link_state() follows it");
+    info_.notes.push_back(fmt::format("receives unicast to {} and broadcast; no multicast, not promiscuous",
+                                      net::format_mac(link.mac)));
+    info_.notes.push_back(fmt::format(
+        "rx_drop_kernel counts the device's missed packets (MPC: rx ring empty and its packet buffer full), read "
+        "every {} bursts",
+        LegacyQueue::kHealthCheckInterval));
+    info_.notes.push_back(fmt::format("{} via {}", info_.interface, vfio::to_string(session_->kernel_interface())));
+    return {};
+  }
+
+  [[nodiscard]] const net::PortInfo& info() const noexcept override { return info_; }
+  [[nodiscard]] net::Queue& queue(unsigned /*index*/) noexcept override { return *queue_; }
+
+  [[nodiscard]] net::LinkState link_state() const override {
+    if (health_.faulted()) return net::LinkState::down;  // no traffic passes any more
+    const std::uint32_t status = mmio::read32(bar0_.base(), e1000e::reg::status);
+    if (status == 0xffffffff) return net::LinkState::unknown;
+    return (status & e1000e::status::link_up) != 0 ? net::LinkState::up : net::LinkState::down;
+  }
+
+  [[nodiscard]] std::optional<std::string> device_fault() const override {
+    // Asking now also looks at the device (two register reads), so a fault
+    // is seen even while the worker is not bursting.
+    (void)health_.check();
+    return health_.describe();
+  }
+
+ private:
+  // Declaration order is construction order; destruction runs backwards:
+  // queue, mappings, ring memory, BAR, session last.
+  std::unique_ptr<vfio::DeviceSession> session_;
+  vfio::BarMapping bar0_;
+  mem::MemoryRegion ring_memory_;
+  vfio::DmaMapping ring_mapping_;  // after ring_memory_: unmapped before it is freed
+  vfio::DmaMapping pool_mapping_;
+  mutable e1000e::DeviceHealth health_;
+  std::unique_ptr<LegacyQueue> queue_;
+  net::PortInfo info_;
+};
+
+Error in_context(const VfioPortContext& context, Error error) {
+  error.message = fmt::format("port '{}': {}", context.spec, error.message);
+  return error;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<net::Port>> open_e1000e_port(VfioPortContext context) {
+  if (!context.session) return invalid_argument(fmt::format("port '{}': no VFIO device session given", context.spec));
+  if (context.pool == nullptr) return invalid_argument(fmt::format("port '{}': no mempool given", context.spec));
+  vfio::Device& device = context.session->device();
+  if (context.options.completion != CompletionMode::poll) {
+    return invalid_argument(fmt::format("port '{}': {}: the e1000e driver has poll mode only (interrupt mode is not "
+                                        "implemented); drop the interrupt option",
+                                        context.spec, device.name()));
+  }
+  if (auto valid = LegacyQueue::validate_size(context.options.queue_size, device.name()); !valid) {
+    return in_context(context, std::move(valid).error());
+  }
+  auto ids = device.read_config_u32(0);
+  if (!ids) return in_context(context, std::move(ids).error());
+  if (*ids != intel_82574l) {
+    return invalid_argument(fmt::format("port '{}': {} is {:04x}:{:04x}, not an Intel 82574 (8086:10d3)",
+                                        context.spec, device.name(), *ids & 0xffff, *ids >> 16));
+  }
+  if (auto done = device.enable_bus_master(); !done) return in_context(context, std::move(done).error());
+  auto bar0 = device.map_bar(0);
+  if (!bar0) return in_context(context, std::move(bar0).error());
+  auto link = e1000e::reset_and_link_up(bar0->base(), device.name());
+  if (!link) return in_context(context, std::move(link).error());
+
+  // Both rings in one small region of normal pages (a hugepage would be
+  // mostly wasted), each ring page aligned (RDBAL/TDBAL want 128 bytes).
+  const std::size_t ring_bytes =
+      round_up_to_page(std::size_t{context.options.queue_size} * sizeof(e1000e::LegacyRxDesc));
+  mem::RegionOptions region_options;
+  region_options.required_bytes = 2 * ring_bytes;
+  region_options.use_hugepages = false;
+  region_options.name = "aether-e1000e-rings";
+  auto ring_memory = mem::MemoryRegion::create(region_options);
+  if (!ring_memory) return in_context(context, std::move(ring_memory).error());
+  vfio::IoAddressSpace& space = context.session->address_space();
+  auto ring_mapping = vfio::DmaMapping::create(space, *ring_memory, ring_iova);
+  if (!ring_mapping) return in_context(context, std::move(ring_mapping).error());
+  auto pool_mapping = vfio::DmaMapping::create(space, context.pool->region(), pool_iova);
+  if (!pool_mapping) return in_context(context, std::move(pool_mapping).error());
+
+  // From here the port owns everything: a failed start is cleaned up by its
+  // destructor (device stopped before anything is unmapped).
+  auto port = std::make_unique<E1000ePort>(std::move(context.session), std::move(*bar0), std::move(*ring_memory),
+                                           std::move(*ring_mapping), std::move(*pool_mapping));
+  if (auto started = port->start(*context.pool, context, *link); !started) {
+    return in_context(context, std::move(started).error());
+  }
+  log::info("port '{}': e1000e 82574 at {}, {}", context.spec, port->info().interface, link->describe());
+  return std::unique_ptr<net::Port>(std::move(port));
+}
+
+}  // namespace aether::drivers
