@@ -40,13 +40,13 @@ std::uint16_t internet_checksum_be(std::span<const std::byte> bytes) noexcept {
   return htons(static_cast<std::uint16_t>(~sum & 0xffff));
 }
 
-std::optional<UdpFrameView> parse_udp_frame(std::span<std::byte> frame, FrameError& error) noexcept {
+std::optional<Ipv4FrameView> parse_ipv4_frame(std::span<std::byte> frame, FrameError& error) noexcept {
   error = FrameError::none;
   if (frame.size() < sizeof(EthernetHeader) + sizeof(Ipv4Header)) {
     error = FrameError::too_short;
     return std::nullopt;
   }
-  UdpFrameView view;
+  Ipv4FrameView view;
   view.ethernet = reinterpret_cast<EthernetHeader*>(frame.data());
   if (ntohs(view.ethernet->ether_type_be) != ether_type_ipv4) {
     error = FrameError::not_ipv4;
@@ -71,11 +71,26 @@ std::optional<UdpFrameView> parse_udp_frame(std::span<std::byte> frame, FrameErr
     error = FrameError::ip_fragment;
     return std::nullopt;
   }
-  if (view.ip->protocol != ip_protocol_udp) {
+  view.payload = ip_bytes.subspan(header_length, total_length - header_length);
+  return view;
+}
+
+std::optional<UdpFrameView> parse_udp_frame(std::span<std::byte> frame, FrameError& error) noexcept {
+  const auto ipv4 = parse_ipv4_frame(frame, error);
+  if (!ipv4) return std::nullopt;
+  return parse_udp_payload(*ipv4, error);
+}
+
+std::optional<UdpFrameView> parse_udp_payload(const Ipv4FrameView& ipv4, FrameError& error) noexcept {
+  error = FrameError::none;
+  if (ipv4.ip->protocol != ip_protocol_udp) {
     error = FrameError::not_udp;
     return std::nullopt;
   }
-  const std::span<std::byte> ip_payload = ip_bytes.subspan(header_length, total_length - header_length);
+  UdpFrameView view;
+  view.ethernet = ipv4.ethernet;
+  view.ip = ipv4.ip;
+  const std::span<std::byte> ip_payload = ipv4.payload;
   if (ip_payload.size() < sizeof(UdpHeader)) {
     error = FrameError::too_short;
     return std::nullopt;
@@ -90,6 +105,21 @@ std::optional<UdpFrameView> parse_udp_frame(std::span<std::byte> frame, FrameErr
   return view;
 }
 
+void write_ipv4_header(Ipv4Header& ip, std::uint32_t source_be, std::uint32_t destination_be, std::uint8_t protocol,
+                       std::size_t payload_size) noexcept {
+  ip.version_ihl = 0x45;
+  ip.tos = 0;
+  ip.total_length_be = htons(static_cast<std::uint16_t>(sizeof(Ipv4Header) + payload_size));
+  ip.identification_be = 0;
+  ip.flags_fragment_be = htons(0x4000);  // don't fragment
+  ip.ttl = 64;
+  ip.protocol = protocol;
+  ip.checksum_be = 0;
+  ip.source_be = source_be;
+  ip.destination_be = destination_be;
+  ip.checksum_be = internet_checksum_be(std::span(reinterpret_cast<const std::byte*>(&ip), sizeof(Ipv4Header)));
+}
+
 std::size_t write_udp_headers(std::span<std::byte> frame, const UdpEndpoint& source, const UdpEndpoint& destination,
                               std::size_t payload_size) noexcept {
   const std::size_t length = udp_frame_header_size + payload_size;
@@ -100,17 +130,7 @@ std::size_t write_udp_headers(std::span<std::byte> frame, const UdpEndpoint& sou
   ethernet->source = source.mac;
   ethernet->ether_type_be = htons(ether_type_ipv4);
   auto* ip = reinterpret_cast<Ipv4Header*>(frame.data() + sizeof(EthernetHeader));
-  ip->version_ihl = 0x45;
-  ip->tos = 0;
-  ip->total_length_be = htons(static_cast<std::uint16_t>(sizeof(Ipv4Header) + sizeof(UdpHeader) + payload_size));
-  ip->identification_be = 0;
-  ip->flags_fragment_be = htons(0x4000);  // don't fragment
-  ip->ttl = 64;
-  ip->protocol = ip_protocol_udp;
-  ip->checksum_be = 0;
-  ip->source_be = source.ip_be;
-  ip->destination_be = destination.ip_be;
-  ip->checksum_be = internet_checksum_be(std::span(reinterpret_cast<const std::byte*>(ip), sizeof(Ipv4Header)));
+  write_ipv4_header(*ip, source.ip_be, destination.ip_be, ip_protocol_udp, sizeof(UdpHeader) + payload_size);
   auto* udp = reinterpret_cast<UdpHeader*>(frame.data() + sizeof(EthernetHeader) + sizeof(Ipv4Header));
   udp->source_port_be = source.port_be;
   udp->destination_port_be = destination.port_be;
@@ -120,21 +140,25 @@ std::size_t write_udp_headers(std::span<std::byte> frame, const UdpEndpoint& sou
   return padded;
 }
 
-void swap_for_echo(UdpFrameView& frame) noexcept {
+void swap_ipv4_for_reply(EthernetHeader& ethernet, Ipv4Header& ip) noexcept {
   // Packed fields cannot bind to references: swap through copies.
-  const MacAddress mac = frame.ethernet->destination;
-  frame.ethernet->destination = frame.ethernet->source;
-  frame.ethernet->source = mac;
-  const std::uint32_t ip = frame.ip->source_be;
-  frame.ip->source_be = frame.ip->destination_be;
-  frame.ip->destination_be = ip;
+  const MacAddress mac = ethernet.destination;
+  ethernet.destination = ethernet.source;
+  ethernet.source = mac;
+  const std::uint32_t address = ip.source_be;
+  ip.source_be = ip.destination_be;
+  ip.destination_be = address;
+  ip.ttl = 64;
+  ip.checksum_be = 0;
+  const std::size_t header_length = static_cast<std::size_t>(ip.version_ihl & 0x0f) * 4;
+  ip.checksum_be = internet_checksum_be(std::span(reinterpret_cast<const std::byte*>(&ip), header_length));
+}
+
+void swap_for_echo(UdpFrameView& frame) noexcept {
+  swap_ipv4_for_reply(*frame.ethernet, *frame.ip);
   const std::uint16_t port = frame.udp->source_port_be;
   frame.udp->source_port_be = frame.udp->destination_port_be;
   frame.udp->destination_port_be = port;
-  frame.ip->ttl = 64;
-  frame.ip->checksum_be = 0;
-  const std::size_t header_length = static_cast<std::size_t>(frame.ip->version_ihl & 0x0f) * 4;
-  frame.ip->checksum_be = internet_checksum_be(std::span(reinterpret_cast<const std::byte*>(frame.ip), header_length));
   // The UDP checksum covers a pseudo-header whose sum is unchanged by swapping
   // source and destination, so it stays valid.
 }

@@ -46,7 +46,8 @@ struct [[gnu::packed]] Ipv4Header {
 static_assert(sizeof(Ipv4Header) == 20);
 static_assert(offsetof(Ipv4Header, source_be) == 12);
 
-inline constexpr std::uint8_t ip_protocol_udp = 17;  // IANA protocol numbers
+inline constexpr std::uint8_t ip_protocol_icmp = 1;  // IANA protocol numbers
+inline constexpr std::uint8_t ip_protocol_udp = 17;
 
 // RFC 768.
 struct [[gnu::packed]] UdpHeader {
@@ -74,6 +75,20 @@ enum class FrameError : std::uint8_t {
 };
 std::string_view to_string(FrameError error) noexcept;
 
+// A parsed Ethernet II / IPv4 frame of any protocol: pointers into the
+// caller's bytes. `payload` is the IP payload (options skipped, Ethernet
+// padding excluded).
+struct Ipv4FrameView {
+  EthernetHeader* ethernet = nullptr;
+  Ipv4Header* ip = nullptr;
+  std::span<std::byte> payload;
+};
+
+// Parses the Ethernet and IPv4 headers and checks them (version, lengths,
+// header checksum, not a fragment); the protocol is the caller's to check.
+// Never reads outside `frame`. On refusal, `error` says why.
+[[nodiscard]] std::optional<Ipv4FrameView> parse_ipv4_frame(std::span<std::byte> frame, FrameError& error) noexcept;
+
 // A parsed IPv4/UDP frame: pointers into the caller's bytes.
 struct UdpFrameView {
   EthernetHeader* ethernet = nullptr;
@@ -85,10 +100,18 @@ struct UdpFrameView {
 // Parses an Ethernet II / IPv4 / UDP frame (IP options allowed and skipped).
 // Never reads outside `frame`. On refusal, `error` says why.
 [[nodiscard]] std::optional<UdpFrameView> parse_udp_frame(std::span<std::byte> frame, FrameError& error) noexcept;
+// The same for a frame parse_ipv4_frame() already took: checks the protocol
+// and the UDP header within the IP payload.
+[[nodiscard]] std::optional<UdpFrameView> parse_udp_payload(const Ipv4FrameView& frame, FrameError& error) noexcept;
 
 // RFC 1071 Internet checksum over `bytes`, returned in network byte order
 // (ready to store in a *_be field).
 [[nodiscard]] std::uint16_t internet_checksum_be(std::span<const std::byte> bytes) noexcept;
+
+// Writes an option-less IPv4 header (RFC 791 section 3.1: TTL 64, don't
+// fragment, checksum filled in) for `payload_size` bytes of `protocol`.
+void write_ipv4_header(Ipv4Header& ip, std::uint32_t source_be, std::uint32_t destination_be, std::uint8_t protocol,
+                       std::size_t payload_size) noexcept;
 
 struct UdpEndpoint {
   MacAddress mac{};
@@ -102,6 +125,10 @@ struct UdpEndpoint {
 // (allowed for IPv4, RFC 768). Returns 0 if `frame` is too small.
 [[nodiscard]] std::size_t write_udp_headers(std::span<std::byte> frame, const UdpEndpoint& source,
                                             const UdpEndpoint& destination, std::size_t payload_size) noexcept;
+
+// The IPv4 part of turning any request into its reply in place: swaps the
+// MAC and IP addresses, resets TTL, recomputes the IP header checksum.
+void swap_ipv4_for_reply(EthernetHeader& ethernet, Ipv4Header& ip) noexcept;
 
 // Turns a parsed request into its reply in place: swaps MAC, IP and port,
 // resets TTL, recomputes the IP checksum.
