@@ -36,4 +36,19 @@ bool SplitQueue::take_used(VirtqUsedElem& element) noexcept {
   return true;
 }
 
+bool SplitQueue::has_used() const noexcept {
+  return reinterpret_cast<volatile const std::uint16_t*>(used_)[1] != used_index_;
+}
+
+bool SplitQueue::device_wants_notification() const noexcept {
+  // MFENCE: orders the avail->idx store before the used->flags load (a
+  // store-load pair, the one reordering x86 does). Linux's virtio_mb().
+  __builtin_ia32_mfence();
+  return (reinterpret_cast<volatile const std::uint16_t*>(used_)[0] & virtq_used_f_no_notify) == 0;
+}
+
+void SplitQueue::set_interrupt_suppression(bool suppress) noexcept {
+  reinterpret_cast<volatile std::uint16_t*>(available_)[0] = suppress ? virtq_avail_f_no_interrupt : std::uint16_t{0};
+}
+
 }  // namespace aether::drivers::virtio_net

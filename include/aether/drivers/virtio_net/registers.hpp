@@ -78,4 +78,20 @@ static_assert(offsetof(VirtioNetConfig, max_virtqueue_pairs) == 8);
 static_assert(offsetof(VirtioNetConfig, mtu) == 10);
 inline constexpr std::uint16_t net_status_link_up = 1;
 
+// struct virtio_net_hdr (5.1.6): in front of every frame in both
+// directions. 12 bytes with VERSION_1 (num_buffers is always there; 10 was
+// the legacy size without MRG_RXBUF). With no offloads negotiated the
+// driver sends it zeroed and ignores it on receive.
+struct VirtioNetHeader {
+  std::uint8_t flags;  // NEEDS_CSUM 1, DATA_VALID 2, RSC_INFO 4
+  std::uint8_t gso_type;
+  std::uint16_t header_length;
+  std::uint16_t gso_size;
+  std::uint16_t csum_start;
+  std::uint16_t csum_offset;
+  std::uint16_t num_buffers;  // 0 on transmit; 1 on receive without MRG_RXBUF
+};
+static_assert(sizeof(VirtioNetHeader) == 12);
+static_assert(offsetof(VirtioNetHeader, num_buffers) == 10);
+
 }  // namespace aether::drivers::virtio_net

@@ -25,6 +25,8 @@ struct VirtqDesc {
 };
 static_assert(sizeof(VirtqDesc) == 16);
 inline constexpr std::uint16_t virtq_desc_f_write = 2;
+inline constexpr std::uint16_t virtq_avail_f_no_interrupt = 1;  // avail->flags (2.7.6)
+inline constexpr std::uint16_t virtq_used_f_no_notify = 1;      // used->flags (2.7.8)
 
 // struct virtq_used_elem (2.7.8).
 struct VirtqUsedElem {
@@ -74,6 +76,21 @@ class SplitQueue {
 
   // Takes the next used element, if the device returned one.
   [[nodiscard]] bool take_used(VirtqUsedElem& element) noexcept;
+  // True when the device has returned an element not taken yet.
+  [[nodiscard]] bool has_used() const noexcept;
+
+  // After publish(): does the device want a notification? False while it
+  // sets VIRTQ_USED_F_NO_NOTIFY (2.7.10; it is polling the ring anyway).
+  // A full fence first (2.7.13.4: the driver MUST perform a suitable memory
+  // barrier before reading flags): x86 may let this load pass the store of
+  // avail->idx (Intel SDM vol. 3, 8.2.3.4), and then a device that just
+  // cleared the flag and went to sleep would miss our buffers.
+  [[nodiscard]] bool device_wants_notification() const noexcept;
+
+  // Asks the device not to interrupt on used buffers
+  // (VIRTQ_AVAIL_F_NO_INTERRUPT, 2.7.7) or lets it again. Without
+  // EVENT_IDX this is only a hint: the device may interrupt anyway.
+  void set_interrupt_suppression(bool suppress) noexcept;
 
  private:
   VirtqDesc* descriptors_ = nullptr;

@@ -1,0 +1,166 @@
+// NetQueue: receiveq1 + transmitq1 of a virtio-net device (virtio 1.2,
+// 5.1.2) as one net::Queue. The data path of the virtio-net port; bring-up
+// and teardown are the port's (net_port.cpp).
+//
+// Buffers are the pool's packets, DMA-mapped as a whole at `pool_iova`:
+//   receive  each receive descriptor points 12 bytes before a free
+//            packet's data(), in its headroom, so the virtio_net_hdr
+//            (5.1.6) lands there and the frame at data(). Descriptor slot i
+//            holds one packet; a used slot is refilled with a fresh packet
+//            and the received one handed over. With no fresh packet the
+//            frame is dropped (rx_drop_no_buffer) and its buffer reposted:
+//            the ring never runs dry. Frames shorter than an Ethernet header
+//            count rx_drop_bad_frame, a length beyond the posted buffer
+//            rx_drop_truncated.
+//   transmit the zeroed 12-byte header is prepended into the headroom and
+//            one descriptor covers header + frame. Completed buffers are
+//            freed back to the pool on the next tx_burst (an empty one
+//            only reaps). A full ring takes fewer packets (the rest stays
+//            the caller's). Chained, runt (< 14 bytes) or oversized frames
+//            are taken and counted tx_drop_bad_frame. Packets of another
+//            pool (aether fwd) are copied into one of ours first: the
+//            device can reach only our pool.
+// Doorbells are MMIO writes, made once per burst and only when the device
+// has not set VIRTQ_USED_F_NO_NOTIFY. No syscall, no allocation, no lock.
+//
+// Device faults: every fault_check_interval bursts that found nothing to
+// do, the queue reads device_status (one MMIO read). A status without
+// DRIVER_OK (the device was reset underneath us), with DEVICE_NEEDS_RESET
+// or FAILED, or all-ones (gone) stops the queue: from then on both bursts
+// return 0 and the rings are not touched. fault_status() says what it saw.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+
+#include "aether/core/result.hpp"
+#include "aether/drivers/virtio_net/registers.hpp"
+#include "aether/drivers/virtio_net/split_queue.hpp"
+#include "aether/mem/mempool.hpp"
+#include "aether/mem/mempool_cache.hpp"
+#include "aether/net/port.hpp"
+
+namespace aether::drivers::virtio_net {
+
+inline constexpr std::uint16_t receive_queue_index = 0;   // receiveq1 (5.1.2)
+inline constexpr std::uint16_t transmit_queue_index = 1;  // transmitq1
+inline constexpr std::uint16_t net_header_size = sizeof(VirtioNetHeader);
+
+// Where the queue reaches the device: registers inside mapped BARs (in unit
+// tests, ordinary memory playing the device).
+struct DeviceWindows {
+  volatile std::byte* common_config = nullptr;    // device_status, for fault checks
+  volatile std::byte* receive_notify = nullptr;   // receiveq1's 16-bit doorbell (4.1.4.4)
+  volatile std::byte* transmit_notify = nullptr;  // transmitq1's
+};
+
+struct NetQueueConfig {
+  std::uint16_t size = 256;        // entries per ring, a power of two
+  std::uint16_t port_id = 0;       // stamped into Packet::port on rx
+  std::uint16_t queue_id = 0;      // stamped into Packet::queue on rx
+  std::uint64_t ring_iova = 0;     // where ring_memory is mapped: receive ring, then transmit ring
+  std::uint64_t pool_iova = 0;     // where pool.region() is mapped
+  std::uint32_t max_frame = 1518;  // longest frame tx_burst sends (MTU + 14 + one VLAN tag)
+};
+
+// Bytes of DMA memory the two rings of a queue pair of `size` entries need.
+[[nodiscard]] constexpr std::size_t ring_memory_bytes(std::uint16_t size) noexcept {
+  return 2 * layout_for(size).total;
+}
+
+class NetQueue final : public net::Queue {
+ public:
+  // Reads of a burst that found nothing, between two device_status reads.
+  static constexpr std::uint32_t fault_check_interval = 1024;
+
+  // `ring_memory`: ring_memory_bytes(config.size) zeroed bytes mapped at
+  // config.ring_iova. The pool, memory and windows must outlive the queue.
+  NetQueue(mem::Mempool& pool, std::byte* ring_memory, const DeviceWindows& windows, const NetQueueConfig& config);
+  ~NetQueue() override;
+  NetQueue(const NetQueue&) = delete;
+  NetQueue& operator=(const NetQueue&) = delete;
+
+  [[nodiscard]] const SplitQueue& receive_ring() const noexcept { return receive_; }
+  [[nodiscard]] const SplitQueue& transmit_ring() const noexcept { return transmit_; }
+
+  // Control path, before DRIVER_OK (3.1.1 step 7): a packet in every
+  // receive descriptor, published, no doorbell yet. Errors when the pool
+  // has fewer free buffers than the ring has entries, or too little
+  // headroom for the 12-byte header.
+  [[nodiscard]] Result<void> post_receive_buffers();
+  // After DRIVER_OK: the first doorbell (the driver MUST NOT notify before,
+  // 3.1.1).
+  void start() noexcept;
+  // After the device was reset (its DMA stopped): every packet the rings
+  // still hold goes back to the pool. Call at most once, before the pool's
+  // mapping goes away or after: the device no longer looks.
+  void release_ring_buffers() noexcept;
+
+  unsigned rx_burst(std::span<net::Packet*> packets) noexcept override;
+  unsigned tx_burst(std::span<net::Packet*> packets) noexcept override;
+
+  // Reads device_status now and stops the queue if it shows a fault (see
+  // above). Returns the status that stopped the queue, now or earlier. Any
+  // thread: one MMIO read, one atomic store.
+  std::optional<std::uint8_t> check_device() noexcept;
+  // The status that stopped the queue, if any (no device access).
+  [[nodiscard]] std::optional<std::uint8_t> fault_status() const noexcept;
+  [[nodiscard]] bool stopped() const noexcept { return fault_.load(std::memory_order_relaxed) >= 0; }
+
+  // Used elements whose id named no buffer we gave the device (a device
+  // bug; counted, skipped). Any thread.
+  [[nodiscard]] std::uint64_t invalid_used_elements() const noexcept { return invalid_used_.get(); }
+
+  // True for a device_status value that means the queue must stop.
+  [[nodiscard]] static bool is_fault(std::uint8_t status) noexcept;
+
+ private:
+  // net_rx.cpp
+  void post_receive(std::uint16_t slot, net::Packet* packet) noexcept;
+  [[nodiscard]] net::Packet* take_spare() noexcept;
+  // net_tx.cpp
+  void reap_transmitted() noexcept;
+  [[nodiscard]] net::Packet* copy_foreign(net::Packet* packet) noexcept;
+  // net_queue.cpp
+  void note_idle() noexcept;
+  void notify(volatile std::byte* doorbell, std::uint16_t queue_index) noexcept;
+  [[nodiscard]] std::uint64_t iova_of(const std::byte* address) const noexcept {
+    return pool_iova_ + static_cast<std::uint64_t>(address - pool_base_);
+  }
+
+  static constexpr unsigned spare_batch = 32;
+
+  mem::Mempool& pool_;
+  mem::MempoolCache cache_;
+  const std::byte* pool_base_;
+  std::uint64_t pool_iova_;
+  DeviceWindows windows_;
+  std::uint16_t size_;
+  std::uint16_t port_id_;
+  std::uint16_t queue_id_;
+  std::uint32_t max_frame_;
+  SplitQueue receive_;
+  SplitQueue transmit_;
+  // Descriptor slot -> the packet the device holds in it (nullptr: none).
+  std::unique_ptr<net::Packet*[]> receive_slots_;
+  std::unique_ptr<net::Packet*[]> transmit_slots_;
+  // Free transmit slots, a stack.
+  std::unique_ptr<std::uint16_t[]> free_transmit_slots_;
+  std::uint16_t free_transmit_count_ = 0;
+  // Fresh buffers for receive refills, taken from the pool in batches.
+  net::Packet* spares_[spare_batch] = {};
+  unsigned spare_count_ = 0;
+  std::uint32_t idle_bursts_ = 0;
+  net::QueueCounters::Counter invalid_used_;
+  // -1: running; otherwise the device_status that stopped the queue.
+  // Written by the worker or by a control thread asking, read by both;
+  // relaxed: it carries no other data, and a burst that starts just before
+  // the store only touches rings the device no longer reads.
+  std::atomic<int> fault_{-1};
+};
+
+}  // namespace aether::drivers::virtio_net
