@@ -15,6 +15,9 @@
 #ifdef AETHER_HAVE_BACKEND_memif
 #include "aether/backends/memif_port.hpp"
 #endif
+#ifdef AETHER_HAVE_BACKEND_vfio
+#include "aether/backends/vfio_port.hpp"
+#endif
 
 namespace aether::net {
 namespace {
@@ -48,7 +51,11 @@ const std::vector<Backend>& backends() {
 #else
       {{"memif", "memif:SOCKET", "shared-memory interface (not built yet)", false}, nullptr},
 #endif
+#ifdef AETHER_HAVE_BACKEND_vfio
+      {{"vfio", backends::vfio_synopsis, backends::vfio_summary, true}, &backends::open_vfio_port},
+#else
       {{"vfio", "vfio:PCI_ADDRESS", "userspace NIC driver over VFIO (not built yet)", false}, nullptr},
+#endif
   };
   return table;
 }
