@@ -7,9 +7,10 @@
 
 #include "aether/core/thread_setup.hpp"
 #include "aether/dataplane/echo.hpp"
-#include "aether/net/port_registry.hpp"
 #include "commands.hpp"
 #include "interrupt.hpp"
+#include "partition_placement.hpp"
+#include "opened_port.hpp"
 
 namespace aether::cli {
 namespace {
@@ -20,32 +21,24 @@ struct DataplaneOptions {
   double seconds = 0;  // 0: until Ctrl-C
   int fifo_priority = 0;
   std::size_t buffers = 8192;
+  PartitionPlacementOptions partition;  // --partition: the worker on an Aether CPU
+  std::string ip;  // echo --ip: answer ARP and ICMP echo for this address
 };
 
-Result<unsigned> choose_cpu(int requested) {
-  if (requested >= 0) return static_cast<unsigned>(requested);
+// With --partition an Aether CPU (--cpu must name one); else --cpu, else the
+// last allowed CPU.
+Result<unsigned> choose_cpu(const DataplaneOptions& options, std::string_view command) {
+  if (options.partition.enabled) {
+    std::vector<unsigned> requested;
+    if (options.cpu >= 0) requested.push_back(static_cast<unsigned>(options.cpu));
+    auto cpus = place_workers_on_partition(options.partition, requested, "--cpu", 1, command);
+    if (!cpus) return std::move(cpus).error();
+    return cpus->front();
+  }
+  if (options.cpu >= 0) return static_cast<unsigned>(options.cpu);
   auto allowed = allowed_cpus();
   if (!allowed) return std::move(allowed).error();
   return allowed->back();
-}
-
-struct OpenedPort {
-  std::unique_ptr<mem::Mempool> pool;
-  std::unique_ptr<net::Port> port;
-};
-
-Result<OpenedPort> open(const std::string& spec, std::uint16_t id, std::size_t buffers) {
-  OpenedPort opened;
-  auto pool = mem::Mempool::create(net::default_packet_pool_config(buffers, "port" + std::to_string(id)));
-  if (!pool) return std::move(pool).error();
-  opened.pool = std::move(*pool);
-  auto port = net::open_port(spec, net::PortOptions{opened.pool.get(), id});
-  if (!port) return std::move(port).error();
-  opened.port = std::move(*port);
-  const auto& info = opened.port->info();
-  fmt::print(stderr, "port {}: {} on {}, link {}\n", spec, info.mode, info.interface, net::to_string(opened.port->link_state()));
-  for (const auto& note : info.notes) fmt::print(stderr, "  note: {}\n", note);
-  return opened;
 }
 
 // Prints one line per second until stopped; `line` gets the seconds elapsed.
@@ -64,13 +57,20 @@ void report_every_second(const DataplaneOptions& options, const std::function<st
 }
 
 int run_echo(const DataplaneOptions& options) {
-  auto cpu = choose_cpu(options.cpu);
-  auto port = cpu ? open(options.ports.at(0), 0, options.buffers) : Result<OpenedPort>(cpu.error());
+  auto cpu = choose_cpu(options, "aether echo");
+  auto port = cpu ? open_port_with_pool(options.ports.at(0), 0, options.buffers) : Result<OpenedPort>(cpu.error());
   if (!port) {
     fmt::print(stderr, "aether echo: {}\n", port.error().describe());
     return exit_failure;
   }
-  dataplane::EchoResponder echo(port->port->queue(0), *port->pool);
+  std::optional<dataplane::LocalAddress> local;
+  if (!options.ip.empty()) {
+    // The address is checked by the option's validator; the MAC is the port's.
+    local = dataplane::LocalAddress{port->port->info().mac, *net::parse_ipv4_be(options.ip)};
+    fmt::print(stderr, "aether echo: answering ARP and ICMP echo for {} at {}; UDP to it echoed\n", options.ip,
+               net::format_mac(local->mac));
+  }
+  dataplane::EchoResponder echo(port->port->queue(0), *port->pool, local);
   dataplane::WorkerOptions worker_options{*cpu, std::nullopt, "aether-echo"};
   if (options.fifo_priority > 0) worker_options.fifo_priority = options.fifo_priority;
   auto worker = dataplane::Worker::start(worker_options, {&echo});
@@ -85,6 +85,11 @@ int run_echo(const DataplaneOptions& options) {
     const std::uint64_t received = c.received.get(), sent = c.sent.get();
     std::string line = fmt::format("{:7.1f} s  rx {:>10} pps  tx {:>10} pps  dropped: not udp {}, tx full {}", elapsed,
                                    received - last_received, sent - last_sent, c.dropped_not_udp.get(), c.dropped_tx_full.get());
+    if (local) {
+      line += fmt::format(", not for us {}, malformed {}; answered arp {} icmp {} udp {}; link {}", c.dropped_not_for_us.get(),
+                          c.dropped_malformed.get(), c.arp_replies.get(), c.icmp_replies.get(), c.udp_replies.get(),
+                          net::to_string(port->port->link_state()));
+    }
     last_received = received;
     last_sent = sent;
     return line;
@@ -93,19 +98,24 @@ int run_echo(const DataplaneOptions& options) {
   const auto& c = echo.counters();
   const auto port_stats = port->port->stats();
   fmt::print("total: received {}, echoed {}, dropped {} (not IPv4/UDP {}, tx full {}); port rx drops {}, tx drops {}\n",
-             c.received.get(), c.sent.get(), c.dropped_not_udp.get() + c.dropped_tx_full.get(), c.dropped_not_udp.get(),
-             c.dropped_tx_full.get(), port_stats.rx_drops(), port_stats.tx_drops());
+             c.received.get(), c.sent.get(), c.dropped(), c.dropped_not_udp.get(), c.dropped_tx_full.get(),
+             port_stats.rx_drops(), port_stats.tx_drops());
+  if (local) {
+    fmt::print("answered: arp {}, icmp echo {}, udp {}; dropped: not for {} {}, malformed arp/icmp {}\n",
+               c.arp_replies.get(), c.icmp_replies.get(), c.udp_replies.get(), options.ip, c.dropped_not_for_us.get(),
+               c.dropped_malformed.get());
+  }
   return exit_ok;
 }
 
 int run_fwd(const DataplaneOptions& options) {
-  auto cpu = choose_cpu(options.cpu);
+  auto cpu = choose_cpu(options, "aether fwd");
   if (!cpu) {
     fmt::print(stderr, "aether fwd: {}\n", cpu.error().describe());
     return exit_failure;
   }
-  auto a = open(options.ports.at(0), 0, options.buffers);
-  auto b = a ? open(options.ports.at(1), 1, options.buffers) : Result<OpenedPort>(a.error());
+  auto a = open_port_with_pool(options.ports.at(0), 0, options.buffers);
+  auto b = a ? open_port_with_pool(options.ports.at(1), 1, options.buffers) : Result<OpenedPort>(a.error());
   if (!b) {
     fmt::print(stderr, "aether fwd: {}\n", b.error().describe());
     return exit_failure;
@@ -142,6 +152,7 @@ void add_common_options(CLI::App& command, DataplaneOptions& options) {
       ->check(CLI::NonNegativeNumber);
   command.add_option("--fifo", options.fifo_priority, "Run the worker SCHED_FIFO at this priority (1-99)")->check(CLI::Range(1, 99));
   command.add_option("--buffers", options.buffers, "Packet buffers per port")->default_val(8192)->check(CLI::Range(256, 1 << 20));
+  add_partition_options(command, options.partition);
 }
 
 }  // namespace
@@ -154,6 +165,10 @@ void register_dataplane(CLI::App& app, int& exit_code) {
       "echo", "UDP echo responder: answers every IPv4/UDP frame with MAC, IP and port swapped; prints rates every second");
   echo->add_option("PORT", echo_options->ports, spec_help)->required()->expected(1);
   add_common_options(*echo, *echo_options);
+  echo->add_option("--ip", echo_options->ip,
+                   "Behave as a host at this IPv4 address: answer ARP requests for it and ICMP echo requests to it, "
+                   "echo only UDP sent to it")
+      ->check(CLI::ValidIPV4);
   echo->callback([echo_options, &exit_code] { exit_code = run_echo(*echo_options); });
 
   auto fwd_options = std::make_shared<DataplaneOptions>();

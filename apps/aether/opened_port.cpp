@@ -1,0 +1,24 @@
+#include "opened_port.hpp"
+
+#include <fmt/format.h>
+
+#include "aether/net/port_registry.hpp"
+
+namespace aether::cli {
+
+Result<OpenedPort> open_port_with_pool(const std::string& spec, std::uint16_t id, std::size_t buffers) {
+  OpenedPort opened;
+  auto pool = mem::Mempool::create(net::default_packet_pool_config(buffers, "port" + std::to_string(id)));
+  if (!pool) return std::move(pool).error();
+  opened.pool = std::move(*pool);
+  auto port = net::open_port(spec, net::PortOptions{opened.pool.get(), id});
+  if (!port) return std::move(port).error();
+  opened.port = std::move(*port);
+  const auto& info = opened.port->info();
+  fmt::print(stderr, "port {}: {} on {}, mac {}, link {}\n", spec, info.mode, info.interface, net::format_mac(info.mac),
+             net::to_string(opened.port->link_state()));
+  for (const auto& note : info.notes) fmt::print(stderr, "  note: {}\n", note);
+  return opened;
+}
+
+}  // namespace aether::cli
