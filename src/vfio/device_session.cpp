@@ -2,7 +2,8 @@
 
 #include <fcntl.h>
 
-#include <dirent.h>
+#include <cstdlib>
+#include <string_view>
 
 #include "aether/core/log.hpp"
 #include "aether/vfio/pci_sysfs.hpp"
@@ -13,6 +14,25 @@ namespace aether::vfio {
 const char* to_string(KernelInterface interface) noexcept {
   return interface == KernelInterface::device_cdev ? "iommufd + VFIO device cdev" : "VFIO container/group";
 }
+
+namespace {
+
+// What AETHER_VFIO_INTERFACE asks for: "auto" (or unset) lets open() choose,
+// "container" forces the container/group path, "cdev" requires the device
+// cdev path (an error instead of a fallback when it is missing).
+enum class InterfaceRequest { automatic, container_group, device_cdev };
+
+Result<InterfaceRequest> interface_request_from_environment() {
+  const char* value = std::getenv("AETHER_VFIO_INTERFACE");
+  const std::string_view text = value == nullptr ? "" : value;
+  if (text.empty() || text == "auto") return InterfaceRequest::automatic;
+  if (text == "container") return InterfaceRequest::container_group;
+  if (text == "cdev") return InterfaceRequest::device_cdev;
+  return invalid_argument(
+      fmt::format("AETHER_VFIO_INTERFACE={} is not one of auto, container, cdev: fix or unset it", text));
+}
+
+}  // namespace
 
 IoAddressSpace& DeviceSession::address_space() noexcept {
   if (iommufd_) return *iommufd_;
@@ -32,17 +52,40 @@ Result<std::unique_ptr<DeviceSession>> DeviceSession::open(const PciAddress& add
   session->address_ = address;
   session->reset_on_close_ = options.reset_on_close;
 
+  auto request = interface_request_from_environment();
+  if (!request) return std::move(request).error();
+  const bool allow_device_cdev = options.allow_device_cdev && *request != InterfaceRequest::container_group;
   const std::string iommu_path = options.dev_root + "/iommu";
-  const bool cdev_possible =
-      options.allow_device_cdev && !function->vfio_cdev.empty() && detail::path_exists(iommu_path);
-  if (cdev_possible) {
+  const bool have_iommufd = detail::path_exists(iommu_path);
+  const char* no_cdev_reason = !have_iommufd              ? " missing (kernel without IOMMUFD)"
+                               : function->vfio_cdev.empty() ? ": present, but the device has no vfio-dev cdev "
+                                                               "(kernel without VFIO_DEVICE_CDEV)"
+                                                             : nullptr;
+  if (*request == InterfaceRequest::device_cdev && no_cdev_reason != nullptr) {
+    return invalid_argument(fmt::format("{}: AETHER_VFIO_INTERFACE=cdev, but {}{}: use a kernel with CONFIG_IOMMUFD "
+                                        "and CONFIG_VFIO_DEVICE_CDEV (Linux >= 6.6) or unset it",
+                                        name, iommu_path, no_cdev_reason));
+  }
+  if (allow_device_cdev && no_cdev_reason == nullptr) {
     const std::string cdev_path = fmt::format("{}/vfio/devices/{}", options.dev_root, function->vfio_cdev);
     UniqueFd device_fd(::open(cdev_path.c_str(), O_RDWR | O_CLOEXEC));
     if (!device_fd.valid()) return errno_error(fmt::format("cannot open the VFIO device cdev {} of {}", cdev_path, name));
     auto iommufd = Iommufd::open(iommu_path);
     if (!iommufd) return std::move(iommufd).error();
     auto attached = (*iommufd)->attach_device(device_fd.get(), fmt::format("{} ({})", name, cdev_path));
-    if (!attached) return std::move(attached).error();
+    if (!attached) {
+      // The bind claims DMA ownership of the whole IOMMU group, which fails
+      // with EBUSY while another device of the group has a kernel driver
+      // (drivers/iommu/iommu.c, iommu_device_claim_dma_owner). The group's
+      // viability check names those devices and what to do; the failed bind
+      // left the group free to open for that check.
+      if (attached.error().code == std::errc::device_or_resource_busy && function->iommu_group) {
+        device_fd.reset();
+        auto group = Group::open(*function->iommu_group, options.dev_root, options.sysfs_root);
+        if (!group) return std::move(group).error();
+      }
+      return std::move(attached).error();
+    }
     session->iommufd_ = std::move(*iommufd);
     session->device_.emplace(std::move(device_fd), name);
     session->interface_ = KernelInterface::device_cdev;
@@ -65,12 +108,11 @@ Result<std::unique_ptr<DeviceSession>> DeviceSession::open(const PciAddress& add
     session->group_.emplace(std::move(*group));
     session->device_.emplace(std::move(*device_fd), name);
     session->interface_ = KernelInterface::container_group;
-    aether::log::info("{}: using {} (group {}){}", name, to_string(session->interface_), *function->iommu_group,
-                      options.allow_device_cdev ? fmt::format("; no device cdev path: {}",
-                                                              detail::path_exists(iommu_path)
-                                                                  ? "the device has no vfio-dev cdev"
-                                                                  : iommu_path + " missing (kernel without IOMMUFD)")
-                                                : "");
+    const std::string why = !allow_device_cdev
+                                ? (options.allow_device_cdev ? "AETHER_VFIO_INTERFACE=container" : "the caller asked for it")
+                                : "no device cdev path: " + iommu_path + no_cdev_reason;
+    aether::log::info("{}: using {} (group {}); {}", name, to_string(session->interface_), *function->iommu_group,
+                      why);
   }
 
   if (options.reset_on_open) {

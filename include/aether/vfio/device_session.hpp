@@ -5,6 +5,10 @@
 //     <sysfs>/bus/pci/devices/<BDF>/vfio-dev/vfioN (Linux >= 6.6 with
 //     CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV);
 //   - otherwise the container/group path (/dev/vfio/vfio, /dev/vfio/<group>).
+// AETHER_VFIO_INTERFACE overrides the choice for every program: "container"
+// forces the container/group path, "cdev" requires the cdev path (an error
+// saying why when the kernel or device lacks it), "auto" or unset chooses as
+// above; any other value is an error.
 // The device is reset on open and again when the session ends (before its
 // fd, group and container close), so the device stops DMA before Aether's
 // memory goes away.
