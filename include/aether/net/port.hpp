@@ -105,6 +105,15 @@ class Queue {
 
   [[nodiscard]] QueueStats stats() const noexcept { return counters_.snapshot(); }
 
+  // Optional interrupt mode (a userspace NIC driver with mode=interrupt):
+  // an fd that becomes readable (an eventfd counting MSI-X interrupts)
+  // when a frame arrives while interrupts are on; -1 when the queue has
+  // none (busy polling only). An idle worker turns interrupts on, checks
+  // rx_burst once more (a frame may have come in between), sleeps in
+  // poll(2) on the fd, reads it, and turns interrupts off again while busy.
+  [[nodiscard]] virtual int rx_interrupt_fd() const noexcept { return -1; }
+  virtual void set_rx_interrupt(bool /*enabled*/) noexcept {}
+
  protected:
   QueueCounters counters_;
 };
