@@ -144,11 +144,6 @@ Result<void> VirtioNetPort::open(const VfioPortOptions& options, std::uint16_t p
                                         size));
   }
 
-  if (options.completion == CompletionMode::interrupt) {
-    return invalid_argument(fmt::format("{}: mode=interrupt is not implemented for virtio-net yet; use mode=poll",
-                                        name_));
-  }
-
   // 4.1.4: where the structures are.
   std::array<std::byte, virtio_net::pci_config_space_size> config_space{};
   if (auto read = device.read_config(0, config_space); !read) return std::move(read).error();
@@ -213,12 +208,22 @@ Result<void> VirtioNetPort::open(const VfioPortOptions& options, std::uint16_t p
     mtu = static_cast<unsigned>(room - 18);
   }
 
+  // Interrupt mode: one MSI-X vector, receiveq1's, to an eventfd; enabled
+  // before the queue names it (the device checks the vector exists).
+  const bool interrupts = options.completion == CompletionMode::interrupt;
+  if (interrupts) {
+    auto vectors = vfio::MsixVectors::enable(device, 1);
+    if (!vectors) return std::move(vectors).error();
+    msix_ = std::move(*vectors);
+  }
+
   virtio_net::NetQueueConfig queue_config;
   queue_config.size = size;
   queue_config.port_id = port_id;
   queue_config.ring_iova = ring_iova;
   queue_config.pool_iova = pool_iova;
   queue_config.max_frame = mtu + 18;  // Ethernet header + one VLAN tag
+  queue_config.rx_interrupt_fd = interrupts ? msix_.eventfd(0) : -1;
   std::array<std::uint16_t, 2> notify_offsets{};
   const auto ring_layout = virtio_net::layout_for(size);
   for (const std::uint16_t index : {virtio_net::receive_queue_index, virtio_net::transmit_queue_index}) {
@@ -229,10 +234,19 @@ Result<void> VirtioNetPort::open(const VfioPortOptions& options, std::uint16_t p
                                           name_, index, max_size, size, max_size));
     }
     const std::uint64_t base = ring_iova + index * ring_layout.total;
-    // 4.1.5.1.3: size, ring addresses, vector, then queue_enable. Poll
-    // mode: no vector.
+    // 4.1.5.1.3: size, ring addresses, vector, then queue_enable. Only
+    // receiveq1 gets a vector, and only in interrupt mode.
+    const std::uint16_t vector =
+        interrupts && index == virtio_net::receive_queue_index ? 0 : virtio_net::common_cfg::no_vector;
     notify_offsets[index] = common_->configure_selected_queue(size, base + ring_layout.descriptors,
-                                                              base + ring_layout.available, base + ring_layout.used);
+                                                              base + ring_layout.available, base + ring_layout.used,
+                                                              vector);
+    // 4.1.4.3.2: a device that cannot use the vector reads back NO_VECTOR.
+    if (common_->selected_queue_vector() != vector) {
+      return invalid_argument(fmt::format("{}: virtqueue {} did not accept MSI-X vector {:#x} (reads {:#x}); use "
+                                          "mode=poll",
+                                          name_, index, vector, common_->selected_queue_vector()));
+    }
     const std::size_t doorbell = std::size_t{notify_offsets[index]} * layout->notify_off_multiplier;
     if (doorbell + 2 > layout->notify.length) {
       return invalid_argument(fmt::format("{}: virtqueue {}'s doorbell at +{:#x} lies outside the {:#x}-byte "
@@ -258,7 +272,8 @@ Result<void> VirtioNetPort::open(const VfioPortOptions& options, std::uint16_t p
 
   info_.kind = "vfio";
   info_.interface = name_;
-  info_.mode = fmt::format("virtio-net modern, split queues {}, poll, {}", size,
+  info_.mode = fmt::format("virtio-net modern, split queues {}, {}, {}", size,
+                           interrupts ? "interrupt (receive MSI-X vector 0 to an eventfd)" : "poll",
                            session_->kernel_interface() == vfio::KernelInterface::device_cdev ? "iommufd/cdev"
                                                                                               : "container/group");
   info_.queue_count = 1;

@@ -18,6 +18,7 @@ NetQueue::NetQueue(mem::Mempool& pool, std::byte* ring_memory, const DeviceWindo
       port_id_(config.port_id),
       queue_id_(config.queue_id),
       max_frame_(config.max_frame),
+      rx_interrupt_fd_(config.rx_interrupt_fd),
       receive_(ring_memory, config.ring_iova, config.size),
       transmit_(ring_memory + layout_for(config.size).total, config.ring_iova + layout_for(config.size).total,
                 config.size),
@@ -76,6 +77,11 @@ void NetQueue::release_ring_buffers() noexcept {
       *held = nullptr;
     }
   }
+}
+
+void NetQueue::set_rx_interrupt(bool enabled) noexcept {
+  if (rx_interrupt_fd_ < 0 || stopped()) return;
+  receive_.set_interrupt_suppression(!enabled);
 }
 
 bool NetQueue::is_fault(std::uint8_t status) noexcept {

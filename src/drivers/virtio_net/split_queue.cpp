@@ -49,6 +49,7 @@ bool SplitQueue::device_wants_notification() const noexcept {
 
 void SplitQueue::set_interrupt_suppression(bool suppress) noexcept {
   reinterpret_cast<volatile std::uint16_t*>(available_)[0] = suppress ? virtq_avail_f_no_interrupt : std::uint16_t{0};
+  if (!suppress) __builtin_ia32_mfence();  // store (flags) before the next load (used->idx)
 }
 
 }  // namespace aether::drivers::virtio_net

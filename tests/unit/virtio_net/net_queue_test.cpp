@@ -63,6 +63,7 @@ class PlayedDevice {
   }
 
   std::uint16_t available_index(std::uint16_t queue) { return read16(part(queue, layout().available) + 2); }
+  std::uint16_t available_flags(std::uint16_t queue) { return read16(part(queue, layout().available)); }
 
   // Writes header + frame into the next receive buffer and returns it as
   // used with `reported` bytes (default: what was written).
@@ -147,7 +148,7 @@ class PlayedDevice {
 
 class NetQueueTest : public ::testing::Test {
  protected:
-  void open(std::uint16_t size = 16, std::uint32_t buffers = 128) {
+  void open(std::uint16_t size = 16, std::uint32_t buffers = 128, int interrupt_fd = -1) {
     pool_ = make_pool(buffers, "virtio-test");
     device_ = std::make_unique<PlayedDevice>(size, *pool_);
     NetQueueConfig config;
@@ -155,6 +156,7 @@ class NetQueueTest : public ::testing::Test {
     config.port_id = 7;
     config.ring_iova = test_ring_iova;
     config.pool_iova = test_pool_iova;
+    config.rx_interrupt_fd = interrupt_fd;
     queue_ = std::make_unique<NetQueue>(*pool_, device_->ring_memory(), device_->windows(), config);
     auto posted = queue_->post_receive_buffers();
     ASSERT_TRUE(posted) << posted.error().describe();
@@ -325,6 +327,26 @@ TEST_F(NetQueueTest, NoDoorbellWhileTheDeviceSaysNoNotify) {
   EXPECT_TRUE(device_->take_doorbell(transmit_queue_index));
   EXPECT_EQ(device_->transmit_all().size(), 2U);
   EXPECT_EQ(queue_->tx_burst({}), 0U);
+}
+
+TEST_F(NetQueueTest, PollModeKeepsInterruptsSuppressed) {
+  open();
+  EXPECT_EQ(queue_->rx_interrupt_fd(), -1);
+  queue_->set_rx_interrupt(true);
+  EXPECT_EQ(device_->available_flags(receive_queue_index), virtq_avail_f_no_interrupt);
+  EXPECT_EQ(device_->available_flags(transmit_queue_index), virtq_avail_f_no_interrupt);
+}
+
+TEST_F(NetQueueTest, InterruptModeTurnsReceiveInterruptsOnAndOff) {
+  constexpr int some_eventfd = 42;  // the queue hands it out; it never reads it
+  open(16, 128, some_eventfd);
+  EXPECT_EQ(queue_->rx_interrupt_fd(), some_eventfd);
+  EXPECT_EQ(device_->available_flags(receive_queue_index), virtq_avail_f_no_interrupt);  // busy until idle
+  queue_->set_rx_interrupt(true);
+  EXPECT_EQ(device_->available_flags(receive_queue_index), 0);
+  queue_->set_rx_interrupt(false);
+  EXPECT_EQ(device_->available_flags(receive_queue_index), virtq_avail_f_no_interrupt);
+  EXPECT_EQ(device_->available_flags(transmit_queue_index), virtq_avail_f_no_interrupt);
 }
 
 TEST_F(NetQueueTest, DeviceResetUnderneathStopsTheQueueAfterIdleBursts) {

@@ -65,6 +65,7 @@ struct NetQueueConfig {
   std::uint64_t ring_iova = 0;     // where ring_memory is mapped: receive ring, then transmit ring
   std::uint64_t pool_iova = 0;     // where pool.region() is mapped
   std::uint32_t max_frame = 1518;  // longest frame tx_burst sends (MTU + 14 + one VLAN tag)
+  int rx_interrupt_fd = -1;        // interrupt mode: the eventfd of receiveq1's MSI-X vector
 };
 
 // Bytes of DMA memory the two rings of a queue pair of `size` entries need.
@@ -102,6 +103,13 @@ class NetQueue final : public net::Queue {
 
   unsigned rx_burst(std::span<net::Packet*> packets) noexcept override;
   unsigned tx_burst(std::span<net::Packet*> packets) noexcept override;
+
+  // Interrupt mode: receiveq1's MSI-X eventfd, and VIRTQ_AVAIL_F_NO_INTERRUPT
+  // cleared (on) or set (off). Without EVENT_IDX the flag is a hint the
+  // device may ignore (2.7.7), so a spurious wake-up is possible, a lost
+  // one is not: enabling fences before the caller's next rx_burst looks.
+  [[nodiscard]] int rx_interrupt_fd() const noexcept override { return rx_interrupt_fd_; }
+  void set_rx_interrupt(bool enabled) noexcept override;
 
   // Reads device_status now and stops the queue if it shows a fault (see
   // above). Returns the status that stopped the queue, now or earlier. Any
@@ -143,6 +151,7 @@ class NetQueue final : public net::Queue {
   std::uint16_t port_id_;
   std::uint16_t queue_id_;
   std::uint32_t max_frame_;
+  int rx_interrupt_fd_;
   SplitQueue receive_;
   SplitQueue transmit_;
   // Descriptor slot -> the packet the device holds in it (nullptr: none).

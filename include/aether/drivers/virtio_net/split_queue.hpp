@@ -90,6 +90,9 @@ class SplitQueue {
   // Asks the device not to interrupt on used buffers
   // (VIRTQ_AVAIL_F_NO_INTERRUPT, 2.7.7) or lets it again. Without
   // EVENT_IDX this is only a hint: the device may interrupt anyway.
+  // Letting it interrupt again fences (as above): the flag store must be
+  // visible before the caller's next look at the used ring, or a buffer the
+  // device returned in between would raise no interrupt and be missed.
   void set_interrupt_suppression(bool suppress) noexcept;
 
  private:
