@@ -75,11 +75,15 @@ Result<std::unique_ptr<DeviceSession>> DeviceSession::open(const PciAddress& add
     auto attached = (*iommufd)->attach_device(device_fd.get(), fmt::format("{} ({})", name, cdev_path));
     if (!attached) {
       // The bind claims DMA ownership of the whole IOMMU group, which fails
-      // with EBUSY while another device of the group has a kernel driver
-      // (drivers/iommu/iommu.c, iommu_device_claim_dma_owner). The group's
-      // viability check names those devices and what to do; the failed bind
-      // left the group free to open for that check.
-      if (attached.error().code == std::errc::device_or_resource_busy && function->iommu_group) {
+      // with EPERM while another device of the group has a kernel driver
+      // (its owner is the kernel's DMA API), or EBUSY when the group is
+      // attached elsewhere (drivers/iommu/iommu.c,
+      // iommu_device_claim_dma_owner). The group's viability check names
+      // those devices and what to do; the failed bind left the group free
+      // to open for that check.
+      const auto& code = attached.error().code;
+      if ((code == std::errc::operation_not_permitted || code == std::errc::device_or_resource_busy) &&
+          function->iommu_group) {
         device_fd.reset();
         auto group = Group::open(*function->iommu_group, options.dev_root, options.sysfs_root);
         if (!group) return std::move(group).error();
