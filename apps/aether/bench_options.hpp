@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "aether/core/result.hpp"
+#include "partition_placement.hpp"
 
 namespace aether::cli {
 
@@ -20,6 +21,7 @@ struct LatencyBenchOptions {
   std::size_t frame_size = 64;
   std::string cpus;
   int fifo_priority = 0;
+  PartitionPlacementOptions partition;  // --partition: both workers on Aether CPUs
   std::uint64_t ring_messages = 200000;
   std::string out_dir;
   std::string json_path;
@@ -28,8 +30,11 @@ struct LatencyBenchOptions {
 
 void add_latency_options(CLI::App& command, LatencyBenchOptions& options);
 int run_latency_bench_command(const LatencyBenchOptions& options);
-// (generator, responder) CPUs from --cpus or the first two allowed.
-Result<std::pair<unsigned, unsigned>> choose_bench_cpus(const std::string& text);
+// (generator, responder) CPUs from --cpus or the first two allowed; with
+// --partition two Aether CPUs (--cpus must then name Aether CPUs), messages
+// prefixed by `command`.
+Result<std::pair<unsigned, unsigned>> choose_bench_cpus(const std::string& text, const PartitionPlacementOptions& partition,
+                                                        std::string_view command);
 void register_throughput_bench(CLI::App& bench, int& exit_code);
 
 }  // namespace aether::cli

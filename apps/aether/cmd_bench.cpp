@@ -15,17 +15,23 @@
 
 namespace aether::cli {
 
-Result<std::pair<unsigned, unsigned>> choose_bench_cpus(const std::string& text) {
+Result<std::pair<unsigned, unsigned>> choose_bench_cpus(const std::string& text, const PartitionPlacementOptions& partition,
+                                                        std::string_view command) {
   std::vector<unsigned> cpus;
-  if (text.empty()) {
-    auto allowed = allowed_cpus();
-    if (!allowed) return std::move(allowed).error();
-    cpus = *allowed;
-  } else {
+  if (!text.empty()) {
     auto parsed = parse_cpu_list(text);
     if (!parsed) return Error{parsed.error().code, "--cpus: " + parsed.error().message};
     cpus = *parsed;
     if (cpus.size() != 2) return invalid_argument(fmt::format("--cpus: give two CPUs (generator,responder), got '{}'", text));
+  }
+  if (partition.enabled) {
+    auto placed = place_workers_on_partition(partition, cpus, "--cpus", 2, command);
+    if (!placed) return std::move(placed).error();
+    cpus = *placed;
+  } else if (text.empty()) {
+    auto allowed = allowed_cpus();
+    if (!allowed) return std::move(allowed).error();
+    cpus = *allowed;
   }
   if (cpus.size() < 2) {
     return invalid_argument(fmt::format(
@@ -41,7 +47,7 @@ int run_latency_bench_command(const LatencyBenchOptions& options) {
     fmt::print(stderr, "aether bench latency: {}\n", backends.error().describe());
     return exit_failure;
   }
-  auto cpus = choose_bench_cpus(options.cpus);
+  auto cpus = choose_bench_cpus(options.cpus, options.partition, "aether bench latency");
   if (!cpus) {
     fmt::print(stderr, "aether bench latency: {}\n", cpus.error().describe());
     return exit_failure;
@@ -123,6 +129,7 @@ void add_latency_options(CLI::App& command, LatencyBenchOptions& options) {
   command.add_option("--out", options.out_dir, "Directory for latency.json, latency.svg and latency.txt");
   command.add_option("--json", options.json_path, "Also write the JSON report here");
   command.add_option("--svg", options.svg_path, "Also write the SVG plot here");
+  add_partition_options(command, options.partition);
 }
 
 void register_bench(CLI::App& app, int& exit_code) {

@@ -21,6 +21,7 @@ struct ThroughputOptions {
   double seconds = 2.0;
   std::string cpus;
   int fifo_priority = 0;
+  PartitionPlacementOptions partition;  // --partition: sender and receiver on Aether CPUs
   std::string json_path;
   bool vs_dpdk = false;
 };
@@ -31,7 +32,7 @@ int run_throughput(const ThroughputOptions& options) {
     fmt::print(stderr, "aether bench throughput: {}\n", backends.error().describe());
     return exit_failure;
   }
-  auto cpus = choose_bench_cpus(options.cpus);
+  auto cpus = choose_bench_cpus(options.cpus, options.partition, "aether bench throughput");
   if (!cpus) {
     fmt::print(stderr, "aether bench throughput: {}\n", cpus.error().describe());
     return exit_failure;
@@ -83,6 +84,7 @@ void register_throughput_bench(CLI::App& bench, int& exit_code) {
   command->add_option("--cpus", options->cpus, "Sender and receiver CPUs, e.g. 0,1 (default: the first two allowed)");
   command->add_option("--fifo", options->fifo_priority, "Run both workers SCHED_FIFO at this priority (1-99)")->check(CLI::Range(1, 99));
   command->add_option("--json", options->json_path, "Write the JSON report here");
+  add_partition_options(*command, options->partition);
   command->add_flag("--vs-dpdk", options->vs_dpdk,
                     "After each memif run, run DPDK testpmd txonly -> rxonly over memif on the same CPUs and print "
                     "both Mpps and their ratio (needs the dpdk-dev and librte-net-memif23 packages)");

@@ -72,7 +72,7 @@ Result<std::optional<Found>> from_journal(const HostAccess& host, const std::fil
   if (!journal) {
     return Error{journal.error().code,
                  fmt::format("{} (the apply journal); run `aether partition revert` and apply again",
-                             journal.error().describe())};
+                             journal.error().message)};
   }
   if (!*journal || (*journal)->header.aether_cpus.empty()) return std::optional<Found>{};
   const JournalContents& contents = **journal;
@@ -146,7 +146,7 @@ Result<WorkerPlacement> aether_cpus_for_workers(const HostAccess& host, const Wo
   if (!found) {
     return invalid_argument(fmt::format(
         "--partition: no Aether CPUs: no apply journal at {}, and the kernel isolates no CPU "
-        "(/sys/devices/system/cpu/isolated and nohz_full are empty); {}",
+        "(/sys/devices/system/cpu/isolated and nohz_full list none); {}",
         request.journal_path.native(), how_to_partition));
   }
 
