@@ -56,18 +56,23 @@ Result<std::unique_ptr<DeviceSession>> DeviceSession::open(const PciAddress& add
   if (!request) return std::move(request).error();
   const bool allow_device_cdev = options.allow_device_cdev && *request != InterfaceRequest::container_group;
   const std::string iommu_path = options.dev_root + "/iommu";
+  // <device>/vfio-dev/vfioN exists in sysfs on every kernel with vfio-pci
+  // bound (the vfio-dev class device); only CONFIG_VFIO_DEVICE_CDEV adds
+  // the character device /dev/vfio/devices/vfioN, so look for that.
+  const std::string cdev_path =
+      function->vfio_cdev.empty() ? std::string() : fmt::format("{}/vfio/devices/{}", options.dev_root, function->vfio_cdev);
   const bool have_iommufd = detail::path_exists(iommu_path);
-  const char* no_cdev_reason = !have_iommufd              ? " missing (kernel without IOMMUFD)"
-                               : function->vfio_cdev.empty() ? ": present, but the device has no vfio-dev cdev "
-                                                               "(kernel without VFIO_DEVICE_CDEV)"
-                                                             : nullptr;
+  const char* no_cdev_reason = !have_iommufd ? " missing (kernel without IOMMUFD)"
+                               : cdev_path.empty() || !detail::path_exists(cdev_path)
+                                   ? ": present, but the device has no /dev/vfio/devices/vfioN "
+                                     "(kernel without VFIO_DEVICE_CDEV)"
+                                   : nullptr;
   if (*request == InterfaceRequest::device_cdev && no_cdev_reason != nullptr) {
     return invalid_argument(fmt::format("{}: AETHER_VFIO_INTERFACE=cdev, but {}{}: use a kernel with CONFIG_IOMMUFD "
                                         "and CONFIG_VFIO_DEVICE_CDEV (Linux >= 6.6) or unset it",
                                         name, iommu_path, no_cdev_reason));
   }
   if (allow_device_cdev && no_cdev_reason == nullptr) {
-    const std::string cdev_path = fmt::format("{}/vfio/devices/{}", options.dev_root, function->vfio_cdev);
     UniqueFd device_fd(::open(cdev_path.c_str(), O_RDWR | O_CLOEXEC));
     if (!device_fd.valid()) return errno_error(fmt::format("cannot open the VFIO device cdev {} of {}", cdev_path, name));
     auto iommufd = Iommufd::open(iommu_path);

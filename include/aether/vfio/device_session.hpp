@@ -1,9 +1,10 @@
 // DeviceSession: one PCI device opened through VFIO, with the IO address
 // space its DMA mappings go into. Chooses the kernel interface once and
 // logs the choice:
-//   - iommufd + device cdev when /dev/iommu exists and the device has
-//     <sysfs>/bus/pci/devices/<BDF>/vfio-dev/vfioN (Linux >= 6.6 with
-//     CONFIG_IOMMUFD and CONFIG_VFIO_DEVICE_CDEV);
+//   - iommufd + device cdev when /dev/iommu exists and the device's
+//     <sysfs>/bus/pci/devices/<BDF>/vfio-dev/vfioN has its character device
+//     /dev/vfio/devices/vfioN (Linux >= 6.6 with CONFIG_IOMMUFD and
+//     CONFIG_VFIO_DEVICE_CDEV; the sysfs entry alone exists without them);
 //   - otherwise the container/group path (/dev/vfio/vfio, /dev/vfio/<group>).
 // AETHER_VFIO_INTERFACE overrides the choice for every program: "container"
 // forces the container/group path, "cdev" requires the cdev path (an error
