@@ -25,6 +25,7 @@ struct ProbeOptions {
   bool container_only = false;
   bool send_arp = false;
   bool fault_test = false;
+  double hold_seconds = 0;
 };
 
 template <class T>
@@ -127,10 +128,6 @@ int run_probe(const ProbeOptions& options) {
     auto link = drivers::e1000e::reset_and_link_up(bar0->base(), device.name());
     if (!check(link, "e1000e reset")) return exit_failure;
     fmt::print("e1000e: reset, interrupts masked, {}\n", link->describe());
-    if (options.send_arp) {
-      const int result = run_e1000e_arp((*session)->address_space(), bar0->base(), link->mac, options.iova + 0x10000000);
-      if (result != exit_ok) return result;
-    }
   }
 
   bool mapped_a_bar = false;
@@ -170,6 +167,13 @@ int run_probe(const ProbeOptions& options) {
     // device_status = 0 (virtio 1.2, 4.1.4.3.1).
     fmt::print("reset: not offered by the device (the driver resets it through its registers)\n");
   }
+  if (options.send_arp && vfio::driver_for(vendor, device_id) == vfio::DriverKind::e1000e) {
+    // The port opens its own session, and a group opens once at a time:
+    // close the probe's first.
+    (*session).reset();
+    const int result = run_e1000e_arp(*address, session_options, options.hold_seconds);
+    if (result != exit_ok) return result;
+  }
   fmt::print("vfio-probe: OK\n");
   return exit_ok;
 }
@@ -185,6 +189,8 @@ void register_vfio_probe(CLI::App& app, int& exit_code) {
   probe->add_flag("--container", options.container_only, "Use the container/group path even if the cdev path exists");
   probe->add_flag("--send-arp", options.send_arp,
                   "virtio-net: send an ARP request for 10.0.2.2 through Aether's own queues and wait for the reply");
+  probe->add_option("--hold", options.hold_seconds,
+                    "e1000e with --send-arp: keep the port polling this many seconds, reporting a device fault");
   probe->add_flag("--fault-test", options.fault_test,
                   "virtio-net: as --send-arp, with receive buffers at unmapped IOVAs (expects an IOMMU fault)");
   probe->callback([&exit_code] { exit_code = run_probe(options); });

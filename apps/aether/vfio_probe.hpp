@@ -12,9 +12,12 @@
 #include "aether/core/result.hpp"
 #include "aether/drivers/virtio_net/common_config.hpp"
 #include "aether/mem/memory_region.hpp"
+#include "aether/mem/mempool.hpp"
+#include "aether/net/port.hpp"
 #include "aether/vfio/dma_mapping.hpp"
 #include "aether/drivers/virtio_net/pci_capabilities.hpp"
 #include "aether/vfio/device.hpp"
+#include "aether/vfio/device_session.hpp"
 #include "aether/vfio/io_address_space.hpp"
 #include "commands.hpp"
 
@@ -35,11 +38,24 @@ struct MappedRegion {
 // networking's gateway and guest address) into `frame`; returns its length
 // (60, padded to the Ethernet minimum).
 std::size_t write_arp_request(std::byte* frame, const std::array<std::uint8_t, 6>& mac);
-// `--send-arp` on an 82574 (vfio_probe_e1000e_arp.cpp), after
-// drivers::e1000e::reset_and_link_up: legacy descriptor rings, ARP out and
-// in; rings disabled before returning. Returns an exit code.
-int run_e1000e_arp(vfio::IoAddressSpace& space, volatile std::byte* bar0, const std::array<std::uint8_t, 6>& mac,
-                   std::uint64_t iova);
+// `--send-arp` through an opened port, any driver (vfio_probe_port_arp.cpp):
+// prints the port's info, sends the ARP request for 10.0.2.2 and waits up
+// to 5 s for the reply, then polls for `hold_seconds` while watching
+// device_fault(), and prints the port's counters. Every line starts with
+// `label` ("e1000e", "virtio"). The caller closes the port.
+struct PortArpResult {
+  bool sent = false;
+  bool answered = false;
+  bool fault_seen = false;
+};
+PortArpResult exchange_arp_through_port(net::Port& port, mem::Mempool& pool, const char* label, double hold_seconds);
+// `--send-arp` on an 82574 (vfio_probe_e1000e_arp.cpp): opens the device
+// (its own session: run it after the probe's session closed) as a
+// net::Port through drivers::open_e1000e_port, ARP out and in through the
+// port's bursts, then `hold_seconds` of polling while device_fault() is
+// watched; prints the port's counters and closes it. Returns an exit code.
+int run_e1000e_arp(const vfio::PciAddress& address, const vfio::SessionOptions& session_options,
+                   double hold_seconds);
 // True for an ARP reply whose sender is 10.0.2.2.
 bool is_gateway_arp_reply(const std::uint8_t* frame, std::size_t length);
 

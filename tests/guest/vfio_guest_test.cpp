@@ -48,6 +48,14 @@ echo "KERNEL MAC 00:03.0 $(cat /sys/bus/pci/devices/0000:00:03.0/virtio*/net/*/a
 step bind_e1000e aether bind 0000:00:04.0
 echo "DRIVER 00:04.0 after bind: $(driver 0000:00:04.0)"
 step probe_e1000e aether vfio-probe --send-arp 0000:00:04.0
+# The 82574 reset underneath a running port (a function reset through
+# sysfs, as another process could do): the port must report it and stop.
+aether vfio-probe --send-arp --hold 30 0000:00:04.0 > /tmp/e1000e-hold.log 2>&1 &
+hold=$!
+i=0; while [ $i -lt 150 ] && ! grep -q "ARP reply" /tmp/e1000e-hold.log; do sleep 0.2; i=$((i+1)); done
+echo 1 > /sys/bus/pci/devices/0000:00:04.0/reset; echo "RESET 00:04.0 rc=$?"
+wait $hold; echo "STEP fault_e1000e rc=$?"
+sed 's/^/HOLD /' /tmp/e1000e-hold.log
 step unbind_e1000e aether unbind 0000:00:04.0
 echo "DRIVER 00:04.0 after unbind: $(driver 0000:00:04.0)"
 echo "KERNEL MAC 00:04.0 $(cat /sys/bus/pci/devices/0000:00:04.0/net/*/address)"
@@ -151,6 +159,21 @@ TEST_P(VfioGuest, DevicesBindProbeUnbind) {
   EXPECT_THAT(out, HasSubstr("e1000e: transmitted ARP request (60 bytes) for 10.0.2.2")) << out;
   EXPECT_THAT(out, HasSubstr("e1000e: ARP reply: 10.0.2.2 is at 52:55:0a:00:02:02")) << out;
   EXPECT_THAT(out, HasSubstr("STEP probe_e1000e rc=0")) << out;
+  // ... through Aether's e1000e port (drivers::open_e1000e_port): 256-entry
+  // rings, every buffer back in the pool after close.
+  EXPECT_THAT(out, HasSubstr("e1000e: port vfio:0000:00:04.0 open: e1000e 82574, legacy descriptors, 256/256, poll, "
+                             "mac 52:54:00:12:34:57, link up"))
+      << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex("e1000e: port counters: rx [1-9][0-9]* \\([0-9]+ bytes\\), tx 1 \\(60 "
+                                            "bytes\\); rx drops: no buffer 0, bad frame 0, truncated 0"))
+      << out;
+  EXPECT_THAT(out, HasSubstr("e1000e: port closed, 1024 of 1024 buffers back in the pool")) << out;
+  // Reset underneath the running port: reported, bursts stop, clean exit.
+  EXPECT_THAT(out, HasSubstr("RESET 00:04.0 rc=0")) << out;
+  EXPECT_THAT(out, HasSubstr("HOLD e1000e: device fault: 0000:00:04.0: RCTL.EN found cleared")) << out;
+  EXPECT_THAT(out, HasSubstr("HOLD e1000e: after the fault: rx_burst 0 tx_burst 0, link down")) << out;
+  EXPECT_THAT(out, HasSubstr("HOLD e1000e: port closed, 1024 of 1024 buffers back in the pool")) << out;
+  EXPECT_THAT(out, HasSubstr("STEP fault_e1000e rc=0")) << out;
   EXPECT_THAT(out, HasSubstr("DRIVER 00:04.0 after unbind: e1000e"));
 
   // Behind the PCI bridge the virtio NIC shares its IOMMU group with the
