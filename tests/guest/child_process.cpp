@@ -11,6 +11,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <spawn.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -63,11 +64,72 @@ int wait_until(pid_t pid, Clock::time_point deadline) {
   return status;
 }
 
+// Waits for the child until the deadline; then kills its whole group.
+ProcessOutcome wait_for_child(pid_t pid, Clock::time_point started, std::chrono::milliseconds timeout) {
+  ProcessOutcome outcome;
+  int status = wait_until(pid, started + timeout);
+  if (status == -1) {
+    // Kill the group while its leader is still unreaped, so the group id
+    // cannot have been reused by an unrelated process.
+    ::kill(-pid, SIGKILL);
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    outcome.timed_out = true;
+  } else {
+    outcome.exit_status = decode_wait_status(status);
+  }
+  outcome.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+  return outcome;
+}
+
+// posix_spawn cannot enter a namespace: fork, setns, exec. Between fork
+// and exec the child makes only async-signal-safe calls (the parent may
+// have other threads), and reports a failure by its exit status: 126 for a
+// file or namespace that could not be entered, 127 for exec.
+Result<pid_t> fork_in_namespace(const std::vector<std::string>& argv, const std::string& stdout_path,
+                                const std::string& stderr_path, int network_namespace_fd) {
+  if (argv[0].empty() || argv[0][0] != '/') {
+    return invalid_argument(fmt::format("run_process: {} must be an absolute path to run in a namespace", argv[0]));
+  }
+  std::vector<char*> arguments;
+  arguments.reserve(argv.size() + 1);
+  for (const auto& argument : argv) arguments.push_back(const_cast<char*>(argument.c_str()));
+  arguments.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) return errno_error(fmt::format("cannot fork to start {}", argv[0]));
+  if (pid == 0) {
+    ::setpgid(0, 0);  // its own group, as with POSIX_SPAWN_SETPGROUP
+    sigset_t no_signals;
+    sigemptyset(&no_signals);
+    ::sigprocmask(SIG_SETMASK, &no_signals, nullptr);
+    for (const int signal : {SIGPIPE, SIGINT, SIGTERM}) ::signal(signal, SIG_DFL);
+    const int input = ::open("/dev/null", O_RDONLY);
+    const int output = ::open(stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    const int error = ::open(stderr_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (input < 0 || output < 0 || error < 0 || ::dup2(input, STDIN_FILENO) < 0 ||
+        ::dup2(output, STDOUT_FILENO) < 0 || ::dup2(error, STDERR_FILENO) < 0 ||
+        ::setns(network_namespace_fd, CLONE_NEWNET) != 0) {
+      ::_exit(126);
+    }
+    ::execv(arguments[0], arguments.data());
+    ::_exit(127);
+  }
+  ::setpgid(pid, pid);  // also from here, so the group exists before we may kill it
+  return pid;
+}
+
 }  // namespace
 
 Result<ProcessOutcome> run_process(const std::vector<std::string>& argv, const std::string& stdout_path,
-                                   const std::string& stderr_path, std::chrono::milliseconds timeout) {
+                                   const std::string& stderr_path, std::chrono::milliseconds timeout,
+                                   int network_namespace_fd) {
   if (argv.empty()) return invalid_argument("run_process: empty command");
+  if (network_namespace_fd >= 0) {
+    const auto started = Clock::now();
+    auto pid = fork_in_namespace(argv, stdout_path, stderr_path, network_namespace_fd);
+    if (!pid) return std::move(pid).error();
+    return wait_for_child(*pid, started, timeout);
+  }
 
   posix_spawn_file_actions_t actions;
   posix_spawnattr_t attributes;
@@ -106,20 +168,7 @@ Result<ProcessOutcome> run_process(const std::vector<std::string>& argv, const s
     return errno_error(fmt::format("cannot start {} (output to {})", argv[0], stdout_path), spawn_error);
   }
 
-  ProcessOutcome outcome;
-  int status = wait_until(pid, started + timeout);
-  if (status == -1) {
-    // Kill the group while its leader is still unreaped, so the group id
-    // cannot have been reused by an unrelated process.
-    ::kill(-pid, SIGKILL);
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    outcome.timed_out = true;
-  } else {
-    outcome.exit_status = decode_wait_status(status);
-  }
-  outcome.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
-  return outcome;
+  return wait_for_child(pid, started, timeout);
 }
 
 Result<TemporaryDirectory> TemporaryDirectory::create(const std::string& prefix) {

@@ -26,10 +26,13 @@ struct ProcessOutcome {
 // /dev/null and stdout/stderr written to the given files, in a new process
 // group. When `timeout` passes first, sends SIGKILL to the whole group.
 // Errors: a file cannot be opened, or the program cannot be started.
+// `network_namespace_fd` >= 0: the child enters that network namespace
+// (setns) before exec; argv[0] must then be an absolute path.
 [[nodiscard]] Result<ProcessOutcome> run_process(const std::vector<std::string>& argv,
                                                  const std::string& stdout_path,
                                                  const std::string& stderr_path,
-                                                 std::chrono::milliseconds timeout);
+                                                 std::chrono::milliseconds timeout,
+                                                 int network_namespace_fd = -1);
 
 // A directory under $TMPDIR (or /tmp) removed with its contents on
 // destruction. Move-only.

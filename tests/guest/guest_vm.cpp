@@ -5,9 +5,16 @@
 #include <cstdlib>
 #include <fstream>
 #include <system_error>
+#include <thread>
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
+#include "aether/core/unique_fd.hpp"
 #include "child_process.hpp"
 
 #ifndef AETHER_GUEST_SCRIPTS_DIR
@@ -193,10 +200,22 @@ Result<GuestRun> run_guest(const GuestOptions& options) {
   for (const auto& qemu_argument : options.extra_qemu_args) {
     arguments.insert(arguments.end(), {"--qemu-arg", qemu_argument});
   }
+  // QEMU listens on both sockets and does not wait for a client
+  // (server=on,wait=off): the guest boots whether or not the test connects.
+  if (!options.monitor_socket.empty()) {
+    arguments.insert(arguments.end(),
+                     {"--qemu-arg", "-monitor", "--qemu-arg", "unix:" + options.monitor_socket + ",server=on,wait=off"});
+  }
+  if (!options.control_socket.empty()) {
+    // The second -serial (the console is the first) is the guest's ttyS1.
+    arguments.insert(arguments.end(), {"--qemu-arg", "-chardev", "--qemu-arg",
+                                       "socket,id=aether-control,path=" + options.control_socket + ",server=on,wait=off",
+                                       "--qemu-arg", "-serial", "--qemu-arg", "chardev:aether-control"});
+  }
 
-  const std::string console_path = dir + "/console.log";
+  const std::string console_path = options.console_path.empty() ? dir + "/console.log" : options.console_path;
   const std::string err_path = dir + "/run.err";
-  auto outcome = run_process(arguments, console_path, err_path, options.timeout);
+  auto outcome = run_process(arguments, console_path, err_path, options.timeout, options.network_namespace_fd);
   if (!outcome) return std::move(outcome).error();
 
   GuestRun run;
@@ -217,6 +236,106 @@ Result<GuestRun> run_guest(const GuestOptions& options) {
   }
   run.exit_code = *report.exit_code;
   return run;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A connected unix stream socket to `path`, retried until QEMU listens there
+// or `deadline` passes.
+Result<UniqueFd> connect_unix(const std::string& path, Clock::time_point deadline) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  if (path.size() >= sizeof address.sun_path) {
+    return invalid_argument(fmt::format("socket path {} is longer than {} bytes", path, sizeof address.sun_path - 1));
+  }
+  std::memcpy(address.sun_path, path.c_str(), path.size() + 1);
+  for (;;) {
+    UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (!socket.valid()) return errno_error("cannot make a unix socket");
+    if (::connect(socket.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0) return socket;
+    if (Clock::now() >= deadline) return errno_error(fmt::format("cannot connect to QEMU's socket {}", path));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+Result<void> write_all(int fd, std::string_view text, const std::string& what) {
+  while (!text.empty()) {
+    const ssize_t written = ::send(fd, text.data(), text.size(), MSG_NOSIGNAL);
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) return errno_error(fmt::format("cannot write to {}", what));
+    text.remove_prefix(static_cast<std::size_t>(written));
+  }
+  return {};
+}
+
+// Reads from the monitor until its prompt; returns what came before it.
+Result<std::string> read_until_prompt(int fd, Clock::time_point deadline, const std::string& path) {
+  constexpr std::string_view prompt = "(qemu) ";
+  std::string text;
+  while (text.find(prompt) == std::string::npos) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      return Error{std::make_error_code(std::errc::timed_out),
+                   fmt::format("no prompt from the QEMU monitor {} (got: {})", path, text)};
+    }
+    pollfd ready{fd, POLLIN, 0};
+    if (::poll(&ready, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buffer[4096];
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n <= 0) return errno_error(fmt::format("the QEMU monitor {} closed the connection", path));
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  return text.substr(0, text.find(prompt));
+}
+
+}  // namespace
+
+Result<std::string> guest_monitor_command(const std::string& socket_path, const std::string& command,
+                                          std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  auto socket = connect_unix(socket_path, deadline);
+  if (!socket) return std::move(socket).error();
+  // The monitor greets with its banner and a prompt; the answer to a
+  // command is everything up to the next prompt, after the echoed command
+  // line (the readline monitor echoes what it reads).
+  if (auto banner = read_until_prompt(socket->get(), deadline, socket_path); !banner) return std::move(banner).error();
+  if (auto sent = write_all(socket->get(), command + "\n", socket_path); !sent) return std::move(sent).error();
+  auto answer = read_until_prompt(socket->get(), deadline, socket_path);
+  if (!answer) return std::move(answer).error();
+  std::string text = strip_carriage_returns(std::move(*answer));
+  if (const auto echoed = text.find(command); echoed != std::string::npos) {
+    const auto line_end = text.find('\n', echoed);
+    text.erase(0, line_end == std::string::npos ? text.size() : line_end + 1);
+  }
+  // Strip the terminal escapes readline uses to redraw the line.
+  std::erase_if(text, [](char c) { return c == '\x1b'; });
+  return text;
+}
+
+Result<void> write_guest_control(const std::string& socket_path, const std::string& line,
+                                 std::chrono::milliseconds timeout) {
+  auto socket = connect_unix(socket_path, Clock::now() + timeout);
+  if (!socket) return std::move(socket).error();
+  return write_all(socket->get(), line + "\n", socket_path);
+}
+
+std::optional<std::size_t> wait_for_console_line(const std::string& console_path, std::string_view text,
+                                                 std::size_t from, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    const std::string console = read_text_file(console_path);
+    if (from < console.size()) {
+      const auto at = console.find(text, from);
+      if (at != std::string::npos) {
+        const auto line_end = console.find('\n', at);
+        if (line_end != std::string::npos) return line_end + 1;  // only a whole line counts
+      }
+    }
+    if (Clock::now() >= deadline) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 }  // namespace aether::test

@@ -55,6 +55,25 @@ struct GuestOptions {
   // Body of the shell script run by /bin/sh in the guest; its exit status
   // becomes GuestRun::exit_code.
   std::string script;
+  // Run QEMU inside this network namespace (an fd such as
+  // net::NetworkNamespace::fd(); the child process setns()es to it before
+  // exec), so that `-netdev tap,ifname=TAP,script=no,downscript=no` attaches
+  // to tap devices the test made there. -1: the caller's namespace. The
+  // kernel is fetched before, in the caller's namespace.
+  int network_namespace_fd = -1;
+  // Not empty: QEMU's human monitor listens on this unix socket while the
+  // guest runs (see guest_monitor_command), e.g. to `set_link NETDEV off`.
+  std::string monitor_socket;
+  // Not empty: the guest's second serial port, /dev/ttyS1, is connected to
+  // this unix socket (QEMU listens); lines the test writes with
+  // write_guest_control() are what the script reads there. Open it once at
+  // the top of the script (`exec 3</dev/ttyS1`) so nothing written before a
+  // read is lost when the port is opened.
+  std::string control_socket;
+  // Not empty: the serial console is written to this file as it arrives, so
+  // that a test can follow the guest's progress while run_guest() blocks
+  // (wait_for_console_line).
+  std::string console_path;
   // Wall-clock limit for the boot and the script (not for the first
   // download of a kernel, which guest_available() or run_guest() do first).
   std::chrono::seconds timeout{120};
@@ -94,6 +113,25 @@ struct GuestConsoleReport {
   std::string script_output;          // lines between those two markers
 };
 [[nodiscard]] GuestConsoleReport parse_guest_console(std::string_view console);
+
+// Sends one command to the QEMU human monitor listening on `socket_path`
+// (GuestOptions::monitor_socket) and returns what it answered (often
+// nothing). Waits up to `timeout` for QEMU to listen and answer. Errors:
+// no monitor there, or no prompt in time.
+[[nodiscard]] Result<std::string> guest_monitor_command(const std::string& socket_path, const std::string& command,
+                                                        std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// Writes `line` and a newline to the guest's /dev/ttyS1 through
+// GuestOptions::control_socket, waiting up to `timeout` for QEMU to listen.
+[[nodiscard]] Result<void> write_guest_control(const std::string& socket_path, const std::string& line,
+                                               std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+// Waits until the file at `console_path` (GuestOptions::console_path) has a
+// line containing `text` that starts at or after byte `from`, and returns
+// the offset just past that line; nullopt after `timeout`. The offset lets a
+// test wait for successive markers without matching an earlier one.
+[[nodiscard]] std::optional<std::size_t> wait_for_console_line(const std::string& console_path, std::string_view text,
+                                                               std::size_t from, std::chrono::milliseconds timeout);
 
 // Directory of scripts/guest: $AETHER_GUEST_SCRIPTS_DIR, or the checkout's
 // (fixed at build time).
