@@ -171,7 +171,7 @@ int run_probe(const ProbeOptions& options) {
     // The port opens its own session, and a group opens once at a time:
     // close the probe's first.
     (*session).reset();
-    const int result = run_e1000e_arp(*address, session_options, options.hold_seconds);
+    const int result = run_e1000e_arp(*address, options.hold_seconds);
     if (result != exit_ok) return result;
   }
   fmt::print("vfio-probe: OK\n");

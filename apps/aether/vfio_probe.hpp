@@ -49,13 +49,11 @@ struct PortArpResult {
   bool fault_seen = false;
 };
 PortArpResult exchange_arp_through_port(net::Port& port, mem::Mempool& pool, const char* label, double hold_seconds);
-// `--send-arp` on an 82574 (vfio_probe_e1000e_arp.cpp): opens the device
-// (its own session: run it after the probe's session closed) as a
-// net::Port through drivers::open_e1000e_port, ARP out and in through the
-// port's bursts, then `hold_seconds` of polling while device_fault() is
-// watched; prints the port's counters and closes it. Returns an exit code.
-int run_e1000e_arp(const vfio::PciAddress& address, const vfio::SessionOptions& session_options,
-                   double hold_seconds);
+// `--send-arp` on an 82574 (vfio_probe_e1000e_arp.cpp): opens "vfio:BDF"
+// through net::open_port, as `aether echo` does (its own session: run it
+// after the probe's session closed), then exchange_arp_through_port, and
+// closes the port. Returns an exit code.
+int run_e1000e_arp(const vfio::PciAddress& address, double hold_seconds);
 // True for an ARP reply whose sender is 10.0.2.2.
 bool is_gateway_arp_reply(const std::uint8_t* frame, std::size_t length);
 

@@ -1,18 +1,16 @@
-// `aether vfio-probe --send-arp [--hold S]` on an 82574: the device opened
-// as a net::Port by Aether's e1000e driver (drivers::open_e1000e_port),
-// then the ARP exchange and the fault watch of vfio_probe_port_arp.cpp.
+// `aether vfio-probe --send-arp [--hold S]` on an 82574: "vfio:BDF" opened
+// through net::open_port, the path `aether echo vfio:BDF` takes (the vfio
+// backend picks Aether's e1000e driver by PCI ID), then the ARP exchange
+// and the fault watch of vfio_probe_port_arp.cpp.
 #include <fmt/format.h>
 
-#include "aether/drivers/vfio_port.hpp"
 #include "aether/mem/mempool.hpp"
 #include "aether/net/port_registry.hpp"
-#include "aether/vfio/device_session.hpp"
 #include "vfio_probe.hpp"
 
 namespace aether::cli {
 
-int run_e1000e_arp(const vfio::PciAddress& address, const vfio::SessionOptions& session_options,
-                   double hold_seconds) {
+int run_e1000e_arp(const vfio::PciAddress& address, double hold_seconds) {
   auto config = net::default_packet_pool_config(1024, "aether-e1000e-probe");
   config.region.use_hugepages = false;  // 4 MiB; the guest has no hugepages reserved
   auto pool = mem::Mempool::create(config);
@@ -20,16 +18,7 @@ int run_e1000e_arp(const vfio::PciAddress& address, const vfio::SessionOptions& 
     fmt::print(stderr, "aether vfio-probe: {}\n", pool.error().describe());
     return exit_failure;
   }
-  auto session = vfio::DeviceSession::open(address, session_options);
-  if (!session) {
-    fmt::print(stderr, "aether vfio-probe: {}\n", session.error().describe());
-    return exit_failure;
-  }
-  drivers::VfioPortContext context;
-  context.spec = "vfio:" + address.to_string();
-  context.session = std::move(*session);
-  context.pool = pool->get();
-  auto port = drivers::open_e1000e_port(std::move(context));
+  auto port = net::open_port("vfio:" + address.to_string(), net::PortOptions{pool->get(), 0});
   if (!port) {
     fmt::print(stderr, "aether vfio-probe: {}\n", port.error().describe());
     return exit_failure;
