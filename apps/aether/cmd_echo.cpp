@@ -1,6 +1,8 @@
 // `aether echo PORT` and `aether fwd PORT_A PORT_B`: the reference data
 // planes, each on one pinned run-to-completion core, with live rates.
 #include <chrono>
+#include <initializer_list>
+#include <optional>
 #include <thread>
 
 #include <fmt/format.h>
@@ -42,7 +44,11 @@ Result<unsigned> choose_cpu(const DataplaneOptions& options, std::string_view co
 }
 
 // Prints one line per second until stopped; `line` gets the seconds elapsed.
-void report_every_second(const DataplaneOptions& options, const std::function<std::string(double)>& line) {
+// Stops early, returning it, when one of `ports` reports a device fault (a
+// userspace driver's device reset underneath it, or gone).
+std::optional<std::string> report_every_second(const DataplaneOptions& options,
+                                               std::initializer_list<const net::Port*> ports,
+                                               const std::function<std::string(double)>& line) {
   const auto& stop = install_interrupt_flag();
   const auto start = std::chrono::steady_clock::now();
   auto next = start + std::chrono::seconds(1);
@@ -52,8 +58,12 @@ void report_every_second(const DataplaneOptions& options, const std::function<st
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     fmt::print("{}\n", line(elapsed));
     std::fflush(stdout);
+    for (const net::Port* port : ports) {
+      if (auto fault = port->device_fault()) return fault;
+    }
     if (options.seconds > 0 && elapsed >= options.seconds) break;
   }
+  return std::nullopt;
 }
 
 int run_echo(const DataplaneOptions& options) {
@@ -80,7 +90,7 @@ int run_echo(const DataplaneOptions& options) {
   }
   fmt::print(stderr, "aether echo: answering on CPU {} (Ctrl-C to stop)\n", *cpu);
   std::uint64_t last_received = 0, last_sent = 0;
-  report_every_second(options, [&](double elapsed) {
+  const auto fault = report_every_second(options, {port->port.get()}, [&](double elapsed) {
     const auto& c = echo.counters();
     const std::uint64_t received = c.received.get(), sent = c.sent.get();
     std::string line = fmt::format("{:7.1f} s  rx {:>10} pps  tx {:>10} pps  dropped: not udp {}, tx full {}", elapsed,
@@ -104,6 +114,10 @@ int run_echo(const DataplaneOptions& options) {
     fmt::print("answered: arp {}, icmp echo {}, udp {}; dropped: not for {} {}, malformed arp/icmp {}\n",
                c.arp_replies.get(), c.icmp_replies.get(), c.udp_replies.get(), options.ip, c.dropped_not_for_us.get(),
                c.dropped_malformed.get());
+  }
+  if (fault) {
+    fmt::print(stderr, "aether echo: device fault, stopped: {}\n", *fault);
+    return exit_failure;
   }
   return exit_ok;
 }
@@ -132,7 +146,7 @@ int run_fwd(const DataplaneOptions& options) {
   }
   fmt::print(stderr, "aether fwd: forwarding on CPU {} (Ctrl-C to stop)\n", *cpu);
   std::uint64_t last_ab = 0, last_ba = 0;
-  report_every_second(options, [&](double elapsed) {
+  const auto fault = report_every_second(options, {a->port.get(), b->port.get()}, [&](double elapsed) {
     const std::uint64_t ab = a_to_b.forwarded(), ba = b_to_a.forwarded();
     std::string line = fmt::format("{:7.1f} s  A->B {:>10} pps  B->A {:>10} pps  dropped A->B {}, B->A {}", elapsed,
                                    ab - last_ab, ba - last_ba, a_to_b.dropped(), b_to_a.dropped());
@@ -143,6 +157,10 @@ int run_fwd(const DataplaneOptions& options) {
   (*worker)->join();
   fmt::print("total: A->B forwarded {} dropped {}; B->A forwarded {} dropped {}\n", a_to_b.forwarded(), a_to_b.dropped(),
              b_to_a.forwarded(), b_to_a.dropped());
+  if (fault) {
+    fmt::print(stderr, "aether fwd: device fault, stopped: {}\n", *fault);
+    return exit_failure;
+  }
   return exit_ok;
 }
 
