@@ -112,7 +112,7 @@ int run_probe(const ProbeOptions& options) {
       const auto net = drivers::virtio_net::read_net_config(common, device_config, features->accepted);
       fmt::print("virtio: mac {} link {}\n", net.has_mac ? net.mac_text() : "(not offered)",
                  !net.has_status ? "(no status)" : net.link_up ? "up" : "down");
-      if (options.send_arp || options.fault_test) {
+      if (options.fault_test) {
         const int result = run_virtio_arp(device, (*session)->address_space(), *layout, common, *common_bar, net.mac,
                                           options.iova + 0x10000000, options.fault_test);
         if (result != exit_ok) return result;
@@ -174,6 +174,12 @@ int run_probe(const ProbeOptions& options) {
     const int result = run_e1000e_arp(*address, options.hold_seconds);
     if (result != exit_ok) return result;
   }
+  if (options.send_arp && !options.fault_test &&
+      vfio::driver_for(vendor, device_id) == vfio::DriverKind::virtio_net) {
+    (*session).reset();  // the port opens its own session
+    const int result = run_virtio_port_arp(*address, options.hold_seconds);
+    if (result != exit_ok) return result;
+  }
   fmt::print("vfio-probe: OK\n");
   return exit_ok;
 }
@@ -188,9 +194,9 @@ void register_vfio_probe(CLI::App& app, int& exit_code) {
   probe->add_option("--iova", options.iova, "IOVA of the test DMA mapping");
   probe->add_flag("--container", options.container_only, "Use the container/group path even if the cdev path exists");
   probe->add_flag("--send-arp", options.send_arp,
-                  "virtio-net: send an ARP request for 10.0.2.2 through Aether's own queues and wait for the reply");
+                  "Send an ARP request for 10.0.2.2 through the device's vfio: port and wait for the reply");
   probe->add_option("--hold", options.hold_seconds,
-                    "e1000e with --send-arp: keep the port polling this many seconds, reporting a device fault");
+                    "With --send-arp: keep the port polling this many seconds, reporting a device fault");
   probe->add_flag("--fault-test", options.fault_test,
                   "virtio-net: as --send-arp, with receive buffers at unmapped IOVAs (expects an IOMMU fault)");
   probe->callback([&exit_code] { exit_code = run_probe(options); });

@@ -67,5 +67,12 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space,
                    const drivers::virtio_net::VirtioPciLayout& layout,
                    const drivers::virtio_net::CommonConfig& common, vfio::BarMapping& common_bar,
                    const std::array<std::uint8_t, 6>& mac, std::uint64_t iova, bool fault_test);
+// `--send-arp` on virtio-net (vfio_probe_arp.cpp): opens "vfio:BDF?mode=
+// interrupt" through net::open_port (its own session: run it after the
+// probe's session closed), ARP out and in through the port's bursts, the
+// receive interrupt's eventfd count, then `hold_seconds` of polling while
+// device_fault() is watched; prints the port's counters and closes it.
+// Returns an exit code.
+int run_virtio_port_arp(const vfio::PciAddress& address, double hold_seconds);
 
 }  // namespace aether::cli

@@ -1,8 +1,15 @@
-// `aether vfio-probe --send-arp`: the first frames through Aether's own
-// virtio-net queues. With the device negotiated to FEATURES_OK, sets up
-// receiveq1 and transmitq1 (virtio 1.2, 5.1.2) in a DMA-mapped region,
-// sets DRIVER_OK, posts receive buffers, sends an ARP request for the QEMU
-// user-network gateway 10.0.2.2 and waits for its reply.
+// `aether vfio-probe --send-arp` / `--fault-test` on virtio-net.
+//
+// --send-arp goes through the virtio-net port (open_port("vfio:BDF"), the
+// same path as `aether echo vfio:BDF`): an ARP request for the QEMU
+// user-network gateway 10.0.2.2 out through tx_burst, the reply in through
+// rx_burst (exchange_arp_through_port, shared with the e1000e probe), in
+// interrupt mode so that the receive queue's MSI-X vector is seen reaching
+// its eventfd; with --hold the port then keeps polling while device_fault()
+// is watched (a guest test resets the device underneath).
+//
+// --fault-test stays on raw queues (run_virtio_arp): it needs receive
+// buffers at IOVAs that were never mapped, which a port never posts.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -13,6 +20,8 @@
 #include "aether/drivers/mmio.hpp"
 #include "aether/drivers/virtio_net/registers.hpp"
 #include "aether/drivers/virtio_net/split_queue.hpp"
+#include "aether/mem/mempool.hpp"
+#include "aether/net/port_registry.hpp"
 #include "aether/vfio/msix.hpp"
 #include "vfio_probe.hpp"
 
@@ -202,6 +211,38 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virt
   if (!sent || !answered) {
     fmt::print(stderr, "aether vfio-probe: ARP exchange incomplete (sent {}, answered {}, status {:#04x})\n", sent,
                answered, final_status);
+    return exit_failure;
+  }
+  return exit_ok;
+}
+
+int run_virtio_port_arp(const vfio::PciAddress& address, double hold_seconds) {
+  auto config = net::default_packet_pool_config(1024, "aether-virtio-probe");
+  config.region.use_hugepages = false;  // 4 MiB; the guest has no hugepages reserved
+  auto pool = mem::Mempool::create(config);
+  if (!pool) {
+    fmt::print(stderr, "aether vfio-probe: {}\n", pool.error().describe());
+    return exit_failure;
+  }
+  // Interrupt mode, so that the reply's MSI-X interrupt can be counted.
+  const std::string spec = fmt::format("vfio:{}?mode=interrupt", address.to_string());
+  auto port = net::open_port(spec, net::PortOptions{pool->get(), 0});
+  if (!port) {
+    fmt::print(stderr, "aether vfio-probe: {}\n", port.error().describe());
+    return exit_failure;
+  }
+  net::Queue& queue = (*port)->queue(0);
+  queue.set_rx_interrupt(true);
+  const PortArpResult result = exchange_arp_through_port(**port, **pool, "virtio", hold_seconds);
+  std::uint64_t interrupts = 0;
+  const bool interrupted = queue.rx_interrupt_fd() >= 0 &&
+                           ::read(queue.rx_interrupt_fd(), &interrupts, sizeof(interrupts)) == sizeof(interrupts);
+  fmt::print("msix: receive queue interrupts on eventfd: {}\n", interrupted ? interrupts : 0);
+  port->reset();  // device reset, buffers back, pool and rings unmapped, session closed
+  fmt::print("virtio: port closed, {} of {} buffers back in the pool\n", (*pool)->available(), (*pool)->capacity());
+  if (!result.sent || !result.answered) {
+    fmt::print(stderr, "aether vfio-probe: virtio ARP exchange through the port incomplete (sent {}, answered {})\n",
+               result.sent, result.answered);
     return exit_failure;
   }
   return exit_ok;
