@@ -3,6 +3,10 @@
 // backend picks Aether's e1000e driver by PCI ID), then the ARP exchange
 // and the fault watch of vfio_probe_port_arp.cpp.
 #include <fmt/format.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <string>
 
 #include "aether/mem/mempool.hpp"
 #include "aether/net/port_registry.hpp"
@@ -18,12 +22,25 @@ int run_e1000e_arp(const vfio::PciAddress& address, double hold_seconds) {
     fmt::print(stderr, "aether vfio-probe: {}\n", pool.error().describe());
     return exit_failure;
   }
-  auto port = net::open_port("vfio:" + address.to_string(), net::PortOptions{pool->get(), 0});
+  // The exchange alone runs in interrupt mode, so that the reply's MSI-X
+  // interrupt is seen on the eventfd; the fault watch (--hold) polls, as a
+  // busy data plane does.
+  const bool interrupt_mode = hold_seconds <= 0;
+  const std::string spec = "vfio:" + address.to_string() + (interrupt_mode ? "?mode=interrupt" : "");
+  auto port = net::open_port(spec, net::PortOptions{pool->get(), 0});
   if (!port) {
     fmt::print(stderr, "aether vfio-probe: {}\n", port.error().describe());
     return exit_failure;
   }
+  net::Queue& queue = (*port)->queue(0);
+  queue.set_rx_interrupt(true);  // one-shot: masked again by the interrupt itself (EIAC)
   const PortArpResult result = exchange_arp_through_port(**port, **pool, "e1000e", hold_seconds);
+  if (interrupt_mode) {
+    std::uint64_t interrupts = 0;  // the eventfd is non-blocking: 0 if none came
+    const bool counted = queue.rx_interrupt_fd() >= 0 &&
+                         ::read(queue.rx_interrupt_fd(), &interrupts, sizeof(interrupts)) == sizeof(interrupts);
+    fmt::print("e1000e: receive queue interrupts on eventfd: {}\n", counted ? interrupts : 0);
+  }
   (*port).reset();  // device reset, rings and pool unmapped, session closed
   fmt::print("e1000e: port closed, {} of {} buffers back in the pool\n", (*pool)->available(), (*pool)->capacity());
   if (!result.sent || !result.answered) {

@@ -161,8 +161,14 @@ TEST_P(VfioGuest, DevicesBindProbeUnbind) {
   EXPECT_THAT(out, HasSubstr("STEP probe_e1000e rc=0")) << out;
   // ... through Aether's e1000e port (drivers::open_e1000e_port): 256-entry
   // rings, every buffer back in the pool after close.
-  EXPECT_THAT(out, HasSubstr("e1000e: port vfio:0000:00:04.0 open: e1000e 82574, legacy descriptors, 256/256, poll, "
-                             "mac 52:54:00:12:34:57, link up"))
+  // The exchange in interrupt mode: the reply's MSI-X interrupt reached
+  // the eventfd. The fault watch below runs polled.
+  EXPECT_THAT(out, HasSubstr("e1000e: port vfio:0000:00:04.0?mode=interrupt open: e1000e 82574, legacy descriptors, "
+                             "256/256, interrupt (rx: MSI-X vector 0 to an eventfd), mac 52:54:00:12:34:57, link up"))
+      << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex("e1000e: receive queue interrupts on eventfd: [1-9]")) << out;
+  EXPECT_THAT(out, HasSubstr("HOLD e1000e: port vfio:0000:00:04.0 open: e1000e 82574, legacy descriptors, 256/256, "
+                             "poll, mac 52:54:00:12:34:57, link up"))
       << out;
   EXPECT_THAT(out, ::testing::ContainsRegex("e1000e: port counters: rx [1-9][0-9]* \\([0-9]+ bytes\\), tx 1 \\(60 "
                                             "bytes\\); rx drops: no buffer 0, bad frame 0, truncated 0"))

@@ -33,6 +33,7 @@ LegacyQueue::LegacyQueue(volatile std::byte* bar0, RingMemory rings, mem::Mempoo
       iova_offset_(config.pool_iova - reinterpret_cast<std::uintptr_t>(pool.region().base())),
       mask_(config.size - 1U),
       port_id_(config.port_id),
+      interrupt_fd_(config.interrupt_fd),
       rx_packets_(new net::Packet*[config.size]()),
       tx_packets_(new net::Packet*[config.size]()) {}
 
@@ -91,6 +92,12 @@ Result<std::unique_ptr<LegacyQueue>> LegacyQueue::start(volatile std::byte* bar0
   write32(bar0, reg::tipg, tipg_default);
   write32(bar0, reg::tctl,
           tctl::enable | tctl::pad_short_packets | tctl::collision_threshold | tctl::collision_distance);
+  if (config.interrupt_fd >= 0) {
+    // RXQ0 -> MSI-X vector 0, auto-cleared from ICR (and masked) by its
+    // message; still masked (IMC from the reset) until set_rx_interrupt.
+    write32(bar0, reg::interrupt_vector_allocation, interrupt::ivar_valid | 0U);
+    write32(bar0, reg::interrupt_auto_clear, interrupt::receive_queue0);
+  }
   // Clear the missed-packet counter so the first reading counts only our
   // time (read to clear).
   (void)read32(bar0, reg::missed_packets);
@@ -115,6 +122,16 @@ void LegacyQueue::post_rx(std::uint32_t slot, net::Packet* packet) noexcept {
   auto* words = reinterpret_cast<volatile std::uint64_t*>(&rings_.rx_ring[slot]);
   words[0] = iova_of_data(packet);
   words[1] = 0;
+}
+
+void LegacyQueue::set_rx_interrupt(bool enabled) noexcept {
+  if (interrupt_fd_ < 0 || health_.faulted()) return;
+  if (enabled) {
+    write32(bar0_, reg::icr, interrupt::receive_queue0);  // write 1 to clear
+    write32(bar0_, reg::ims, interrupt::receive_queue0);
+  } else {
+    write32(bar0_, reg::imc, interrupt::receive_queue0);
+  }
 }
 
 bool LegacyQueue::device_usable() noexcept {

@@ -1,8 +1,9 @@
 // The 82574 as a net::Port (drivers::open_e1000e_port, vfio_port.hpp):
 // BAR 0 mapped, device reset and link up (device_reset.cpp), the packet
-// pool and the driver's ring memory DMA-mapped, one LegacyQueue in poll
-// mode. Destruction stops the device's DMA before anything it could reach
-// is unmapped.
+// pool and the driver's ring memory DMA-mapped, one LegacyQueue, polled or
+// (mode=interrupt) with receive queue 0's MSI-X vector on an eventfd.
+// Destruction stops the device's DMA before anything it could reach is
+// unmapped.
 #include <fmt/format.h>
 
 #include <optional>
@@ -18,6 +19,7 @@
 #include "aether/mem/memory_region.hpp"
 #include "aether/net/frame.hpp"
 #include "aether/vfio/dma_mapping.hpp"
+#include "aether/vfio/msix.hpp"
 
 namespace aether::drivers {
 namespace {
@@ -32,12 +34,13 @@ constexpr std::size_t round_up_to_page(std::size_t bytes) { return (bytes + page
 class E1000ePort final : public net::Port {
  public:
   E1000ePort(std::unique_ptr<vfio::DeviceSession> session, vfio::BarMapping bar0, mem::MemoryRegion ring_memory,
-             vfio::DmaMapping ring_mapping, vfio::DmaMapping pool_mapping)
+             vfio::DmaMapping ring_mapping, vfio::DmaMapping pool_mapping, std::optional<vfio::MsixVectors> vectors)
       : session_(std::move(session)),
         bar0_(std::move(bar0)),
         ring_memory_(std::move(ring_memory)),
         ring_mapping_(std::move(ring_mapping)),
         pool_mapping_(std::move(pool_mapping)),
+        vectors_(std::move(vectors)),
         health_(bar0_.base(), session_->device().name()) {}
 
   ~E1000ePort() override {
@@ -68,6 +71,7 @@ class E1000ePort final : public net::Port {
     config.port_id = context.port_id;
     config.pool_iova = pool_mapping_.iova();
     config.device_name = session_->device().name();
+    if (vectors_) config.interrupt_fd = vectors_->eventfd(0);
     auto queue = LegacyQueue::start(bar0_.base(), rings, pool, config, health_);
     if (!queue) return std::move(queue).error();
     queue_ = std::move(*queue);
@@ -75,7 +79,8 @@ class E1000ePort final : public net::Port {
     info_.spec = context.spec;
     info_.kind = "vfio";
     info_.interface = session_->address().to_string();
-    info_.mode = fmt::format("e1000e 82574, legacy descriptors, {}/{}, poll", config.size, config.size);
+    info_.mode = fmt::format("e1000e 82574, legacy descriptors, {}/{}, {}", config.size, config.size,
+                             vectors_ ? "interrupt (rx: MSI-X vector 0 to an eventfd)" : "poll");
     info_.queue_count = 1;
     info_.mac = link.mac;
     info_.mtu = 1500;
@@ -118,6 +123,7 @@ class E1000ePort final : public net::Port {
   mem::MemoryRegion ring_memory_;
   vfio::DmaMapping ring_mapping_;  // after ring_memory_: unmapped before it is freed
   vfio::DmaMapping pool_mapping_;
+  std::optional<vfio::MsixVectors> vectors_;  // interrupt mode; disabled after the queue is gone
   mutable e1000e::DeviceHealth health_;
   std::unique_ptr<LegacyQueue> queue_;
   net::PortInfo info_;
@@ -134,11 +140,6 @@ Result<std::unique_ptr<net::Port>> open_e1000e_port(VfioPortContext context) {
   if (!context.session) return invalid_argument(fmt::format("port '{}': no VFIO device session given", context.spec));
   if (context.pool == nullptr) return invalid_argument(fmt::format("port '{}': no mempool given", context.spec));
   vfio::Device& device = context.session->device();
-  if (context.options.completion != CompletionMode::poll) {
-    return invalid_argument(fmt::format("port '{}': {}: the e1000e driver has poll mode only (interrupt mode is not "
-                                        "implemented); drop the interrupt option",
-                                        context.spec, device.name()));
-  }
   if (auto valid = LegacyQueue::validate_size(context.options.queue_size, device.name()); !valid) {
     return in_context(context, std::move(valid).error());
   }
@@ -172,8 +173,16 @@ Result<std::unique_ptr<net::Port>> open_e1000e_port(VfioPortContext context) {
 
   // From here the port owns everything: a failed start is cleaned up by its
   // destructor (device stopped before anything is unmapped).
+  // Interrupt mode: one MSI-X vector, receive queue 0's, to an eventfd.
+  std::optional<vfio::MsixVectors> vectors;
+  if (context.options.completion == CompletionMode::interrupt) {
+    auto enabled = vfio::MsixVectors::enable(device, 1);
+    if (!enabled) return in_context(context, std::move(enabled).error());
+    vectors.emplace(std::move(*enabled));
+  }
+
   auto port = std::make_unique<E1000ePort>(std::move(context.session), std::move(*bar0), std::move(*ring_memory),
-                                           std::move(*ring_mapping), std::move(*pool_mapping));
+                                           std::move(*ring_mapping), std::move(*pool_mapping), std::move(vectors));
   if (auto started = port->start(*context.pool, context, *link); !started) {
     return in_context(context, std::move(started).error());
   }

@@ -41,7 +41,7 @@ class LegacyQueueTest : public ::testing::Test {
     start_queue();
   }
 
-  void start_queue() {
+  void start_queue(int interrupt_fd = -1) {
     RingMemory rings;
     rings.rx_ring = rx_ring_.data();
     rings.rx_ring_iova = test_ring_iova;
@@ -52,6 +52,7 @@ class LegacyQueueTest : public ::testing::Test {
     config.port_id = 7;
     config.pool_iova = test_pool_iova;
     config.device_name = "0000:00:04.0";
+    config.interrupt_fd = interrupt_fd;
     auto queue = LegacyQueue::start(bar0(), rings, *pool_, config, health_);
     ASSERT_TRUE(queue.ok()) << queue.error().describe();
     queue_ = std::move(*queue);
@@ -286,6 +287,28 @@ TEST_F(LegacyQueueTest, AllOnesMeansTheDeviceIsGone) {
   std::array<net::Packet*, 8> received{};
   deliver(0, frame(60, 1));
   EXPECT_EQ(queue_->rx_burst(received), 0U);
+}
+
+TEST_F(LegacyQueueTest, PollModeHasNoInterrupt) {
+  EXPECT_EQ(queue_->rx_interrupt_fd(), -1);
+  queue_->set_rx_interrupt(true);
+  EXPECT_EQ(reg32(reg::ims), 0U);
+  EXPECT_EQ(reg32(reg::interrupt_vector_allocation), 0U);
+}
+
+TEST_F(LegacyQueueTest, InterruptModeRoutesReceiveQueueZeroToVectorZero) {
+  queue_.reset();  // a second queue on the same rings, in interrupt mode
+  pool_ = make_pool(64, "e1000e-interrupt-test");
+  start_queue(42);
+  EXPECT_EQ(queue_->rx_interrupt_fd(), 42);
+  EXPECT_EQ(reg32(reg::interrupt_vector_allocation), interrupt::ivar_valid);  // RXQ0 -> vector 0
+  EXPECT_EQ(reg32(reg::interrupt_auto_clear), interrupt::receive_queue0);
+  EXPECT_EQ(reg32(reg::ims), 0U);  // masked until the worker asks
+  queue_->set_rx_interrupt(true);
+  EXPECT_EQ(reg32(reg::ims), interrupt::receive_queue0);
+  EXPECT_EQ(reg32(reg::icr), interrupt::receive_queue0);  // stale cause cleared (write 1 to clear)
+  queue_->set_rx_interrupt(false);
+  EXPECT_EQ(reg32(reg::imc), interrupt::receive_queue0);
 }
 
 TEST_F(LegacyQueueTest, DestructionReturnsEveryBuffer) {

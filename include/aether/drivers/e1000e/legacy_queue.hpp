@@ -17,6 +17,11 @@
 // pool at the next tx_burst (an empty one only reaps). One TDT write per
 // burst. A full ring takes fewer packets.
 //
+// Interrupt mode (QueueConfig::interrupt_fd): IVAR sends receive queue
+// 0's cause (RXQ0) to MSI-X vector 0 and EIAC clears it from ICR with each
+// message, which also masks it again (CTRL_EXT.IAME clear): one interrupt
+// per set_rx_interrupt(true), the one-shot a sleeping worker wants.
+//
 // Device faults (DeviceHealth): checked every kHealthCheckInterval bursts,
 // together with the missed-packet counter; once found, both bursts return
 // 0 and no register or descriptor is touched again.
@@ -57,6 +62,9 @@ struct QueueConfig {
   // The IOVA at which pool.region().base() is mapped for this device.
   std::uint64_t pool_iova = 0;
   std::string device_name;  // the BDF, for messages
+  // Interrupt mode: the eventfd MSI-X vector 0 signals (the port routes it
+  // through VFIO); receive queue 0's cause goes to vector 0. -1: poll only.
+  int interrupt_fd = -1;
 };
 
 class LegacyQueue final : public net::Queue {
@@ -91,6 +99,12 @@ class LegacyQueue final : public net::Queue {
 
   unsigned rx_burst(std::span<net::Packet*> packets) noexcept override;
   unsigned tx_burst(std::span<net::Packet*> packets) noexcept override;
+  [[nodiscard]] int rx_interrupt_fd() const noexcept override { return interrupt_fd_; }
+  // Unmasks (IMS) or masks (IMC) RXQ0; unmasking first clears a stale
+  // RXQ0 in ICR so that only frames from now on raise the interrupt (the
+  // caller polls once more after enabling). One MMIO write or two; nothing
+  // once the device is faulted.
+  void set_rx_interrupt(bool enabled) noexcept override;
 
   [[nodiscard]] std::uint16_t size() const noexcept { return static_cast<std::uint16_t>(mask_ + 1); }
   // Packets handed to the device and not reaped yet.
@@ -119,6 +133,7 @@ class LegacyQueue final : public net::Queue {
   std::uint64_t iova_offset_;  // device address = CPU address + this (unsigned wrap-around)
   std::uint32_t mask_;         // size - 1
   std::uint16_t port_id_;
+  int interrupt_fd_;
   unsigned bursts_until_check_ = kHealthCheckInterval;
 
   // Receive: the packet whose buffer each descriptor holds; the next

@@ -12,7 +12,10 @@ namespace reg {
 inline constexpr std::size_t ctrl = 0x00000;
 inline constexpr std::size_t status = 0x00008;
 inline constexpr std::size_t icr = 0x000c0;  // read clears
+inline constexpr std::size_t ims = 0x000d0;  // set bits: unmask interrupt causes
 inline constexpr std::size_t imc = 0x000d8;  // write-only: mask interrupts
+inline constexpr std::size_t interrupt_auto_clear = 0x000dc;  // EIAC (82574): ICR bits cleared on their MSI-X message
+inline constexpr std::size_t interrupt_vector_allocation = 0x000e4;  // IVAR: cause -> MSI-X vector
 inline constexpr std::size_t rctl = 0x00100;
 inline constexpr std::size_t tctl = 0x00400;
 inline constexpr std::size_t tipg = 0x00410;
@@ -46,6 +49,15 @@ inline constexpr std::uint32_t speed_mask = 0xc0;  // 0x00 10, 0x40 100, 0x80 10
 }  // namespace status
 
 inline constexpr std::uint32_t receive_address_valid = 0x80000000;  // RAH.AV
+
+// Interrupt causes (ICR/IMS/IMC/EIAC bits) and IVAR fields used in
+// interrupt mode (MSI-X).
+namespace interrupt {
+inline constexpr std::uint32_t receive_queue0 = 0x00100000;  // RXQ0: a receive descriptor of queue 0 written back
+// IVAR: 4 bits per cause, vector number in bits 2:0 and bit 3 "valid";
+// receive queue 0 is the lowest field. The other causes stay invalid.
+inline constexpr std::uint32_t ivar_valid = 0x8;
+}  // namespace interrupt
 
 namespace rctl {
 inline constexpr std::uint32_t enable = 0x2;
