@@ -42,6 +42,19 @@ echo "DRIVER 00:03.0 after bind: $(driver 0000:00:03.0)"
 step fault_virtio aether vfio-probe --fault-test 0000:00:03.0
 dmesg | grep "Request device" | sed 's/^/KERNEL LOG /'
 step probe_virtio aether vfio-probe --send-arp 0000:00:03.0
+# The virtio-net port under `aether echo`, then taken away underneath it:
+# bus mastering cleared in its command register (any root process can,
+# through sysfs), which makes QEMU's virtio-pci drop DRIVER_OK. Echo must
+# report the device fault and exit 1; the device works again afterwards.
+step echo_virtio aether echo vfio:0000:00:03.0 --seconds 2
+aether echo vfio:0000:00:03.0 --seconds 60 > /tmp/virtio-echo.log 2>&1 &
+echo_pid=$!
+i=0; while [ $i -lt 150 ] && ! grep -q " s  rx" /tmp/virtio-echo.log; do sleep 0.2; i=$((i+1)); done
+printf '\003\001' | dd of=/sys/bus/pci/devices/0000:00:03.0/config bs=1 seek=4 conv=notrunc 2>/dev/null
+echo "BUS MASTER OFF 00:03.0 rc=$?"
+wait $echo_pid; echo "STEP echo_fault_virtio rc=$?"
+sed 's/^/VIRTIO ECHO /' /tmp/virtio-echo.log
+step probe_virtio_again aether vfio-probe --send-arp 0000:00:03.0
 step unbind_virtio aether unbind 0000:00:03.0
 echo "DRIVER 00:03.0 after unbind: $(driver 0000:00:03.0)"
 echo "KERNEL MAC 00:03.0 $(cat /sys/bus/pci/devices/0000:00:03.0/virtio*/net/*/address)"
@@ -122,12 +135,36 @@ TEST_P(VfioGuest, DevicesBindProbeUnbind) {
   EXPECT_THAT(out, HasSubstr("driver accepted VERSION_1 ACCESS_PLATFORM MAC STATUS (0x300010020); FEATURES_OK kept"));
   EXPECT_THAT(out, HasSubstr("virtio: mac 52:54:00:12:34:56 link up"));
   EXPECT_THAT(out, HasSubstr("KERNEL MAC 00:03.0 52:54:00:12:34:56"));
-  // First frames through Aether's own virtqueues, DMA translated by the
-  // IOMMU: an ARP request out, QEMU's gateway's reply in.
+  // Frames through Aether's virtio-net port (open_port("vfio:BDF"): the
+  // backend, the driver's split virtqueues over pool buffers), DMA
+  // translated by the IOMMU: an ARP request out, QEMU's gateway's reply
+  // in; every buffer back in the pool after close.
+  EXPECT_THAT(out, HasSubstr("virtio: port vfio:0000:00:03.0?mode=interrupt open: virtio-net modern, split queues "
+                             "256, interrupt (receive MSI-X vector 0 to an eventfd), container/group, mac "
+                             "52:54:00:12:34:56, link up"))
+      << out;
   EXPECT_THAT(out, HasSubstr("virtio: transmitted ARP request (60 bytes) for 10.0.2.2")) << out;
   EXPECT_THAT(out, HasSubstr("virtio: ARP reply: 10.0.2.2 is at 52:55:0a:00:02:02")) << out;
+  EXPECT_THAT(out, ::testing::ContainsRegex("virtio: port counters: rx [1-9][0-9]* \\([0-9]+ bytes\\), tx 1 \\(60 "
+                                            "bytes\\); rx drops: no buffer 0, bad frame 0, truncated 0"))
+      << out;
+  EXPECT_THAT(out, HasSubstr("virtio: port closed, 1024 of 1024 buffers back in the pool")) << out;
   // The receive queue's MSI-X vector reached its eventfd (interrupt remapping on).
   EXPECT_THAT(out, ::testing::ContainsRegex("msix: receive queue interrupts on eventfd: [1-9]")) << out;
+  // `aether echo vfio:BDF` runs the port (poll mode) and exits cleanly.
+  EXPECT_THAT(out, HasSubstr("port vfio:0000:00:03.0: virtio-net modern, split queues 256, poll, container/group on "
+                             "0000:00:03.0, mac 52:54:00:12:34:56, link up"))
+      << out;
+  EXPECT_THAT(out, HasSubstr("STEP echo_virtio rc=0")) << out;
+  // Bus mastering taken away underneath the running echo: the fault is
+  // reported with what to do, echo stops with 1, nothing crashes or
+  // hangs, and the next open resets the device back into service.
+  EXPECT_THAT(out, HasSubstr("BUS MASTER OFF 00:03.0 rc=0")) << out;
+  EXPECT_THAT(out, HasSubstr("VIRTIO ECHO aether echo: device fault, stopped: 0000:00:03.0: virtio device_status reads "
+                             "0x0b: the device lost DRIVER_OK"))
+      << out;
+  EXPECT_THAT(out, HasSubstr("STEP echo_fault_virtio rc=1")) << out;
+  EXPECT_THAT(out, HasSubstr("STEP probe_virtio_again rc=0")) << out;
 
   // The IOMMU fences DMA: receive buffers at IOVAs never mapped. The guest
   // kernel reports the device's faulting write; no reply reaches Aether,
