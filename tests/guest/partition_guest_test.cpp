@@ -14,6 +14,12 @@
 //   3. `apply` killed with SIGKILL after 0, 1, 2, 3, 5, 8, 13 and 21 of its
 //      about 27 changes, and once 150 ms after its start: `revert` still
 //      restores.
+//   4. `aether echo --partition` runs its worker on an Aether CPU: booted
+//      with the plan's command line (no cpuset: boot isolation), and in test
+//      2 inside the cgroup v2 isolated partition apply made (the process
+//      joins /sys/fs/cgroup/aether; its control thread takes the other
+//      Aether CPU). Seen from /proc/<pid>/task/*/{status,stat}: the allowed
+//      CPUs and the CPU each thread last ran on.
 //
 // "Every value" is what apply may touch, read in the guest before and after:
 // each /proc/irq/N/smp_affinity_list, default_smp_affinity, the workqueue
@@ -34,6 +40,9 @@
 
 #ifndef AETHER_PARTITION_STATIC_PATH
 #error "AETHER_PARTITION_STATIC_PATH must name the static aether_partition_static binary"
+#endif
+#ifndef AETHER_STATIC_CLI_PATH
+#error "AETHER_STATIC_CLI_PATH must name the static aether CLI (aether_static_cli), for aether echo in the guest"
 #endif
 #ifndef AETHER_PARTITION_DATA_DIR
 #error "AETHER_PARTITION_DATA_DIR must name tests/data/partition"
@@ -81,13 +90,16 @@ std::string level_of(const nlohmann::json& status, const std::string& item) {
   return "absent";
 }
 
-GuestOptions partition_guest(const std::string& kernel, const std::string& cmdline, const std::string& script) {
+// `aether` in the guest is the partition-only binary, or with `full_cli` the
+// whole static CLI (for the data-plane commands).
+GuestOptions partition_guest(const std::string& kernel, const std::string& cmdline, const std::string& script,
+                             bool full_cli = false) {
   GuestOptions options;
   options.kernel = kernel;
   options.cpus = 4;
   // quiet: kernel messages would interleave with the JSON on the console.
   options.extra_cmdline = cmdline + " quiet";
-  options.files.emplace_back(AETHER_PARTITION_STATIC_PATH, aether_in_guest);
+  options.files.emplace_back(full_cli ? AETHER_STATIC_CLI_PATH : AETHER_PARTITION_STATIC_PATH, aether_in_guest);
   options.script = script;
   options.timeout = std::chrono::seconds(300);
   return options;
@@ -161,9 +173,76 @@ compare() {
 }
 )script";
 
+// `echo_on_partition TAG`: runs `aether echo --partition` on loopback and,
+// 1 s after its worker started, prints one line per thread, "TAG task COMM
+// allowed=LIST last=CPU" (field 39 of stat: the CPU it last ran on), and its
+// cgroup; then stops it with SIGINT (as Ctrl-C) and prints its exit status
+// and messages. No fixed run time: the spinning worker takes a vCPU of the
+// single-threaded TCG guest, which slows the shell down unpredictably.
+constexpr const char* echo_functions = R"script(
+ip link set lo up
+echo_on_partition() {
+  aether echo udp:127.0.0.1:9000 --partition --seconds 120 --buffers 1024 > /tmp/echo.out 2> /tmp/echo.err &
+  pid=$!
+  # The worker runs once the port is open (its buffers prefaulted: slow
+  # under TCG).
+  for i in $(seq 300); do grep -q "answering on CPU" /tmp/echo.err && break; usleep 100000; done
+  sleep 1
+  for t in /proc/$pid/task/*; do
+    comm=$(cat $t/comm 2>/dev/null) || continue
+    echo "$1 task $comm allowed=$(awk '/^Cpus_allowed_list/ {print $2}' $t/status) last=$(awk '{print $39}' $t/stat)"
+  done
+  echo "$1 cgroup $(cat /proc/$pid/cgroup)"
+  kill -INT $pid
+  wait $pid
+  echo "$1 echo-exit=$?"
+  sed "s/^/$1 said: /" /tmp/echo.err
+}
+)script";
+
+TEST_P(PartitionGuest, EchoWithPartitionRunsOnAnAetherCpu) {
+  AETHER_REQUIRE_GUEST(GetParam());
+  auto parameters = plan_boot_parameters();
+  ASSERT_TRUE(parameters.ok()) << parameters.error().describe();
+  const std::string script = std::string(echo_functions) + R"script(
+echo_on_partition isolated
+aether partition apply --aether-cpus 2-3 > /dev/null
+echo "apply-exit=$?"
+echo_on_partition applied
+aether echo udp:127.0.0.1:9001 --partition --cpu 1 --seconds 1 2> /tmp/conflict.err
+echo "conflict-exit=$?"
+sed 's/^/conflict said: /' /tmp/conflict.err
+aether partition revert > /dev/null
+echo "revert-exit=$?"
+)script";
+  auto run = run_checked(partition_guest(GetParam(), *parameters, script, true));
+  ASSERT_TRUE(run.ok()) << run.error().describe();
+  ASSERT_FALSE(run->timed_out) << run->console;
+  const std::string& output = run->script_output;
+  // Before apply: the kernel's isolated CPUs; after: the journal's. Boot
+  // isolation made a cpuset unnecessary, so the process stays in the root
+  // cgroup and its control thread on the host CPUs.
+  for (const std::string tag : {"isolated", "applied"}) {
+    EXPECT_THAT(output, HasSubstr(tag + " task aether-echo allowed=2 last=2\n")) << output;
+    EXPECT_THAT(output, HasSubstr(tag + " task aether allowed=0-1 ")) << output;
+    EXPECT_THAT(output, HasSubstr(tag + " cgroup 0::/\n")) << output;
+    EXPECT_THAT(output, HasSubstr(tag + " echo-exit=0\n")) << output;
+  }
+  EXPECT_THAT(output, HasSubstr("isolated said: aether echo: --partition: worker CPU 2 of the Aether CPUs 2-3 (from "
+                                "/sys/devices/system/cpu/isolated)\n"))
+      << output;
+  EXPECT_THAT(output, HasSubstr("applied said: aether echo: --partition: worker CPU 2 of the Aether CPUs 2-3 (from the "
+                                "apply journal /var/lib/aether/partition.journal)\n"))
+      << output;
+  EXPECT_THAT(output, HasSubstr("apply-exit=0")) << output;
+  EXPECT_THAT(output, HasSubstr("conflict-exit=1")) << output;
+  EXPECT_THAT(output, HasSubstr("conflict said: aether echo: --cpu 1: CPU 1 is not an Aether CPU")) << output;
+  EXPECT_THAT(output, HasSubstr("revert-exit=0")) << output;
+}
+
 TEST_P(PartitionGuest, ApplyThenRevertRestoresEveryValue) {
   AETHER_REQUIRE_GUEST(GetParam());
-  const std::string script = std::string(snapshot_functions) + R"script(
+  const std::string script = std::string(snapshot_functions) + echo_functions + R"script(
 snap > /tmp/before
 aether partition apply --aether-cpus 2-3 --hugepages 16
 echo "apply-exit=$?"
@@ -178,6 +257,7 @@ cp /var/lib/aether/partition.journal /tmp/journal1
 aether partition apply --aether-cpus 2-3 --hugepages 16 > /dev/null
 echo "apply-again-exit=$?"
 head -c $(wc -c < /tmp/journal1) /var/lib/aether/partition.journal | cmp -s - /tmp/journal1 && echo "journal-originals-kept=yes"
+echo_on_partition partitioned
 aether partition revert
 echo "revert-exit=$?"
 [ -e /var/lib/aether/partition.journal ] || echo "journal-removed=yes"
@@ -185,7 +265,7 @@ snap > /tmp/after
 echo "diffs=$(compare /tmp/before /tmp/after | wc -l)"
 compare /tmp/before /tmp/after
 )script";
-  auto run = run_checked(partition_guest(GetParam(), "nohz_full=2-3 rcu_nocbs=2-3", script));
+  auto run = run_checked(partition_guest(GetParam(), "nohz_full=2-3 rcu_nocbs=2-3", script, true));
   ASSERT_TRUE(run.ok()) << run.error().describe();
   ASSERT_FALSE(run->timed_out) << run->console;
   const std::string& output = run->script_output;
@@ -203,6 +283,14 @@ compare /tmp/before /tmp/after
   }
   EXPECT_THAT(output, HasSubstr("apply-again-exit=0")) << output;
   EXPECT_THAT(output, HasSubstr("journal-originals-kept=yes")) << output;
+  // --partition inside the isolated partition: the process joined it (no
+  // task outside may use its CPUs), the worker on CPU 2, the control thread
+  // on the other Aether CPU.
+  EXPECT_THAT(output, HasSubstr("partitioned cgroup 0::/aether\n")) << output;
+  EXPECT_THAT(output, HasSubstr("partitioned task aether-echo allowed=2 last=2\n")) << output;
+  EXPECT_THAT(output, HasSubstr("partitioned task aether allowed=3 last=3\n")) << output;
+  EXPECT_THAT(output, HasSubstr("partitioned echo-exit=0\n")) << output;
+  EXPECT_THAT(output, HasSubstr("in cpuset /sys/fs/cgroup/aether")) << output;
   EXPECT_THAT(output, HasSubstr("revert-exit=0")) << output;
   EXPECT_THAT(output, HasSubstr("journal-removed=yes")) << output;
   EXPECT_THAT(output, HasSubstr("diffs=0\n")) << output;
