@@ -88,7 +88,8 @@ int run_echo(const DataplaneOptions& options) {
     fmt::print(stderr, "aether echo: {}\n", worker.error().describe());
     return exit_failure;
   }
-  fmt::print(stderr, "aether echo: answering on CPU {} (Ctrl-C to stop)\n", *cpu);
+  fmt::print(stderr, "aether echo: answering on CPU {} (Ctrl-C to stop){}\n", *cpu,
+             port->port->queue(0).rx_interrupt_fd() >= 0 ? "; sleeping on the receive interrupt when idle" : "");
   std::uint64_t last_received = 0, last_sent = 0;
   const auto fault = report_every_second(options, {port->port.get()}, [&](double elapsed) {
     const auto& c = echo.counters();
@@ -104,9 +105,13 @@ int run_echo(const DataplaneOptions& options) {
     last_sent = sent;
     return line;
   });
-  (*worker)->join();
+  const dataplane::WorkerStats worker_stats = (*worker)->join();
   const auto& c = echo.counters();
   const auto port_stats = port->port->stats();
+  if (worker_stats.interrupt_mode) {
+    fmt::print("worker: interrupt mode: slept {} times, {} woken by a receive interrupt\n", worker_stats.sleeps,
+               worker_stats.wakeups);
+  }
   fmt::print("total: received {}, echoed {}, dropped {} (not IPv4/UDP {}, tx full {}); port rx drops {}, tx drops {}\n",
              c.received.get(), c.sent.get(), c.dropped(), c.dropped_not_udp.get(), c.dropped_tx_full.get(),
              port_stats.rx_drops(), port_stats.tx_drops());

@@ -51,6 +51,7 @@ class EchoResponder final : public Poller {
   EchoResponder(net::Queue& queue, mem::Mempool& pool, std::optional<LocalAddress> local = std::nullopt) noexcept
       : queue_(queue), pool_(pool), local_(local) {}
   bool poll() noexcept override;
+  [[nodiscard]] net::Queue* rx_queue() const noexcept override { return &queue_; }
   [[nodiscard]] const EchoCounters& counters() const noexcept { return counters_; }
 
  private:
@@ -71,6 +72,7 @@ class Forwarder final : public Poller {
   Forwarder(net::Queue& input, net::Queue& output, mem::Mempool& pool) noexcept
       : input_(input), output_(output), pool_(pool) {}
   bool poll() noexcept override;
+  [[nodiscard]] net::Queue* rx_queue() const noexcept override { return &input_; }
   [[nodiscard]] std::uint64_t forwarded() const noexcept { return forwarded_.get(); }
   [[nodiscard]] std::uint64_t dropped() const noexcept { return dropped_.get(); }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "aether/core/result.hpp"
+#include "aether/net/port.hpp"
 
 namespace aether::dataplane {
 
@@ -21,18 +22,33 @@ class Poller {
  public:
   virtual ~Poller() = default;
   virtual bool poll() noexcept = 0;
+  // The queue whose arrivals give this poller work, if any: when every
+  // poller's queue offers a receive interrupt (net::Queue::rx_interrupt_fd),
+  // an idle worker sleeps on them instead of spinning.
+  [[nodiscard]] virtual net::Queue* rx_queue() const noexcept { return nullptr; }
 };
 
 struct WorkerOptions {
   unsigned cpu = 0;
   std::optional<int> fifo_priority;
   std::string name = "aether-worker";
+  // Interrupt mode, used only when every poller's rx_queue() has an
+  // interrupt fd: after this many loops in a row without work, the worker
+  // turns the queues' interrupts on, polls once more (a frame may have come
+  // in meanwhile), and sleeps in poll(2) until an interrupt or
+  // sleep_timeout_ms (so that stop() is seen); awake, interrupts go off
+  // again and it busy-polls. 0: never sleep.
+  unsigned idle_loops_before_sleep = 4096;
+  int sleep_timeout_ms = 100;
 };
 
 struct WorkerStats {
   std::uint64_t loops = 0;       // iterations of the loop
   std::uint64_t busy_loops = 0;  // iterations in which some poller did work
   std::uint64_t cpu_time_ns = 0; // CLOCK_THREAD_CPUTIME_ID at the end
+  std::uint64_t sleeps = 0;      // interrupt mode: times the worker slept
+  std::uint64_t wakeups = 0;     // ... and woke up because an interrupt came
+  bool interrupt_mode = false;   // every poller's queue offered an interrupt
 };
 
 // One pinned thread running `pollers` until stop() or `stop_flag` turns true.
@@ -54,9 +70,12 @@ class Worker {
  private:
   Worker() = default;
   void run() noexcept;
+  // Interrupt mode: interrupts on, one more look, poll(2), interrupts off.
+  void sleep_until_interrupt() noexcept;
 
   WorkerOptions options_;
   std::vector<Poller*> pollers_;
+  std::vector<net::Queue*> interrupt_queues_;  // non-empty: interrupt mode
   const std::atomic<bool>* external_stop_ = nullptr;
   std::atomic<bool> stop_{false};
   std::atomic<int> state_{0};  // 0 starting, 1 running, -1 failed
