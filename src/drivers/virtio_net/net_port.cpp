@@ -233,7 +233,7 @@ Result<void> VirtioNetPort::open(const VfioPortOptions& options, std::uint16_t p
                                           "(use queue_size={} or less)",
                                           name_, index, max_size, size, max_size));
     }
-    const std::uint64_t base = ring_iova + index * ring_layout.total;
+    const std::uint64_t base = ring_iova + index * virtio_net::queue_ring_stride(size);
     // 4.1.5.1.3: size, ring addresses, vector, then queue_enable. Only
     // receiveq1 gets a vector, and only in interrupt mode.
     const std::uint16_t vector =

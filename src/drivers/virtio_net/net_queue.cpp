@@ -20,7 +20,7 @@ NetQueue::NetQueue(mem::Mempool& pool, std::byte* ring_memory, const DeviceWindo
       max_frame_(config.max_frame),
       rx_interrupt_fd_(config.rx_interrupt_fd),
       receive_(ring_memory, config.ring_iova, config.size),
-      transmit_(ring_memory + layout_for(config.size).total, config.ring_iova + layout_for(config.size).total,
+      transmit_(ring_memory + queue_ring_stride(config.size), config.ring_iova + queue_ring_stride(config.size),
                 config.size),
       receive_slots_(new net::Packet*[config.size]()),
       transmit_slots_(new net::Packet*[config.size]()),

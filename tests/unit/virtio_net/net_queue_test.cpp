@@ -41,7 +41,7 @@ std::vector<std::byte> frame_of(std::size_t length, std::uint8_t fill) {
 class PlayedDevice {
  public:
   PlayedDevice(std::uint16_t size, mem::Mempool& pool)
-      : size_(size), pool_(pool), rings_(ring_memory_bytes(size) + 64) {
+      : size_(size), pool_(pool), rings_(ring_memory_bytes(size) + ring_page_size) {
     common_[common_cfg::device_status] = std::byte{running};
   }
 
@@ -105,9 +105,11 @@ class PlayedDevice {
   SplitQueueLayout layout() const { return layout_for(size_); }
   std::byte* aligned() {
     auto address = reinterpret_cast<std::uintptr_t>(rings_.data());
-    return rings_.data() + ((64 - address % 64) % 64);
+    return rings_.data() + ((ring_page_size - address % ring_page_size) % ring_page_size);
   }
-  std::byte* part(std::uint16_t queue, std::size_t offset) { return aligned() + queue * layout().total + offset; }
+  std::byte* part(std::uint16_t queue, std::size_t offset) {
+    return aligned() + queue * queue_ring_stride(size_) + offset;
+  }
   static std::uint16_t read16(const std::byte* at) {
     std::uint16_t value = 0;
     std::memcpy(&value, at, 2);
@@ -183,6 +185,17 @@ class NetQueueTest : public ::testing::Test {
   std::unique_ptr<PlayedDevice> device_;
   std::unique_ptr<NetQueue> queue_;
 };
+
+TEST(NetQueueLayout, EachQueueStartsOnAPageAndA256EntryUsedRingStaysInOne) {
+  static_assert(queue_ring_stride(256) == 8192);
+  static_assert(ring_memory_bytes(256) == 16384);
+  static_assert(queue_ring_stride(16) % ring_page_size == 0);
+  for (std::uint16_t size = 16; size <= 256; size *= 2) {
+    const auto layout = layout_for(size);
+    const std::size_t used_end = layout.used + 6 + 8 * std::size_t{size};
+    EXPECT_EQ(layout.used / ring_page_size, (used_end - 1) / ring_page_size) << size;
+  }
+}
 
 TEST_F(NetQueueTest, PostsEveryReceiveBufferAndRingsOnlyAfterStart) {
   open(16);

@@ -68,9 +68,23 @@ struct NetQueueConfig {
   int rx_interrupt_fd = -1;        // interrupt mode: the eventfd of receiveq1's MSI-X vector
 };
 
+// Where each virtqueue's rings start in the ring memory: one queue per
+// 4 KiB page run, never two sharing a page. Why: with the rings packed
+// (transmitq1 right after receiveq1), transmitq1's used ring straddled a
+// page boundary, and QEMU (Debian 12's 7.2, vIOMMU) wrote the used element
+// that straddled it partly to IOVA 0: the guest kernel logged
+// "DMA Write ... fault addr 0x0" about once per lap of the transmit ring
+// (docs/vfio.md). Page-aligned, a used ring of up to 511 entries sits in
+// one page, as Linux's own driver lays it out. Larger rings span pages
+// whatever the layout (elements start 4 bytes into the ring).
+inline constexpr std::size_t ring_page_size = 4096;
+[[nodiscard]] constexpr std::size_t queue_ring_stride(std::uint16_t size) noexcept {
+  return (layout_for(size).total + ring_page_size - 1) & ~(ring_page_size - 1);
+}
+
 // Bytes of DMA memory the two rings of a queue pair of `size` entries need.
 [[nodiscard]] constexpr std::size_t ring_memory_bytes(std::uint16_t size) noexcept {
-  return 2 * layout_for(size).total;
+  return 2 * queue_ring_stride(size);
 }
 
 class NetQueue final : public net::Queue {
@@ -79,7 +93,8 @@ class NetQueue final : public net::Queue {
   static constexpr std::uint32_t fault_check_interval = 1024;
 
   // `ring_memory`: ring_memory_bytes(config.size) zeroed bytes mapped at
-  // config.ring_iova. The pool, memory and windows must outlive the queue.
+  // config.ring_iova, page aligned; receiveq1's rings at its start,
+  // transmitq1's queue_ring_stride(size) bytes in. The pool, memory and windows must outlive the queue.
   NetQueue(mem::Mempool& pool, std::byte* ring_memory, const DeviceWindows& windows, const NetQueueConfig& config);
   ~NetQueue() override;
   NetQueue(const NetQueue&) = delete;
