@@ -71,10 +71,11 @@ struct NetQueueConfig {
 // Where each virtqueue's rings start in the ring memory: one queue per
 // 4 KiB page run, never two sharing a page. Why: with the rings packed
 // (transmitq1 right after receiveq1), transmitq1's used ring straddled a
-// page boundary, and QEMU (Debian 12's 7.2, vIOMMU) wrote the used element
-// that straddled it partly to IOVA 0: the guest kernel logged
-// "DMA Write ... fault addr 0x0" about once per lap of the transmit ring
-// (docs/vfio.md). Page-aligned, a used ring of up to 511 entries sits in
+// page boundary, and with QEMU 7.2's vIOMMU the guest kernel logged
+// "DMA Write ... fault addr 0x0" about once per lap of the transmit ring:
+// as far as the evidence shows, the used element across the boundary went
+// partly to IOVA 0 (faults in page 0 only, one per lap, gone with this
+// layout; docs/vfio.md). Page-aligned, a used ring of up to 511 entries sits in
 // one page, as Linux's own driver lays it out. Larger rings span pages
 // whatever the layout (elements start 4 bytes into the ring).
 inline constexpr std::size_t ring_page_size = 4096;
