@@ -25,6 +25,7 @@
 #include <fmt/format.h>
 
 #include "aether/core/result.hpp"
+#include "aether/core/unique_fd.hpp"
 #include "aether/net/frame.hpp"
 #include "aether/net/icmp.hpp"
 #include "aether/net/network_namespace.hpp"
@@ -33,21 +34,7 @@ namespace aether::test::kernel_peer {
 
 using Clock = std::chrono::steady_clock;
 
-// A socket fd closed on scope exit.
-class Socket {
- public:
-  explicit Socket(int fd) : fd_(fd) {}
-  Socket(Socket&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  ~Socket() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  [[nodiscard]] int fd() const { return fd_; }
-
- private:
-  int fd_;
-};
+using Socket = UniqueFd;
 
 // A socket made inside `ns` (it stays there; the thread returns).
 inline Result<Socket> socket_in(const net::NetworkNamespace& ns, int type, int protocol) {
@@ -82,11 +69,11 @@ class UdpEchoServer {
     }
     socket_ = std::make_unique<Socket>(std::move(*socket));
     const sockaddr_in any = address_of("0.0.0.0", port);
-    if (::bind(socket_->fd(), reinterpret_cast<const sockaddr*>(&any), sizeof any) != 0) {
+    if (::bind(socket_->get(), reinterpret_cast<const sockaddr*>(&any), sizeof any) != 0) {
       error_ = fmt::format("bind UDP port {}: {}", port, std::strerror(errno));
       return;
     }
-    set_receive_timeout(socket_->fd(), std::chrono::milliseconds(50));
+    set_receive_timeout(socket_->get(), std::chrono::milliseconds(50));
     thread_ = std::thread([this] { serve(); });
   }
   ~UdpEchoServer() {
@@ -102,10 +89,10 @@ class UdpEchoServer {
     while (!stop_.load()) {
       sockaddr_in from{};
       socklen_t from_length = sizeof from;
-      const ssize_t n = ::recvfrom(socket_->fd(), buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&from),
+      const ssize_t n = ::recvfrom(socket_->get(), buffer.data(), buffer.size(), 0, reinterpret_cast<sockaddr*>(&from),
                                    &from_length);
       if (n < 0) continue;  // timeout: look at the stop flag
-      if (::sendto(socket_->fd(), buffer.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&from),
+      if (::sendto(socket_->get(), buffer.data(), static_cast<std::size_t>(n), 0, reinterpret_cast<sockaddr*>(&from),
                    from_length) == n) {
         echoed_.fetch_add(1);
       }
@@ -138,8 +125,8 @@ inline Result<Exchange> ping(const net::NetworkNamespace& ns, const std::string&
   const auto receive_until = [&](Clock::time_point until) {
     std::array<std::byte, 2048> reply{};
     while (Clock::now() < until && exchange.replies < count) {
-      set_receive_timeout(socket->fd(), std::chrono::milliseconds(10));
-      const ssize_t n = ::recv(socket->fd(), reply.data(), reply.size(), 0);
+      set_receive_timeout(socket->get(), std::chrono::milliseconds(10));
+      const ssize_t n = ::recv(socket->get(), reply.data(), reply.size(), 0);
       if (n < static_cast<ssize_t>(sizeof(net::Ipv4Header) + sizeof(net::IcmpEchoHeader))) continue;
       const auto header_length = static_cast<std::size_t>(std::to_integer<unsigned>(reply[0]) & 0x0f) * 4;
       if (static_cast<std::size_t>(n) < header_length + sizeof(net::IcmpEchoHeader)) continue;
@@ -164,7 +151,7 @@ inline Result<Exchange> ping(const net::NetworkNamespace& ns, const std::string&
     for (std::size_t i = sizeof icmp; i < request.size(); ++i) request[i] = std::byte(i);
     icmp.checksum_be = net::internet_checksum_be(request);
     std::memcpy(request.data(), &icmp, sizeof icmp);
-    if (::sendto(socket->fd(), request.data(), request.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) ==
+    if (::sendto(socket->get(), request.data(), request.size(), 0, reinterpret_cast<const sockaddr*>(&to), sizeof to) ==
         static_cast<ssize_t>(request.size())) {
       ++exchange.sent;
     }
@@ -185,9 +172,9 @@ inline Result<Exchange> udp_exchange(const net::NetworkNamespace& ns, const std:
   if (!socket) return std::move(socket).error();
   // Room for a whole burst of echoes (SO_RCVBUFFORCE: root may exceed rmem_max).
   const int buffer_bytes = 8 << 20;
-  ::setsockopt(socket->fd(), SOL_SOCKET, SO_RCVBUFFORCE, &buffer_bytes, sizeof buffer_bytes);
+  ::setsockopt(socket->get(), SOL_SOCKET, SO_RCVBUFFORCE, &buffer_bytes, sizeof buffer_bytes);
   const sockaddr_in to = address_of(destination, port);
-  if (::connect(socket->fd(), reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) {
+  if (::connect(socket->get(), reinterpret_cast<const sockaddr*>(&to), sizeof to) != 0) {
     return errno_error(fmt::format("connect UDP to {}:{}", destination, port));
   }
   std::vector<bool> seen(count, false);
@@ -196,8 +183,8 @@ inline Result<Exchange> udp_exchange(const net::NetworkNamespace& ns, const std:
     std::vector<std::byte> reply(2048);
     while (exchange.replies < count) {
       if (!block && Clock::now() >= until) break;
-      set_receive_timeout(socket->fd(), std::chrono::milliseconds(10));
-      const ssize_t n = ::recv(socket->fd(), reply.data(), reply.size(), block ? 0 : MSG_DONTWAIT);
+      set_receive_timeout(socket->get(), std::chrono::milliseconds(10));
+      const ssize_t n = ::recv(socket->get(), reply.data(), reply.size(), block ? 0 : MSG_DONTWAIT);
       if (n < 0 && !block) break;
       if (n < 0) {
         if (Clock::now() >= until) break;
@@ -215,7 +202,7 @@ inline Result<Exchange> udp_exchange(const net::NetworkNamespace& ns, const std:
   std::vector<std::byte> datagram(std::max<std::size_t>(payload_size, 4));
   for (std::uint32_t sequence = 0; sequence < count; ++sequence) {
     std::memcpy(datagram.data(), &sequence, sizeof sequence);
-    if (::send(socket->fd(), datagram.data(), datagram.size(), 0) == static_cast<ssize_t>(datagram.size())) {
+    if (::send(socket->get(), datagram.data(), datagram.size(), 0) == static_cast<ssize_t>(datagram.size())) {
       ++exchange.sent;
     }
     if (interval.count() > 0) {
