@@ -4,7 +4,7 @@
 // CONFIG_VFIO_DEVICE_CDEV, so this test boots the harness's own 6.12 build
 // (scripts/guest/build-kernel-iommufd, "iommufd" kernel).
 //
-// Opt-in: building that kernel takes 20-40 minutes on two cores, more than
+// Opt-in: building that kernel takes 20-50 minutes on two cores, more than
 // CI may spend. The test runs when the kernel is in the cache, builds it
 // first with AETHER_GUEST_IOMMUFD=1, and is skipped otherwise (even in CI),
 // saying how to build it.
@@ -89,7 +89,7 @@ std::optional<std::string> iommufd_kernel_unavailable(bool& build_failed) {
   const char* build = std::getenv("AETHER_GUEST_IOMMUFD");
   if (build == nullptr || std::string_view(build) != "1") {
     return "the iommufd guest kernel (6.12 with IOMMUFD and VFIO_DEVICE_CDEV) is not built; this test is opt-in. "
-           "Build it once with `scripts/guest/build-kernel-iommufd` (20-40 min on 2 cores, cached in "
+           "Build it once with `scripts/guest/build-kernel-iommufd` (20-50 min on 2 cores, cached in "
            "/var/cache/aether-guest/kernels/iommufd) or run the test with AETHER_GUEST_IOMMUFD=1";
   }
   auto built = run_process({script}, out, err, std::chrono::hours(2));
