@@ -207,6 +207,7 @@ echo_on_partition() {
     echo "$1 task $comm allowed=$(awk '/^Cpus_allowed_list/ {print $2}' $t/status) last=$(awk '{print $39}' $t/stat)"
   done
   echo "$1 cgroup $(cat /proc/$pid/cgroup)"
+  echo "$1 cpuset $(cat /proc/$pid/cpuset)"
   kill -INT $pid
   wait $pid
   echo "$1 echo-exit=$?"
@@ -307,6 +308,53 @@ compare /tmp/before /tmp/after
   EXPECT_THAT(output, HasSubstr("in cpuset /sys/fs/cgroup/aether")) << output;
   EXPECT_THAT(output, HasSubstr("revert-exit=0")) << output;
   EXPECT_THAT(output, HasSubstr("journal-removed=yes")) << output;
+  EXPECT_THAT(output, HasSubstr("diffs=0\n")) << output;
+}
+
+// cgroup v1: the cpuset controller mounted as a v1 hierarchy at
+// /dev/cpuset (it leaves cgroup2 then), so apply makes the exclusive v1
+// cpusets aether and aether-housekeeping. A task of the housekeeping cpuset
+// cannot be pinned to an Aether CPU (taskset fails: the cpuset lacks it);
+// `echo --partition` joins /dev/cpuset/aether and runs there; revert
+// restores every value and removes both cpusets. Only on 6.1: from 6.12 v1
+// cpusets need CONFIG_CPUSETS_V1, which Debian's 6.12 and 7.2 leave out
+// (their config files say "# CONFIG_CPUSETS_V1 is not set"; the mount fails
+// with "Unknown subsys name 'cpuset'"), so no v1 cpuset can exist there.
+TEST_P(PartitionGuest, EchoWithPartitionJoinsTheCgroupV1Cpuset) {
+  if (std::string(GetParam()) != "bookworm") GTEST_SKIP() << "no cgroup v1 cpusets in Debian's kernels from 6.12";
+  REQUIRE_PARTITION_GUEST(GetParam());
+  const std::string script = std::string(snapshot_functions) + echo_functions + R"script(
+mkdir -p /dev/cpuset && mount -t cgroup -o cpuset cpuset /dev/cpuset
+echo "v2-controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+snap > /tmp/before
+aether partition apply --aether-cpus 2-3 > /dev/null
+echo "apply-exit=$?"
+echo "aether-cpuset=$(cat /dev/cpuset/aether/cpuset.cpus) exclusive=$(cat /dev/cpuset/aether/cpuset.cpu_exclusive)"
+taskset -c 2 true 2> /dev/null
+echo "pinned-from-outside-exit=$?"
+echo_on_partition v1
+aether partition revert > /dev/null
+echo "revert-exit=$?"
+echo "cpusets-left=$(ls -d /dev/cpuset/*/ 2>/dev/null | wc -l)"
+snap > /tmp/after
+echo "diffs=$(compare /tmp/before /tmp/after | wc -l)"
+compare /tmp/before /tmp/after
+)script";
+  auto run = run_checked(partition_guest(GetParam(), "nohz_full=2-3 rcu_nocbs=2-3", script, true));
+  ASSERT_TRUE(run.ok()) << run.error().describe();
+  ASSERT_FALSE(run->timed_out) << run->console;
+  const std::string& output = run->script_output;
+  EXPECT_THAT(output, Not(HasSubstr("v2-controllers: cpuset"))) << output;
+  EXPECT_THAT(output, HasSubstr("apply-exit=0\n")) << output;
+  EXPECT_THAT(output, HasSubstr("aether-cpuset=2-3 exclusive=1\n")) << output;
+  EXPECT_THAT(output, Not(HasSubstr("pinned-from-outside-exit=0\n"))) << output;
+  EXPECT_THAT(output, HasSubstr("v1 cpuset /aether\n")) << output;
+  EXPECT_THAT(output, HasSubstr("v1 task aether-echo allowed=2 last=2\n")) << output;
+  EXPECT_THAT(output, HasSubstr("v1 task aether allowed=3 last=3\n")) << output;
+  EXPECT_THAT(output, HasSubstr("v1 echo-exit=0\n")) << output;
+  EXPECT_THAT(output, HasSubstr("in cpuset /dev/cpuset/aether")) << output;
+  EXPECT_THAT(output, HasSubstr("revert-exit=0\n")) << output;
+  EXPECT_THAT(output, HasSubstr("cpusets-left=0\n")) << output;
   EXPECT_THAT(output, HasSubstr("diffs=0\n")) << output;
 }
 
