@@ -40,7 +40,7 @@ struct GuestOptions {
   std::string kernel = "bookworm";
   unsigned cpus = 2;
   unsigned memory_mib = 512;
-  // Appended to "console=ttyS0 panic=-1 [intel_iommu=on]".
+  // Appended to "console=ttyS0 panic=-1 no_timer_check [intel_iommu=on]".
   std::string extra_cmdline;
   // Adds -device intel-iommu (DMA remapping and interrupt remapping).
   bool iommu = true;
