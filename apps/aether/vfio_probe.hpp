@@ -49,6 +49,11 @@ struct PortArpResult {
   bool fault_seen = false;
 };
 PortArpResult exchange_arp_through_port(net::Port& port, mem::Mempool& pool, const char* label, double hold_seconds);
+
+// Interrupts counted on the queue's receive eventfd, waiting up to
+// `patience_ms` for the first: the poller can see a frame's descriptor
+// before the MSI-X message that follows it has reached the eventfd.
+std::uint64_t wait_for_rx_interrupts(net::Queue& queue, int patience_ms);
 // `--send-arp` on an 82574 (vfio_probe_e1000e_arp.cpp): opens "vfio:BDF"
 // through net::open_port, as `aether echo` does (its own session: run it
 // after the probe's session closed), then exchange_arp_through_port, and

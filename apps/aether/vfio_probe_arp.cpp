@@ -234,10 +234,7 @@ int run_virtio_port_arp(const vfio::PciAddress& address, double hold_seconds) {
   net::Queue& queue = (*port)->queue(0);
   queue.set_rx_interrupt(true);
   const PortArpResult result = exchange_arp_through_port(**port, **pool, "virtio", hold_seconds);
-  std::uint64_t interrupts = 0;
-  const bool interrupted = queue.rx_interrupt_fd() >= 0 &&
-                           ::read(queue.rx_interrupt_fd(), &interrupts, sizeof(interrupts)) == sizeof(interrupts);
-  fmt::print("msix: receive queue interrupts on eventfd: {}\n", interrupted ? interrupts : 0);
+  fmt::print("msix: receive queue interrupts on eventfd: {}\n", wait_for_rx_interrupts(queue, 1000));
   port->reset();  // device reset, buffers back, pool and rings unmapped, session closed
   fmt::print("virtio: port closed, {} of {} buffers back in the pool\n", (*pool)->available(), (*pool)->capacity());
   if (!result.sent || !result.answered) {

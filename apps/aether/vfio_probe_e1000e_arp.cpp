@@ -36,10 +36,7 @@ int run_e1000e_arp(const vfio::PciAddress& address, double hold_seconds) {
   queue.set_rx_interrupt(true);  // one-shot: masked again by the interrupt itself (EIAC)
   const PortArpResult result = exchange_arp_through_port(**port, **pool, "e1000e", hold_seconds);
   if (interrupt_mode) {
-    std::uint64_t interrupts = 0;  // the eventfd is non-blocking: 0 if none came
-    const bool counted = queue.rx_interrupt_fd() >= 0 &&
-                         ::read(queue.rx_interrupt_fd(), &interrupts, sizeof(interrupts)) == sizeof(interrupts);
-    fmt::print("e1000e: receive queue interrupts on eventfd: {}\n", counted ? interrupts : 0);
+    fmt::print("e1000e: receive queue interrupts on eventfd: {}\n", wait_for_rx_interrupts(queue, 1000));
   }
   (*port).reset();  // device reset, rings and pool unmapped, session closed
   fmt::print("e1000e: port closed, {} of {} buffers back in the pool\n", (*pool)->available(), (*pool)->capacity());

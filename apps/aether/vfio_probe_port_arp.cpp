@@ -2,6 +2,8 @@
 // driver is behind it: the ARP exchange with QEMU's user-network gateway,
 // then --hold's polling with the device watched for faults.
 #include <fmt/format.h>
+#include <poll.h>
+#include <unistd.h>
 
 #include <array>
 #include <chrono>
@@ -36,6 +38,15 @@ bool take_received(std::span<net::Packet*> received, mem::Mempool& pool, const c
 }
 
 }  // namespace
+
+std::uint64_t wait_for_rx_interrupts(net::Queue& queue, int patience_ms) {
+  const int fd = queue.rx_interrupt_fd();
+  if (fd < 0) return 0;
+  pollfd waiting{fd, POLLIN, 0};
+  if (::poll(&waiting, 1, patience_ms) != 1) return 0;
+  std::uint64_t interrupts = 0;  // the eventfd is non-blocking
+  return ::read(fd, &interrupts, sizeof(interrupts)) == sizeof(interrupts) ? interrupts : 0;
+}
 
 PortArpResult exchange_arp_through_port(net::Port& port, mem::Mempool& pool, const char* label, double hold_seconds) {
   PortArpResult result;
