@@ -4,16 +4,19 @@
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
 #include "aether/core/result.hpp"
+#include "aether/measure/latency_bench.hpp"
 #include "partition_placement.hpp"
 
 namespace aether::cli {
 
 struct LatencyBenchOptions {
   std::string backends = "all";
+  std::string ports;  // --ports SPEC_A,SPEC_B: two ports the user connected, instead of --backends
   double rate = 100000;
   double seconds = 3.0;
   std::uint64_t probes = 20000;
@@ -36,5 +39,9 @@ int run_latency_bench_command(const LatencyBenchOptions& options);
 Result<std::pair<unsigned, unsigned>> choose_bench_cpus(const std::string& text, const PartitionPlacementOptions& partition,
                                                         std::string_view command);
 void register_throughput_bench(CLI::App& bench, int& exit_code);
+// The paths of --backends, or the one path of --ports when it is given.
+Result<std::vector<measure::BenchBackend>> select_bench_paths(const std::string& backends, const std::string& ports);
+// Adds --ports to a bench command (it excludes --backends).
+void add_ports_option(CLI::App& command, CLI::Option* backends, std::string& ports);
 
 }  // namespace aether::cli

@@ -41,8 +41,24 @@ Result<std::pair<unsigned, unsigned>> choose_bench_cpus(const std::string& text,
   return std::pair{cpus[0], cpus[1]};
 }
 
+Result<std::vector<measure::BenchBackend>> select_bench_paths(const std::string& backends, const std::string& ports) {
+  if (ports.empty()) return measure::select_bench_backends(backends);
+  auto given = measure::given_ports_backend(ports);
+  if (!given) return std::move(given).error();
+  return std::vector<measure::BenchBackend>{std::move(*given)};
+}
+
+void add_ports_option(CLI::App& command, CLI::Option* backends, std::string& ports) {
+  command
+      .add_option("--ports", ports,
+                  "Measure two ports you connected instead of the built-in paths: SPEC_A,SPEC_B, the generator on A "
+                  "and the responder on B (e.g. afpacket:eth1,afpacket:eth2 or vfio:0000:00:03.0,vfio:0000:00:04.0); "
+                  "frames go to B's MAC")
+      ->excludes(backends);
+}
+
 int run_latency_bench_command(const LatencyBenchOptions& options) {
-  auto backends = measure::select_bench_backends(options.backends);
+  auto backends = select_bench_paths(options.backends, options.ports);
   if (!backends) {
     fmt::print(stderr, "aether bench latency: {}\n", backends.error().describe());
     return exit_failure;
@@ -63,7 +79,8 @@ int run_latency_bench_command(const LatencyBenchOptions& options) {
   config.responder_cpu = cpus->second;
   if (options.fifo_priority > 0) config.fifo_priority = options.fifo_priority;
   config.ring_messages = options.ring_messages;
-  if (geteuid() != 0) {
+  // Given ports say for themselves what they lack (the port registry's error).
+  if (geteuid() != 0 && options.ports.empty()) {
     fmt::print(stderr,
                "aether bench latency: not root: the paths need CAP_SYS_ADMIN (network namespaces), CAP_NET_ADMIN "
                "(veth), CAP_NET_RAW (afpacket) and CAP_BPF (afxdp); only the ring floor will be measured\n");
@@ -102,6 +119,11 @@ int run_latency_bench_command(const LatencyBenchOptions& options) {
   }
   write(options.json_path, json);
   write(options.svg_path, svg);
+  // Given ports that could not run are the command's failure, not a row among others.
+  if (!options.ports.empty() && !report.backends.empty() && !report.backends.front().error.empty()) {
+    fmt::print(stderr, "aether bench latency: {}\n", report.backends.front().error);
+    status = exit_failure;
+  }
   return report.interrupted ? 130 : status;
 }
 
@@ -142,6 +164,7 @@ void register_bench(CLI::App& app, int& exit_code) {
       "another, over a veth pair in two throwaway network namespaces; the SPSC ring between the same cores runs "
       "first as the floor. Prints a table, writes JSON and an SVG percentile plot. Needs root.");
   add_latency_options(*latency, *latency_options);
+  add_ports_option(*latency, latency->get_option("--backends"), latency_options->ports);
   latency->callback([latency_options, &exit_code] { exit_code = run_latency_bench_command(*latency_options); });
   register_throughput_bench(*bench, exit_code);
 }

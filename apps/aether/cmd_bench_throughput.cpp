@@ -17,6 +17,7 @@ namespace {
 
 struct ThroughputOptions {
   std::string backends = "all";
+  std::string ports;  // --ports SPEC_A,SPEC_B
   std::vector<std::size_t> sizes{64};
   double seconds = 2.0;
   std::string cpus;
@@ -27,7 +28,7 @@ struct ThroughputOptions {
 };
 
 int run_throughput(const ThroughputOptions& options) {
-  auto backends = measure::select_bench_backends(options.backends);
+  auto backends = select_bench_paths(options.backends, options.ports);
   if (!backends) {
     fmt::print(stderr, "aether bench throughput: {}\n", backends.error().describe());
     return exit_failure;
@@ -37,7 +38,7 @@ int run_throughput(const ThroughputOptions& options) {
     fmt::print(stderr, "aether bench throughput: {}\n", cpus.error().describe());
     return exit_failure;
   }
-  if (geteuid() != 0) {
+  if (geteuid() != 0 && options.ports.empty()) {
     fmt::print(stderr, "aether bench throughput: needs root (network namespaces, veth, raw sockets, XDP)\n");
     return exit_failure;
   }
@@ -64,6 +65,10 @@ int run_throughput(const ThroughputOptions& options) {
       return exit_failure;
     }
   }
+  if (!options.ports.empty() && !report.results.empty() && !report.results.front().error.empty()) {
+    fmt::print(stderr, "aether bench throughput: {}\n", report.results.front().error);
+    return exit_failure;
+  }
   return report.interrupted ? 130 : exit_ok;
 }
 
@@ -75,8 +80,10 @@ void register_throughput_bench(CLI::App& bench, int& exit_code) {
       "throughput",
       "One pinned core sends frames as fast as the path takes them, another receives; Mpps and Gbit/s per path, "
       "received against sent, over a veth pair in throwaway namespaces. Needs root.");
-  command->add_option("--backends", options->backends, "Paths: comma-separated from udp, udp-block, afpacket, afxdp, memif, or all")
-      ->default_val("all");
+  auto* backends =
+      command->add_option("--backends", options->backends, "Paths: comma-separated from udp, udp-block, afpacket, afxdp, memif, or all")
+          ->default_val("all");
+  add_ports_option(*command, backends, options->ports);
   command->add_option("--size", options->sizes, "Frame sizes in bytes without FCS (64..1514); repeat or comma-separate")
       ->delimiter(',')
       ->check(CLI::Range(64, 1514));

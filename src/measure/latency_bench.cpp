@@ -19,11 +19,11 @@ namespace aether::measure {
 
 const std::vector<BenchBackend>& bench_backends() {
   static const std::vector<BenchBackend> all = {
-      {"udp", "udp", "", "", "kernel UDP sockets, both ends spin on recvmmsg/sendmmsg"},
-      {"udp-block", "udp", "", "?wait=block", "kernel UDP sockets, the responder sleeps in poll()"},
-      {"afpacket", "afpacket", "", "", "AF_PACKET mmap rings on the veth ends"},
-      {"afxdp", "afxdp", "", "", "AF_XDP sockets on the veth ends"},
-      {"memif", "memif", "", "", "memif shared memory, zero-copy client to server, polling (no veth)"},
+      {"udp", "udp", "", "", "kernel UDP sockets, both ends spin on recvmmsg/sendmmsg", "", ""},
+      {"udp-block", "udp", "", "?wait=block", "kernel UDP sockets, the responder sleeps in poll()", "", ""},
+      {"afpacket", "afpacket", "", "", "AF_PACKET mmap rings on the veth ends", "", ""},
+      {"afxdp", "afxdp", "", "", "AF_XDP sockets on the veth ends", "", ""},
+      {"memif", "memif", "", "", "memif shared memory, zero-copy client to server, polling (no veth)", "", ""},
   };
   return all;
 }
@@ -53,6 +53,34 @@ Result<std::vector<BenchBackend>> select_bench_backends(const std::string& list)
   return selected;
 }
 
+Result<BenchBackend> given_ports_backend(const std::string& ports) {
+  const auto comma = ports.find(',');
+  const std::string a = ports.substr(0, comma);
+  const std::string b = comma == std::string::npos ? std::string() : ports.substr(comma + 1);
+  if (a.empty() || b.empty() || b.find(',') != std::string::npos) {
+    return invalid_argument(fmt::format(
+        "--ports: give two port specs SPEC_A,SPEC_B (generator on A, responder on B), e.g. "
+        "afpacket:eth1,afpacket:eth2 or vfio:0000:00:03.0,vfio:0000:00:04.0; got '{}'",
+        ports));
+  }
+  if (a == b) return invalid_argument(fmt::format("--ports: A and B are the same port '{}': give two connected ports", a));
+  for (const auto& spec : {a, b}) {
+    if (spec.rfind("udp:", 0) == 0) {
+      return invalid_argument(fmt::format(
+          "--ports: '{}': udp ports are addressed by IP and UDP port through the kernel, not by port B's MAC; "
+          "measure them with --backends udp, or give frame-level ports (afpacket, afxdp, memif, vfio)",
+          spec));
+    }
+  }
+  BenchBackend backend;
+  backend.name = ports;
+  backend.kind = a.substr(0, a.find(':'));
+  backend.summary = fmt::format("given ports: generator on {}, responder on {}", a, b);
+  backend.given_generator_spec = a;
+  backend.given_responder_spec = b;
+  return backend;
+}
+
 namespace {
 
 constexpr std::uint16_t probe_port = 9000;
@@ -61,7 +89,7 @@ BackendLatency run_one(const BenchBackend& backend, const LatencyBenchConfig& co
                        const std::atomic<bool>& stop, const ProgressFunction& progress) {
   BackendLatency out;
   out.backend = backend;
-  auto link = PortsOnVeth::create(backend.kind, backend.generator_query, backend.responder_query, probe_port);
+  auto link = PortsOnVeth::open_for(backend, probe_port);
   if (!link) {
     out.error = link.error().describe();
     return out;

@@ -1,4 +1,6 @@
 // `aether bench latency` outputs: the side-by-side table and JSON.
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -35,7 +37,10 @@ std::string format_latency_table(const LatencyBenchReport& report) {
                      config.fifo_priority ? fmt::format(", SCHED_FIFO {}", *config.fifo_priority) : std::string());
   for (const auto& [key, value] : report.environment) out += fmt::format("  {}: {}\n", key, value);
   out += "round trip, measured from when each probe was due (no coordinated omission):\n\n";
-  out += fmt::format("{:<11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>8} {:>6} {:>6} {:>8} {:>10}\n", "path", "p50", "p99",
+  // Wide enough for a --ports label (the two specs).
+  std::size_t width = 11;
+  for (const auto& backend : report.backends) width = std::max(width, backend.backend.name.size());
+  out += fmt::format("{:<{}} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>8} {:>6} {:>6} {:>8} {:>10}\n", "path", width, "p50", "p99",
                      "p99.9", "p99.99", "max", "lost", "replies", "CPU%", "gen%", "p50/udp", "p99.9/udp");
   const BackendLatency* baseline = find_baseline(report);
   const double base_p50 = baseline ? static_cast<double>(baseline->generator.round_trip_ns.percentile(50)) : 0;
@@ -43,7 +48,7 @@ std::string format_latency_table(const LatencyBenchReport& report) {
   auto row = [&](const std::string& name, const LatencyHistogram& histogram, const std::string& lost,
                  const std::string& replies, const std::string& cpu, const std::string& generator_cpu) {
     auto pct = [&](double p) { return histogram.count() == 0 ? std::string("-") : format_duration_ns(histogram.percentile(p)); };
-    out += fmt::format("{:<11} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>8} {:>6} {:>6} {:>8} {:>10}\n", name, pct(50), pct(99),
+    out += fmt::format("{:<{}} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7} {:>8} {:>6} {:>6} {:>8} {:>10}\n", name, width, pct(50), pct(99),
                        pct(99.9), pct(99.99), histogram.count() == 0 ? "-" : format_duration_ns(histogram.max()), lost,
                        replies, cpu, generator_cpu, ratio(static_cast<double>(histogram.percentile(50)), base_p50),
                        ratio(static_cast<double>(histogram.percentile(99.9)), base_p999));
@@ -51,11 +56,11 @@ std::string format_latency_table(const LatencyBenchReport& report) {
   if (report.floor) {
     row("ring floor", report.floor->round_trip_ns, "0", std::to_string(report.floor->messages), "100", "100");
   } else if (!report.floor_error.empty()) {
-    out += fmt::format("{:<11} not measured: {}\n", "ring floor", report.floor_error);
+    out += fmt::format("{:<{}} not measured: {}\n", "ring floor", width, report.floor_error);
   }
   for (const auto& backend : report.backends) {
     if (!backend.error.empty()) {
-      out += fmt::format("{:<11} not measured: {}\n", backend.backend.name, backend.error);
+      out += fmt::format("{:<{}} not measured: {}\n", backend.backend.name, width, backend.error);
       continue;
     }
     const auto& g = backend.generator;

@@ -9,22 +9,27 @@
 
 #include <fmt/format.h>
 
+#include "aether/measure/latency_bench.hpp"
 #include "aether/net/port_registry.hpp"
 
 namespace aether::measure {
 
-Result<PortWithPool> open_port_in_namespace(const net::NetworkNamespace& ns, const std::string& spec,
-                                            std::uint16_t port_id, std::size_t buffers) {
+Result<PortWithPool> open_port_and_pool(const std::string& spec, std::uint16_t port_id, std::size_t buffers) {
   PortWithPool opened;
   auto pool = mem::Mempool::create(net::default_packet_pool_config(buffers, "port" + std::to_string(port_id)));
   if (!pool) return std::move(pool).error();
   opened.pool = std::move(*pool);
-  auto entered = net::ScopedNamespace::enter(ns);
-  if (!entered) return std::move(entered).error();
   auto port = net::open_port(spec, net::PortOptions{opened.pool.get(), port_id});
   if (!port) return std::move(port).error();
   opened.port = std::move(*port);
   return opened;
+}
+
+Result<PortWithPool> open_port_in_namespace(const net::NetworkNamespace& ns, const std::string& spec,
+                                            std::uint16_t port_id, std::size_t buffers) {
+  auto entered = net::ScopedNamespace::enter(ns);
+  if (!entered) return std::move(entered).error();
+  return open_port_and_pool(spec, port_id, buffers);
 }
 
 std::string spec_for_veth_end(const std::string& kind, const net::VethEnd& end, std::uint16_t udp_port) {
@@ -41,32 +46,63 @@ Result<PortsOnVeth> PortsOnVeth::create_memif(const std::string& generator_query
   link.generator_spec_ = socket + "?role=client" + (generator_query.empty() ? "" : "&" + generator_query.substr(1));
   for (auto [opened, spec, port_id] : {std::tuple{&link.responder_, &link.responder_spec_, 1},
                                        std::tuple{&link.generator_, &link.generator_spec_, 0}}) {
-    PortWithPool port;
-    auto pool = mem::Mempool::create(net::default_packet_pool_config(4096, "port" + std::to_string(port_id)));
-    if (!pool) return std::move(pool).error();
-    port.pool = std::move(*pool);
-    auto memif = net::open_port(*spec, net::PortOptions{port.pool.get(), static_cast<std::uint16_t>(port_id)});
-    if (!memif) return std::move(memif).error();
-    port.port = std::move(*memif);
-    *opened = std::move(port);
+    auto port = open_port_and_pool(*spec, static_cast<std::uint16_t>(port_id));
+    if (!port) return std::move(port).error();
+    *opened = std::move(*port);
   }
   // The client connects in the background: wait for the link.
+  if (auto up = link.wait_for_links_and_name_ends("memif link " + socket); !up) return std::move(up).error();
+  return link;
+}
+
+Result<void> PortsOnVeth::wait_for_links_and_name_ends(const std::string& what) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (link.generator_.port->link_state() != net::LinkState::up ||
-         link.responder_.port->link_state() != net::LinkState::up) {
+  while (generator_.port->link_state() != net::LinkState::up || responder_.port->link_state() != net::LinkState::up) {
     if (std::chrono::steady_clock::now() > deadline) {
-      return Error{std::make_error_code(std::errc::timed_out), fmt::format("memif link {} did not come up in 5 s", socket)};
+      // A backend that cannot tell (unknown) is given the benefit of the doubt.
+      for (auto [port, spec] : {std::pair{&generator_, &generator_spec_}, std::pair{&responder_, &responder_spec_}}) {
+        if (port->port->link_state() == net::LinkState::down) {
+          return Error{std::make_error_code(std::errc::timed_out),
+                       fmt::format("{}: the link of {} is still down after 5 s: check that the two ports are connected "
+                                   "and their links are up",
+                                   what, *spec)};
+        }
+      }
+      break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
-  for (auto [end, port, ip] : {std::tuple{&link.memif_end_a_, &link.generator_, "10.77.0.1"},
-                               std::tuple{&link.memif_end_b_, &link.responder_, "10.77.0.2"}}) {
+  // No kernel stack sees these addresses: they only fill the probes' headers.
+  for (auto [end, port, ip] : {std::tuple{&memif_end_a_, &generator_, "10.77.0.1"},
+                               std::tuple{&memif_end_b_, &responder_, "10.77.0.2"}}) {
     end->name = port->port->info().interface;
     end->mac = port->port->info().mac;
     end->ip = ip;
     ::inet_pton(AF_INET, ip, &end->ip_be);
   }
+  return {};
+}
+
+Result<PortsOnVeth> PortsOnVeth::open_given(const std::string& generator_spec, const std::string& responder_spec) {
+  PortsOnVeth link;
+  link.generator_spec_ = generator_spec;
+  link.responder_spec_ = responder_spec;
+  // The responder first, as for memif: it is listening before the first probe.
+  auto responder = open_port_and_pool(responder_spec, 1);
+  if (!responder) return Error{responder.error().code, "--ports: B (responder): " + responder.error().message};
+  link.responder_ = std::move(*responder);
+  auto generator = open_port_and_pool(generator_spec, 0);
+  if (!generator) return Error{generator.error().code, "--ports: A (generator): " + generator.error().message};
+  link.generator_ = std::move(*generator);
+  if (auto up = link.wait_for_links_and_name_ends("--ports " + generator_spec + "," + responder_spec); !up) {
+    return std::move(up).error();
+  }
   return link;
+}
+
+Result<PortsOnVeth> PortsOnVeth::open_for(const BenchBackend& backend, std::uint16_t udp_port) {
+  if (backend.given()) return open_given(backend.given_generator_spec, backend.given_responder_spec);
+  return create(backend.kind, backend.generator_query, backend.responder_query, udp_port);
 }
 
 Result<PortsOnVeth> PortsOnVeth::create(const std::string& kind, const std::string& generator_query,

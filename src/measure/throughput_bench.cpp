@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -25,7 +26,7 @@ ThroughputResult run_one(const BenchBackend& backend, std::size_t frame_size, co
   ThroughputResult out;
   out.backend = backend;
   out.frame_size = frame_size;
-  auto link = PortsOnVeth::create(backend.kind, backend.generator_query, backend.responder_query, traffic_port);
+  auto link = PortsOnVeth::open_for(backend, traffic_port);
   if (!link) {
     out.error = link.error().describe();
     return out;
@@ -123,15 +124,18 @@ std::string format_throughput_table(const ThroughputBenchReport& report) {
                        format_duration_ns(report.floor->round_trip_ns.percentile(50)),
                        format_duration_ns(report.floor->round_trip_ns.percentile(99.9)));
   }
-  out += fmt::format("{:<10} {:>6} {:>10} {:>10} {:>9} {:>10} {:>12} {:>10}  {}\n", "path", "size", "sent Mpps", "recv Mpps",
+  // Wide enough for a --ports label (the two specs).
+  std::size_t width = 10;
+  for (const auto& r : report.results) width = std::max(width, r.backend.name.size());
+  out += fmt::format("{:<{}} {:>6} {:>10} {:>10} {:>9} {:>10} {:>12} {:>10}  {}\n", "path", width, "size", "sent Mpps", "recv Mpps",
                      "recv Gb/s", "lost", "back-press.", "recv/sent", "mode");
   for (const auto& r : report.results) {
     if (!r.error.empty()) {
-      out += fmt::format("{:<10} {:>6} not measured: {}\n", r.backend.name, r.frame_size, r.error);
+      out += fmt::format("{:<{}} {:>6} not measured: {}\n", r.backend.name, width, r.frame_size, r.error);
       continue;
     }
     const std::uint64_t lost = r.sent > r.received ? r.sent - r.received : 0;
-    out += fmt::format("{:<10} {:>6} {:>10.3f} {:>10.3f} {:>9.3f} {:>10} {:>12} {:>9.1f}%  {}\n", r.backend.name, r.frame_size,
+    out += fmt::format("{:<{}} {:>6} {:>10.3f} {:>10.3f} {:>9.3f} {:>10} {:>12} {:>9.1f}%  {}\n", r.backend.name, width, r.frame_size,
                        r.sent_mpps(), r.received_mpps(), r.received_gbps(), lost, r.refused,
                        r.sent > 0 ? 100.0 * static_cast<double>(r.received) / static_cast<double>(r.sent) : 0.0, r.mode);
   }

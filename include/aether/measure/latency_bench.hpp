@@ -31,11 +31,21 @@ struct BenchBackend {
   std::string generator_query;   // appended to the generator's spec ("" or "?...")
   std::string responder_query;   // appended to the responder's spec
   std::string summary;
+  // Given ports (--ports A,B): both non-empty, the two full specs of ports
+  // the user has connected; no veth pair is made (PortsOnVeth::open_given).
+  std::string given_generator_spec;
+  std::string given_responder_spec;
+  [[nodiscard]] bool given() const noexcept { return !given_generator_spec.empty(); }
 };
 // Every path this build can measure, in table order: the kernel UDP baseline first.
 const std::vector<BenchBackend>& bench_backends();
 // Resolves a comma-separated list ("udp,afxdp" or "all"); errors list the known names.
 Result<std::vector<BenchBackend>> select_bench_backends(const std::string& list);
+// The path of `--ports SPEC_A,SPEC_B`: the generator (sender) on A, the
+// responder (sink) on B, labelled "SPEC_A,SPEC_B". Refuses anything but two
+// distinct non-empty specs, and udp: specs (their frames are addressed by
+// the kernel's UDP rules, not by the MAC of port B).
+Result<BenchBackend> given_ports_backend(const std::string& ports);
 
 struct LatencyBenchConfig {
   std::vector<BenchBackend> backends;
