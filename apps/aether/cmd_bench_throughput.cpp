@@ -22,6 +22,7 @@ struct ThroughputOptions {
   double seconds = 2.0;
   std::string cpus;
   int fifo_priority = 0;
+  std::uint64_t ring_messages = 100000;  // the floor line; 0 skips it
   PartitionPlacementOptions partition;  // --partition: sender and receiver on Aether CPUs
   std::string json_path;
   bool vs_dpdk = false;
@@ -54,7 +55,7 @@ int run_throughput(const ThroughputOptions& options) {
   config.sender_cpu = cpus->first;
   config.receiver_cpu = cpus->second;
   // The SPSC ring round trip between the same two cores: the floor line.
-  config.ring_messages = 100000;
+  config.ring_messages = options.ring_messages;
   if (options.fifo_priority > 0) config.fifo_priority = options.fifo_priority;
   const auto& stop = install_interrupt_flag();
   const auto report = measure::run_throughput_bench(config, stop, [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
@@ -90,6 +91,8 @@ void register_throughput_bench(CLI::App& bench, int& exit_code) {
   command->add_option("--seconds", options->seconds, "Measured seconds per path and size")->default_val(2.0)->check(CLI::Range(0.1, 3600.0));
   command->add_option("--cpus", options->cpus, "Sender and receiver CPUs, e.g. 0,1 (default: the first two allowed)");
   command->add_option("--fifo", options->fifo_priority, "Run both workers SCHED_FIFO at this priority (1-99)")->check(CLI::Range(1, 99));
+  command->add_option("--ring-messages", options->ring_messages, "Round trips for the SPSC ring floor line (0: skip)")
+      ->default_val(100000);
   command->add_option("--json", options->json_path, "Write the JSON report here");
   add_partition_options(*command, options->partition);
   command->add_flag("--vs-dpdk", options->vs_dpdk,
