@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -36,6 +37,9 @@ KernelState kernel_state() {
 
 // Starts the bench in its own process group; stdout and stderr to files.
 pid_t start_bench(const std::string& args, const std::string& log) {
+  // Empty the log before forking: a log left by an earlier run (or the
+  // previous path) would otherwise satisfy wait_for_text at once.
+  std::ofstream(log, std::ios::trunc).flush();
   const pid_t child = fork();
   if (child == 0) {
     setpgid(0, 0);
@@ -43,6 +47,9 @@ pid_t start_bench(const std::string& args, const std::string& log) {
     execl("/bin/sh", "sh", "-c", ("exec " + command).c_str(), nullptr);
     _exit(127);
   }
+  // Also from the parent, so that kill(-child, ...) finds the group even if
+  // the child has not run yet (the usual double setpgid).
+  if (child > 0) setpgid(child, child);
   return child;
 }
 
