@@ -105,6 +105,21 @@ TEST(GuestConsole, ParsesExitCodeBootTimeAndOutput) {
   EXPECT_EQ(report.script_output, "hello\nworld\n");
 }
 
+TEST(GuestConsole, KernelLinesDuringTheScriptAreNotItsOutput) {
+  // The kernel shares the serial console: a late boot message (seen: the
+  // TSC refinement at 2.17 s) can land between the script's lines.
+  const auto report = parse_guest_console(
+      "AETHER-GUEST-SCRIPT-BEGIN uptime=2.1\n"
+      "[    2.170424] tsc: Refined TSC clocksource calibration: 2299.976 MHz\n"
+      "iommus=0\n"
+      "[    2.171340] clocksource: Switched to clocksource tsc\n"
+      "[not a timestamp] kept\n"
+      "no newline\n"
+      "\n"
+      "AETHER-GUEST-EXIT=3 uptime=2.2\n");
+  EXPECT_EQ(report.script_output, "iommus=0\n[not a timestamp] kept\nno newline\n");
+}
+
 TEST(GuestConsole, NoMarkerMeansNoExitCode) {
   const auto report = parse_guest_console("[ 2.5] Kernel panic - not syncing: Fatal exception\n");
   EXPECT_FALSE(report.exit_code.has_value());

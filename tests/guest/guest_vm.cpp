@@ -133,6 +133,42 @@ bool guest_required() {
   return set("CI") || set("AETHER_GUEST_REQUIRED");
 }
 
+namespace {
+
+// A whole line the kernel printed on the shared serial console while the
+// script ran ("[    2.170424] tsc: Refined TSC ..."): printk's timestamp
+// prefix. Such lines stay in GuestRun::console but are not the script's.
+bool is_kernel_line(std::string_view line) {
+  if (line.size() < 4 || line.front() != '[') return false;
+  const std::size_t close = line.find("] ");
+  if (close == std::string_view::npos || close < 2) return false;
+  bool digits = false;
+  for (const char c : line.substr(1, close - 1)) {
+    if (c >= '0' && c <= '9') {
+      digits = true;
+    } else if (c != ' ' && c != '.') {
+      return false;
+    }
+  }
+  return digits;
+}
+
+std::string without_kernel_lines(std::string_view output) {
+  std::string kept;
+  kept.reserve(output.size());
+  std::size_t start = 0;
+  while (start < output.size()) {
+    std::size_t end = output.find('\n', start);
+    end = end == std::string_view::npos ? output.size() : end + 1;
+    const std::string_view line = output.substr(start, end - start);
+    if (!is_kernel_line(line)) kept.append(line);
+    start = end;
+  }
+  return kept;
+}
+
+}  // namespace
+
 GuestConsoleReport parse_guest_console(std::string_view console) {
   GuestConsoleReport report;
   std::size_t output_begin = std::string_view::npos;  // just after the last begin marker's line
@@ -166,7 +202,7 @@ GuestConsoleReport parse_guest_console(std::string_view console) {
     // the script left unterminated; it is not the script's output.
     if (output_end != std::string_view::npos && output.ends_with("\n\n")) output.remove_suffix(1);
     if (output_end != std::string_view::npos && output == "\n") output = {};
-    report.script_output = std::string(output);
+    report.script_output = without_kernel_lines(output);
   }
   return report;
 }

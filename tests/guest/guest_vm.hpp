@@ -83,7 +83,8 @@ struct GuestRun {
   int exit_code = -1;            // the script's status; -1 when timed_out
   std::string console;           // the whole serial console, '\r' removed
   bool timed_out = false;        // QEMU was killed at GuestOptions::timeout
-  std::string script_output;     // console lines between the script's start and exit markers
+  std::string script_output;     // console lines between the script's start and exit markers,
+                                 // without the kernel's own "[ seconds] ..." lines
   std::optional<double> boot_seconds;   // guest uptime when the script started
   std::chrono::milliseconds wall_time{0};  // host time from QEMU start to its end
 };
@@ -110,7 +111,7 @@ struct GuestRun {
 struct GuestConsoleReport {
   std::optional<int> exit_code;       // from the last "AETHER-GUEST-EXIT=<n>" line
   std::optional<double> boot_seconds; // from "AETHER-GUEST-SCRIPT-BEGIN uptime=<s>"
-  std::string script_output;          // lines between those two markers
+  std::string script_output;          // lines between those two markers, kernel lines left out
 };
 [[nodiscard]] GuestConsoleReport parse_guest_console(std::string_view console);
 
