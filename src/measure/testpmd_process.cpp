@@ -3,6 +3,7 @@
 #include "aether/measure/testpmd_process.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -10,6 +11,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -42,7 +45,47 @@ Result<void> make_workers_fifo(pid_t pid, int priority) {
   return {};
 }
 
+// write(2) to the child's stdin without SIGPIPE if it died: the signal is
+// blocked in this thread for the call and a pending one consumed, so a
+// crashing peer never kills the process that measures it (no process-wide
+// disposition is changed: this is a library).
+bool write_without_sigpipe(int fd, const std::string& text) {
+  sigset_t pipe_only, previous;
+  sigemptyset(&pipe_only);
+  sigaddset(&pipe_only, SIGPIPE);
+  sigset_t pending;
+  sigpending(&pending);
+  const bool was_pending = sigismember(&pending, SIGPIPE) == 1;
+  pthread_sigmask(SIG_BLOCK, &pipe_only, &previous);
+  std::size_t done = 0;
+  bool ok = true;
+  while (done < text.size()) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ok = false;
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (!ok && errno == EPIPE && !was_pending) {
+    const timespec zero{};
+    (void)sigtimedwait(&pipe_only, nullptr, &zero);  // the SIGPIPE this write raised
+  }
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  return ok;
+}
+
 }  // namespace
+
+std::string describe_child_exit(int status) {
+  if (WIFSIGNALED(status)) {
+    const int signal = WTERMSIG(status);
+    return fmt::format("killed by signal {} ({}){}", signal, ::strsignal(signal), WCOREDUMP(status) ? ", core dumped" : "");
+  }
+  if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
+  return fmt::format("ended with wait status {:#x}", status);
+}
 
 std::string TestpmdProcess::missing_memif_support() {
   if (::access(kTestpmd, X_OK) != 0) return fmt::format("{} is missing (apt-get install dpdk-dev)", kTestpmd);
@@ -74,6 +117,7 @@ Result<void> TestpmdProcess::start(const Options& options) {
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   output_.clear();
+  exit_.clear();
   pid_ = ::fork();
   if (pid_ == 0) {
     ::setpgid(0, 0);                      // its own group: a Ctrl-C to us is for us, we stop it
@@ -116,15 +160,36 @@ Result<void> TestpmdProcess::start_forwarding() {
   command("start");
   // testpmd prints the forwarding configuration, naming the lcore, once
   // the forwarding lcore has been launched.
-  if (!wait_for("Logical Core", std::chrono::seconds(10), from)) {
-    return Error{std::make_error_code(std::errc::timed_out), "testpmd did not start forwarding"};
-  }
+  if (!wait_for("Logical Core", std::chrono::seconds(10), from)) return no_answer("'start' (forwarding)");
   return {};
 }
 
-void TestpmdProcess::command(const std::string& line) {
-  const std::string text = line + "\n";
-  if (stdin_ >= 0) (void)!::write(stdin_, text.data(), text.size());
+bool TestpmdProcess::command(const std::string& line) {
+  if (stdin_ < 0) return false;
+  if (write_without_sigpipe(stdin_, line + "\n")) return true;
+  // Its end of the pipe is gone: it died (or closed stdin). Never write again.
+  ::close(stdin_);
+  stdin_ = -1;
+  return false;
+}
+
+bool TestpmdProcess::exited() {
+  if (pid_ <= 0) return !exit_.empty();
+  int status = 0;
+  if (::waitpid(pid_, &status, WNOHANG) != pid_) return false;
+  pid_ = -1;  // reaped: its pid may be reused, never signal it again
+  exit_ = describe_child_exit(status);
+  return true;
+}
+
+Error TestpmdProcess::no_answer(const std::string& what) {
+  const std::string said = output();
+  const std::string tail = said.substr(said.size() > 600 ? said.size() - 600 : 0);
+  if (exited()) {
+    return Error{std::make_error_code(std::errc::broken_pipe),
+                 fmt::format("testpmd died before {}: {}; its last output: {}", what, exit_, tail)};
+  }
+  return Error{std::make_error_code(std::errc::timed_out), fmt::format("testpmd did not answer {}", what)};
 }
 
 bool TestpmdProcess::wait_for(const std::string& text, std::chrono::milliseconds timeout, std::size_t from) {
@@ -135,6 +200,10 @@ bool TestpmdProcess::wait_for(const std::string& text, std::chrono::milliseconds
       if (output_.find(text, from) != std::string::npos) return true;
     }
     if (std::chrono::steady_clock::now() >= deadline) return false;
+    if (exited()) {  // a dead child says nothing more: no use waiting out the timeout
+      std::lock_guard lock(mutex_);
+      return output_.find(text, from) != std::string::npos;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
 }
@@ -153,9 +222,7 @@ Result<TestpmdProcess::PortStats> TestpmdProcess::port_stats(unsigned port) {
   const std::size_t from = output_size();
   command(fmt::format("show port stats {}", port));
   // The block ends with the throughput lines ("Tx-pps ... Tx-bps").
-  if (!wait_for("Tx-bps", std::chrono::seconds(5), from)) {
-    return Error{std::make_error_code(std::errc::timed_out), "testpmd did not answer 'show port stats'"};
-  }
+  if (!wait_for("Tx-bps", std::chrono::seconds(5), from)) return no_answer("'show port stats'");
   std::string block;
   {
     std::lock_guard lock(mutex_);
@@ -183,20 +250,17 @@ void TestpmdProcess::stop() {
   if (pid_ > 0) {
     command("stop");
     command("quit");
-    for (int i = 0; i < 300; ++i) {
-      if (::waitpid(pid_, nullptr, WNOHANG) == pid_) {
-        pid_ = -1;  // reaped: its pid may be reused, never signal it again
-        break;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    for (int i = 0; i < 300 && !exited(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     if (pid_ > 0) ::kill(pid_, SIGKILL);
   }
   reap();
 }
 
 void TestpmdProcess::reap() {
-  if (pid_ > 0) ::waitpid(pid_, nullptr, 0);
+  if (pid_ > 0) {
+    int status = 0;
+    if (::waitpid(pid_, &status, 0) == pid_) exit_ = describe_child_exit(status);
+  }
   pid_ = -1;
   if (stdin_ >= 0) ::close(stdin_);
   stdin_ = -1;
@@ -239,7 +303,12 @@ Result<DpdkMemifThroughput> measure_testpmd_memif_throughput(std::size_t frame_s
   const auto start = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
   auto after = receiver.port_stats();
-  if (!after) return std::move(after).error();
+  if (!after) {
+    // A peer that crashed is a result: say how, and what it had counted.
+    return Error{after.error().code, fmt::format("{} (it had received {} frames by the end of the warm-up; sender: {})",
+                                                 after.error().message, before->rx_packets,
+                                                 sender.exited() ? sender.exit_description() : "running")};
+  }
   DpdkMemifThroughput result;
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.frames = after->rx_packets - before->rx_packets;

@@ -50,7 +50,9 @@ class TestpmdProcess {
   // "start", then waits until the forwarding lcore runs.
   [[nodiscard]] Result<void> start_forwarding();
 
-  void command(const std::string& line);
+  // Sends one command line. False when testpmd is gone (its stdin closed):
+  // never SIGPIPE, never a write after that.
+  bool command(const std::string& line);
   // Waits until `text` appears in the output after byte `from`.
   bool wait_for(const std::string& text, std::chrono::milliseconds timeout, std::size_t from = 0);
   [[nodiscard]] std::size_t output_size();
@@ -69,9 +71,18 @@ class TestpmdProcess {
   // "stop", "quit", then SIGKILL after 3 s.
   void stop();
   [[nodiscard]] bool running() const noexcept { return pid_ > 0; }
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+  // Reaps it if it has ended (never blocks); then exit_description() says how.
+  bool exited();
+  // "killed by signal 11 (Segmentation fault)", "exited with status 0", or
+  // empty while it runs.
+  [[nodiscard]] const std::string& exit_description() const noexcept { return exit_; }
 
  private:
   void reap();
+  // The error for a command it did not answer: how it died, if it did, with
+  // the end of its output; a time-out otherwise.
+  Error no_answer(const std::string& what);
 
   std::string prefix_;
   pid_t pid_ = -1;
@@ -80,7 +91,11 @@ class TestpmdProcess {
   std::thread reader_;
   std::mutex mutex_;
   std::string output_;
+  std::string exit_;  // how it ended, once reaped
 };
+
+// A wait(2) status for people: "killed by signal 11 (Segmentation fault)".
+std::string describe_child_exit(int status);
 
 // Mpps of testpmd txonly (memif client, forwarding on cpu_a) into testpmd
 // rxonly (memif server, forwarding on cpu_b), frames of `frame_size` bytes,
