@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,11 +25,14 @@ struct LatencyBenchOptions {
   std::size_t frame_size = 64;
   std::string cpus;
   int fifo_priority = 0;
+  bool allow_rt_throttling = false;
   PartitionPlacementOptions partition;  // --partition: both workers on Aether CPUs
   std::uint64_t ring_messages = 200000;
   std::string out_dir;
   std::string json_path;
   std::string svg_path;
+  bool rerun_overloaded = false;  // the demo: an overloaded path again at a rate it sustains
+  std::optional<measure::LatencyBenchConfig::HostNoise> host_noise;  // the demo: jitter of the same run
 };
 
 void add_latency_options(CLI::App& command, LatencyBenchOptions& options);
@@ -39,6 +43,10 @@ int run_latency_bench_command(const LatencyBenchOptions& options);
 Result<std::pair<unsigned, unsigned>> choose_bench_cpus(const std::string& text, const PartitionPlacementOptions& partition,
                                                         std::string_view command);
 void register_throughput_bench(CLI::App& bench, int& exit_code);
+// --fifo refuses to run while RT throttling would stop its workers every
+// second, unless --allow-rt-throttling was given.
+Result<void> check_rt_throttling(int fifo_priority, bool allow_rt_throttling);
+void add_rt_throttling_option(CLI::App& command, bool& allow);
 // The paths of --backends, or the one path of --ports when it is given.
 Result<std::vector<measure::BenchBackend>> select_bench_paths(const std::string& backends, const std::string& ports);
 // Adds --ports to a bench command (it excludes --backends).

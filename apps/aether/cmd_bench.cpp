@@ -41,6 +41,24 @@ Result<std::pair<unsigned, unsigned>> choose_bench_cpus(const std::string& text,
   return std::pair{cpus[0], cpus[1]};
 }
 
+Result<void> check_rt_throttling(int fifo_priority, bool allow_rt_throttling) {
+  if (fifo_priority <= 0 || allow_rt_throttling) return {};
+  auto runtime = read_rt_runtime_us();
+  if (!runtime || *runtime == -1) return {};
+  return invalid_argument(fmt::format(
+      "--fifo {} with RT throttling on (kernel.sched_rt_runtime_us = {}): the kernel stops every SCHED_FIFO worker "
+      "for the rest of each period once it has run {} us of it (~{} ms a second), and the tail figures would show "
+      "that gap as the path's. Turn throttling off for the run (sysctl -w kernel.sched_rt_runtime_us=-1), or pass "
+      "--allow-rt-throttling to measure with it",
+      fifo_priority, *runtime, *runtime, (1'000'000 - *runtime) / 1000));
+}
+
+void add_rt_throttling_option(CLI::App& command, bool& allow) {
+  command.add_flag("--allow-rt-throttling", allow,
+                   "Run --fifo workers even though RT throttling (kernel.sched_rt_runtime_us != -1) will stop them "
+                   "every second");
+}
+
 Result<std::vector<measure::BenchBackend>> select_bench_paths(const std::string& backends, const std::string& ports) {
   if (ports.empty()) return measure::select_bench_backends(backends);
   auto given = measure::given_ports_backend(ports);
@@ -63,6 +81,10 @@ int run_latency_bench_command(const LatencyBenchOptions& options) {
     fmt::print(stderr, "aether bench latency: {}\n", backends.error().describe());
     return exit_failure;
   }
+  if (auto throttling = check_rt_throttling(options.fifo_priority, options.allow_rt_throttling); !throttling) {
+    fmt::print(stderr, "aether bench latency: {}\n", throttling.error().describe());
+    return exit_failure;
+  }
   auto cpus = choose_bench_cpus(options.cpus, options.partition, "aether bench latency");
   if (!cpus) {
     fmt::print(stderr, "aether bench latency: {}\n", cpus.error().describe());
@@ -79,6 +101,8 @@ int run_latency_bench_command(const LatencyBenchOptions& options) {
   config.responder_cpu = cpus->second;
   if (options.fifo_priority > 0) config.fifo_priority = options.fifo_priority;
   config.ring_messages = options.ring_messages;
+  config.rerun_overloaded = options.rerun_overloaded;
+  config.host_noise = options.host_noise;
   // Given ports say for themselves what they lack (the port registry's error).
   if (geteuid() != 0 && options.ports.empty()) {
     fmt::print(stderr,
@@ -146,6 +170,10 @@ void add_latency_options(CLI::App& command, LatencyBenchOptions& options) {
   command.add_option("--cpus", options.cpus, "Generator and responder CPUs, e.g. 0,1 (default: the first two allowed)");
   command.add_option("--fifo", options.fifo_priority, "Run both workers SCHED_FIFO at this priority (1-99)")
       ->check(CLI::Range(1, 99));
+  add_rt_throttling_option(command, options.allow_rt_throttling);
+  command.add_flag("--rerun-overloaded", options.rerun_overloaded,
+                   "A path that cannot sustain --rate is marked OVERLOADED in its row; with this flag it is also "
+                   "measured again, in a row of its own, at 80 % of the rate it sustained (the demo does this)");
   command.add_option("--ring-messages", options.ring_messages, "Round trips for the SPSC ring floor (0: skip)")
       ->default_val(200000);
   command.add_option("--out", options.out_dir, "Directory for latency.json, latency.svg and latency.txt");

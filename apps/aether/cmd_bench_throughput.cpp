@@ -22,6 +22,7 @@ struct ThroughputOptions {
   double seconds = 2.0;
   std::string cpus;
   int fifo_priority = 0;
+  bool allow_rt_throttling = false;
   std::uint64_t ring_messages = 100000;  // the floor line; 0 skips it
   PartitionPlacementOptions partition;  // --partition: sender and receiver on Aether CPUs
   std::string json_path;
@@ -32,6 +33,10 @@ int run_throughput(const ThroughputOptions& options) {
   auto backends = select_bench_paths(options.backends, options.ports);
   if (!backends) {
     fmt::print(stderr, "aether bench throughput: {}\n", backends.error().describe());
+    return exit_failure;
+  }
+  if (auto throttling = check_rt_throttling(options.fifo_priority, options.allow_rt_throttling); !throttling) {
+    fmt::print(stderr, "aether bench throughput: {}\n", throttling.error().describe());
     return exit_failure;
   }
   auto cpus = choose_bench_cpus(options.cpus, options.partition, "aether bench throughput");
@@ -91,6 +96,7 @@ void register_throughput_bench(CLI::App& bench, int& exit_code) {
   command->add_option("--seconds", options->seconds, "Measured seconds per path and size")->default_val(2.0)->check(CLI::Range(0.1, 3600.0));
   command->add_option("--cpus", options->cpus, "Sender and receiver CPUs, e.g. 0,1 (default: the first two allowed)");
   command->add_option("--fifo", options->fifo_priority, "Run both workers SCHED_FIFO at this priority (1-99)")->check(CLI::Range(1, 99));
+  add_rt_throttling_option(*command, options->allow_rt_throttling);
   command->add_option("--ring-messages", options->ring_messages, "Round trips for the SPSC ring floor line (0: skip)")
       ->default_val(100000);
   command->add_option("--json", options->json_path, "Write the JSON report here");

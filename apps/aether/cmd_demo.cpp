@@ -26,6 +26,7 @@ struct DemoOptions {
 
 int run_demo(const DemoOptions& options) {
   fmt::print("== Aether demo: OS noise per core, then round-trip latency per path ==\n\n");
+  LatencyBenchOptions latency;
   auto allowed = allowed_cpus();
   if (allowed) {
     JitterConfig jitter;
@@ -35,6 +36,12 @@ int run_demo(const DemoOptions& options) {
     fmt::print(stderr, "aether demo: measuring OS noise on CPUs for {:.1f} s...\n", options.jitter_seconds);
     if (auto report = measure_jitter(jitter, clock)) {
       fmt::print("{}\n", format_jitter_table(*report));
+      measure::LatencyBenchConfig::HostNoise noise;
+      noise.seconds = options.jitter_seconds;
+      for (const auto& cpu : report->cpus) {
+        if (cpu.longest_gap_ns >= noise.longest_gap_ns) noise = {cpu.longest_gap_ns, cpu.cpu, options.jitter_seconds};
+      }
+      latency.host_noise = noise;
       (void)write_text_file(options.out_dir + "/jitter.json", jitter_to_json(*report).dump(2) + "\n");
     } else {
       fmt::print("jitter: not measured: {}\n\n", report.error().describe());
@@ -46,8 +53,8 @@ int run_demo(const DemoOptions& options) {
         "veth pair, CAP_NET_RAW for afpacket, CAP_BPF and CAP_NET_ADMIN for afxdp. Measuring the ring floor only; "
         "run `sudo make demo` for the full comparison.\n\n");
   }
-  LatencyBenchOptions latency;
   latency.backends = options.backends;
+  latency.rerun_overloaded = true;
   latency.seconds = options.seconds;
   latency.warmup = 2000;
   latency.out_dir = options.out_dir;

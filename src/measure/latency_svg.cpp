@@ -35,12 +35,20 @@ std::string escape(const std::string& text) {
 
 }  // namespace
 
+std::string nines_label(int nines) {
+  if (nines <= 0) return "p0";
+  if (nines == 1) return "p90";
+  if (nines == 2) return "p99";
+  return "p99." + std::string(static_cast<std::size_t>(nines - 2), '9');
+}
+
 std::string latency_report_to_svg(const LatencyBenchReport& report) {
   std::vector<Series> series;
   if (report.floor && report.floor->round_trip_ns.count() > 0) series.push_back({"ring floor", &report.floor->round_trip_ns});
   for (const auto& backend : report.backends) {
     if (backend.error.empty() && backend.generator.round_trip_ns.count() > 0) {
-      series.push_back({backend.backend.name, &backend.generator.round_trip_ns});
+      const std::string label = latency_row_label(backend, report.config);
+      series.push_back({backend.overloaded() ? label + " (overloaded)" : label, &backend.generator.round_trip_ns});
     }
   }
   std::uint64_t max_count = 1;
@@ -69,10 +77,9 @@ std::string latency_report_to_svg(const LatencyBenchReport& report) {
                                                        : std::string(", closed loop"));
   for (int nines = 0; nines <= static_cast<int>(max_nines); ++nines) {
     const double x = x_of(nines);
-    std::string label = nines == 0 ? "p0" : "p9" + std::string(static_cast<std::size_t>(std::max(0, nines - 1)), '9');
-    if (nines >= 3) label = "p99." + std::string(static_cast<std::size_t>(nines - 2), '9');
     svg += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#ddd\"/>\n", x, top, top + plot_h);
-    svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x, top + plot_h + 20, label);
+    svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x, top + plot_h + 20,
+                       nines_label(nines));
   }
   for (double decade = y_low; decade <= y_high; decade += 1) {
     const double ns = std::pow(10.0, decade);

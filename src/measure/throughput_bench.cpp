@@ -11,6 +11,7 @@
 
 #include "aether/core/host_environment.hpp"
 #include "aether/dataplane/traffic.hpp"
+#include "aether/measure/comparison.hpp"
 #include "aether/measure/port_on_veth.hpp"
 #include "aether/measure/testpmd_process.hpp"
 #include "aether/net/frame.hpp"
@@ -144,15 +145,15 @@ std::string format_throughput_table(const ThroughputBenchReport& report) {
   if (report.config.vs_dpdk) {
     out += fmt::format("\nmemif against DPDK 22.11 (testpmd txonly -> testpmd rxonly over memif), same CPUs {} and {}:\n",
                        report.config.sender_cpu, report.config.receiver_cpu);
-    out += fmt::format("{:>6} {:>12} {:>12} {:>12}\n", "size", "Aether Mpps", "DPDK Mpps", "Aether/DPDK");
+    out += fmt::format("{:>6} {:>12} {:>12}  {}\n", "size", "Aether Mpps", "DPDK Mpps", "Aether against DPDK");
     for (const auto& r : report.results) {
       if (r.backend.kind != "memif" || !r.error.empty()) continue;
       if (!r.dpdk_mpps) {
         out += fmt::format("{:>6} {:>12.3f} not measured: {}\n", r.frame_size, r.received_mpps(), r.dpdk_error);
         continue;
       }
-      out += fmt::format("{:>6} {:>12.3f} {:>12.3f} {:>11.2f}x\n", r.frame_size, r.received_mpps(), *r.dpdk_mpps,
-                         *r.dpdk_mpps > 0 ? r.received_mpps() / *r.dpdk_mpps : 0.0);
+      out += fmt::format("{:>6} {:>12.3f} {:>12.3f}  {}\n", r.frame_size, r.received_mpps(), *r.dpdk_mpps,
+                         format_factor(r.received_mpps(), *r.dpdk_mpps));
     }
   }
   if (report.interrupted) out += "interrupted: figures cover what was measured before Ctrl-C\n";

@@ -58,7 +58,22 @@ struct LatencyBenchConfig {
   unsigned responder_cpu = 1;
   std::optional<int> fifo_priority;
   std::uint64_t ring_messages = 200'000;  // 0: skip the ring floor
+  // A path that could not sustain `rate_per_second` is measured once more,
+  // in a row of its own, at 80 % of the rate it did sustain (the demo).
+  bool rerun_overloaded = false;
+  // OS noise measured in the same run (aether jitter), printed beside the
+  // tails it may explain.
+  struct HostNoise {
+    std::uint64_t longest_gap_ns = 0;
+    unsigned cpu = 0;
+    double seconds = 0;
+  };
+  std::optional<HostNoise> host_noise;
 };
+
+// A fixed-rate path counts as overloaded when it answered fewer than this
+// share of the offered rate: its percentiles then measure a queue.
+inline constexpr double sustained_share_min = 0.95;
 
 struct BackendLatency {
   BenchBackend backend;
@@ -67,6 +82,7 @@ struct BackendLatency {
   std::string mode;                     // the responder port's negotiated mode
   std::vector<std::string> notes;
   std::string error;                    // non-empty: it could not run here, and why
+  double rate_per_second = 0;           // offered probes/s of this row (0: closed loop)
   GeneratorResult generator;
   net::QueueStats generator_port;
   net::QueueStats responder_port;
@@ -75,6 +91,11 @@ struct BackendLatency {
   std::uint64_t responder_dropped = 0;
   double responder_cpu_percent = 0;
   double generator_cpu_percent = 0;
+
+  // Replies per second from the first probe to the last reply (warm-up included).
+  [[nodiscard]] double sustained_per_second() const noexcept;
+  // At a fixed rate, fewer than sustained_share_min of the offered rate came back.
+  [[nodiscard]] bool overloaded() const noexcept;
 };
 
 struct LatencyBenchReport {
@@ -97,9 +118,14 @@ LatencyBenchReport run_latency_bench(const LatencyBenchConfig& config, const Clo
                                      const std::atomic<bool>& stop, const ProgressFunction& progress);
 
 std::string format_latency_table(const LatencyBenchReport& report);
+// A row's name in the table, JSON and plot: the path, with its rate when it
+// was measured at another rate than the configured one ("udp-block @40k/s").
+std::string latency_row_label(const BackendLatency& backend, const LatencyBenchConfig& config);
 nlohmann::json latency_report_to_json(const LatencyBenchReport& report);
 // A percentile curve (x: percentile on a "nines" log axis, y: round trip on a
 // log axis), one line per path plus the ring floor.
 std::string latency_report_to_svg(const LatencyBenchReport& report);
+// The percentile of a number of nines on that axis: 0 "p0", 1 "p90", 2 "p99", 3 "p99.9", ...
+std::string nines_label(int nines);
 
 }  // namespace aether::measure
