@@ -31,7 +31,8 @@ struct LatencyBenchOptions {
   std::string out_dir;
   std::string json_path;
   std::string svg_path;
-  bool rerun_overloaded = false;  // the demo: an overloaded path again at a rate it sustains
+  bool rerun_overloaded = false;
+  bool vs_dpdk = false;  // --vs-dpdk: memif round trips with DPDK in each role  // the demo: an overloaded path again at a rate it sustains
   std::optional<measure::LatencyBenchConfig::HostNoise> host_noise;  // the demo: jitter of the same run
 };
 

@@ -1,6 +1,8 @@
 // `aether bench latency`: every path side by side, with the ring floor.
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -102,6 +104,12 @@ int run_latency_bench_command(const LatencyBenchOptions& options) {
   if (options.fifo_priority > 0) config.fifo_priority = options.fifo_priority;
   config.ring_messages = options.ring_messages;
   config.rerun_overloaded = options.rerun_overloaded;
+  config.vs_dpdk = options.vs_dpdk;
+  if (config.vs_dpdk && std::none_of(config.backends.begin(), config.backends.end(),
+                                     [](const auto& b) { return b.kind == "memif" && !b.given(); })) {
+    fmt::print(stderr, "aether bench latency: --vs-dpdk measures the memif path against DPDK: add memif to --backends\n");
+    return exit_failure;
+  }
   config.host_noise = options.host_noise;
   // Given ports say for themselves what they lack (the port registry's error).
   if (geteuid() != 0 && options.ports.empty()) {
@@ -174,6 +182,10 @@ void add_latency_options(CLI::App& command, LatencyBenchOptions& options) {
   command.add_flag("--rerun-overloaded", options.rerun_overloaded,
                    "A path that cannot sustain --rate is marked OVERLOADED in its row; with this flag it is also "
                    "measured again, in a row of its own, at 80 % of the rate it sustained (the demo does this)");
+  command.add_flag("--vs-dpdk", options.vs_dpdk,
+                   "After the memif row, the same round trip with DPDK 22.11 in each role: Aether's generator against "
+                   "testpmd (macswap), aether-dpdk-pinger against Aether's echo, and DPDK on both ends as the baseline "
+                   "(needs dpdk-dev and librte-net-memif23)");
   command.add_option("--ring-messages", options.ring_messages, "Round trips for the SPSC ring floor (0: skip)")
       ->default_val(200000);
   command.add_option("--out", options.out_dir, "Directory for latency.json, latency.svg and latency.txt");

@@ -14,7 +14,9 @@
 #include "aether/core/host_environment.hpp"
 #include "aether/dataplane/echo.hpp"
 #include "aether/dataplane/poller.hpp"
+#include "aether/measure/latency_vs_dpdk.hpp"
 #include "aether/measure/port_on_veth.hpp"
+#include "latency_run.hpp"
 #include "aether/net/port_registry.hpp"
 
 namespace aether::measure {
@@ -93,9 +95,44 @@ bool BackendLatency::overloaded() const noexcept {
          sustained_per_second() < sustained_share_min * rate_per_second;
 }
 
-namespace {
+GeneratorConfig probe_generator_config(const LatencyBenchConfig& config, const net::VethEnd& source,
+                                       const net::VethEnd& destination) {
+  GeneratorConfig generator;
+  generator.source = net::UdpEndpoint{source.mac, source.ip_be, htons(probe_port)};
+  generator.destination = net::UdpEndpoint{destination.mac, destination.ip_be, htons(probe_port)};
+  generator.rate_per_second = config.rate_per_second;
+  generator.warmup_probes = config.warmup_probes;
+  generator.probes = config.rate_per_second > 0 ? static_cast<std::uint64_t>(config.rate_per_second * config.seconds)
+                                                : config.closed_loop_probes;
+  generator.frame_size = config.frame_size;
+  return generator;
+}
 
-constexpr std::uint16_t probe_port = 9000;
+Result<dataplane::WorkerStats> drive_generator(LatencyGenerator& generator, const LatencyBenchConfig& config,
+                                               const std::string& name, const std::atomic<bool>& stop,
+                                               const ProgressFunction& progress) {
+  auto worker = dataplane::Worker::start({config.generator_cpu, config.fifo_priority, "aether-gen"}, {&generator}, &stop);
+  if (!worker) return std::move(worker).error();
+  auto last_progress = std::chrono::steady_clock::now();
+  while (!generator.finished() && !stop.load(std::memory_order_relaxed)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto now = std::chrono::steady_clock::now();
+    if (progress && now - last_progress >= std::chrono::seconds(1)) {
+      last_progress = now;
+      progress(fmt::format("  {}: {} probes sent", name, generator.progress_sent()));
+    }
+  }
+  const auto stats = (*worker)->join();
+  generator.close();
+  return stats;
+}
+
+double cpu_percent(std::uint64_t cpu_time_ns, std::chrono::steady_clock::time_point since) {
+  const auto wall = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - since).count();
+  return wall > 0 ? 100.0 * static_cast<double>(cpu_time_ns) / static_cast<double>(wall) : 0;
+}
+
+namespace {
 // An overloaded path is measured again at this share of what it sustained.
 constexpr double rerun_share = 0.8;
 constexpr double rerun_rate_min = 1000;
@@ -116,17 +153,8 @@ BackendLatency run_one(const BenchBackend& backend, const LatencyBenchConfig& co
   out.notes = link->responder().port->info().notes;
 
   dataplane::EchoResponder echo(link->responder().port->queue(0), *link->responder().pool);
-  GeneratorConfig generator_config;
-  generator_config.source = net::UdpEndpoint{link->end_a().mac, link->end_a().ip_be, htons(probe_port)};
-  generator_config.destination = net::UdpEndpoint{link->end_b().mac, link->end_b().ip_be, htons(probe_port)};
-  generator_config.rate_per_second = config.rate_per_second;
-  generator_config.warmup_probes = config.warmup_probes;
-  generator_config.probes = config.rate_per_second > 0
-                                ? static_cast<std::uint64_t>(config.rate_per_second * config.seconds)
-                                : config.closed_loop_probes;
-  generator_config.frame_size = config.frame_size;
-  LatencyGenerator generator(generator_config, link->generator().port->queue(0), *link->generator().pool, clock);
-
+  LatencyGenerator generator(probe_generator_config(config, link->end_a(), link->end_b()),
+                             link->generator().port->queue(0), *link->generator().pool, clock);
   const auto started = std::chrono::steady_clock::now();
   auto responder_worker =
       dataplane::Worker::start({config.responder_cpu, config.fifo_priority, "aether-echo"}, {&echo}, &stop);
@@ -134,35 +162,20 @@ BackendLatency run_one(const BenchBackend& backend, const LatencyBenchConfig& co
     out.error = responder_worker.error().describe();
     return out;
   }
-  auto generator_worker =
-      dataplane::Worker::start({config.generator_cpu, config.fifo_priority, "aether-gen"}, {&generator}, &stop);
-  if (!generator_worker) {
-    out.error = generator_worker.error().describe();
+  auto generated = drive_generator(generator, config, backend.name, stop, progress);
+  const auto responder_stats = (*responder_worker)->join();
+  if (!generated) {
+    out.error = generated.error().describe();
     return out;
   }
-  const std::uint64_t total = generator_config.warmup_probes + generator_config.probes;
-  auto last_progress = started;
-  while (!generator.finished() && !stop.load(std::memory_order_relaxed)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    const auto now = std::chrono::steady_clock::now();
-    if (progress && now - last_progress >= std::chrono::seconds(1)) {
-      last_progress = now;
-      progress(fmt::format("  {}: {} of {} probes sent", backend.name, generator.progress_sent(), total));
-    }
-  }
-  const auto generator_stats = (*generator_worker)->join();
-  const auto responder_stats = (*responder_worker)->join();
-  const double wall_ns = static_cast<double>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started).count());
-  generator.close();
   out.generator = std::move(generator.result());
   out.generator_port = link->generator().port->stats();
   out.responder_port = link->responder().port->stats();
   out.responder_received = echo.counters().received.get();
   out.responder_sent = echo.counters().sent.get();
   out.responder_dropped = echo.counters().dropped_not_udp.get() + echo.counters().dropped_tx_full.get();
-  out.responder_cpu_percent = 100.0 * static_cast<double>(responder_stats.cpu_time_ns) / wall_ns;
-  out.generator_cpu_percent = 100.0 * static_cast<double>(generator_stats.cpu_time_ns) / wall_ns;
+  out.responder_cpu_percent = cpu_percent(responder_stats.cpu_time_ns, started);
+  out.generator_cpu_percent = cpu_percent(generated->cpu_time_ns, started);
   return out;
 }
 
@@ -194,15 +207,20 @@ LatencyBenchReport run_latency_bench(const LatencyBenchConfig& config, const Clo
     if (progress) progress(fmt::format("  {}: {}", backend.name, backend.summary));
     report.backends.push_back(run_one(backend, config, clock, stop, progress));
     const BackendLatency& measured = report.backends.back();
-    if (!config.rerun_overloaded || !measured.overloaded() || stop.load(std::memory_order_relaxed)) continue;
-    // The row above reports a queue; measure the path itself at a rate it keeps up with.
-    LatencyBenchConfig slower = config;
-    slower.rate_per_second = std::max(rerun_rate_min, std::floor(rerun_share * measured.sustained_per_second() / 1000) * 1000);
-    if (progress) {
-      progress(fmt::format("  {}: sustained only {:.0f}/s of {:.0f}/s; measuring it again at {:.0f}/s", backend.name,
-                           measured.sustained_per_second(), config.rate_per_second, slower.rate_per_second));
+    if (config.rerun_overloaded && measured.overloaded() && !stop.load(std::memory_order_relaxed)) {
+      // The row above reports a queue; measure the path itself at a rate it keeps up with.
+      LatencyBenchConfig slower = config;
+      slower.rate_per_second =
+          std::max(rerun_rate_min, std::floor(rerun_share * measured.sustained_per_second() / 1000) * 1000);
+      if (progress) {
+        progress(fmt::format("  {}: sustained only {:.0f}/s of {:.0f}/s; measuring it again at {:.0f}/s", backend.name,
+                             measured.sustained_per_second(), config.rate_per_second, slower.rate_per_second));
+      }
+      report.backends.push_back(run_one(backend, slower, clock, stop, progress));
     }
-    report.backends.push_back(run_one(backend, slower, clock, stop, progress));
+    if (config.vs_dpdk && backend.kind == "memif" && !backend.given()) {
+      for (auto& row : run_memif_vs_dpdk(config, clock, stop, progress)) report.backends.push_back(std::move(row));
+    }
   }
   report.interrupted = stop.load(std::memory_order_relaxed);
   return report;

@@ -7,6 +7,7 @@
 #include "aether/stats/duration_format.hpp"
 #include "aether/measure/comparison.hpp"
 #include "aether/measure/latency_bench.hpp"
+#include "aether/measure/latency_vs_dpdk.hpp"
 
 namespace aether::measure {
 namespace {
@@ -32,6 +33,43 @@ const BackendLatency* find_reference(const LatencyBenchReport& report) {
     }
   }
   return nullptr;
+}
+
+const BackendLatency* find_row(const LatencyBenchReport& report, const std::string& name) {
+  for (const auto& backend : report.backends) {
+    if (backend.backend.name == name && backend.error.empty() && backend.generator.round_trip_ns.count() > 0 &&
+        backend.rate_per_second == report.config.rate_per_second) {
+      return &backend;
+    }
+  }
+  return nullptr;
+}
+
+// Each of Aether's roles against DPDK in the same role, over memif: the
+// DPDK-only row is the baseline both are read against.
+std::string format_against_dpdk(const LatencyBenchReport& report) {
+  if (!report.config.vs_dpdk) return {};
+  std::string out = "\nmemif against DPDK 22.11 (same CPUs, same run; round trips, lower is better):\n";
+  const BackendLatency* dpdk = find_row(report, memif_dpdk_to_testpmd);
+  if (dpdk == nullptr) return out + "  no DPDK baseline: the memif dpdk>testpmd row did not run (see its row)\n";
+  out += fmt::format("  {:<22} {:<22} {:>16} {:>16}\n", "Aether's role", "row", "p50 vs DPDK", "p99.9 vs DPDK");
+  const double dpdk_p50 = static_cast<double>(dpdk->generator.round_trip_ns.percentile(50));
+  const double dpdk_p999 = static_cast<double>(dpdk->generator.round_trip_ns.percentile(99.9));
+  for (const auto& [role, name] : {std::pair{"generator", memif_aether_to_testpmd}, std::pair{"responder", memif_dpdk_to_aether},
+                                   std::pair{"both ends", "memif"}}) {
+    const BackendLatency* aether = find_row(report, name);
+    if (aether == nullptr) {
+      out += fmt::format("  {:<22} {:<22} not measured\n", role, name);
+      continue;
+    }
+    const bool overloaded = aether->overloaded() || dpdk->overloaded();
+    const auto& h = aether->generator.round_trip_ns;
+    out += fmt::format("  {:<22} {:<22} {:>16} {:>16}{}\n", role, name,
+                       format_factor(static_cast<double>(h.percentile(50)), dpdk_p50),
+                       format_factor(static_cast<double>(h.percentile(99.9)), dpdk_p999),
+                       overloaded ? "  (a row is OVERLOADED: not comparable)" : "");
+  }
+  return out;
 }
 
 }  // namespace
@@ -96,12 +134,13 @@ std::string format_latency_table(const LatencyBenchReport& report) {
       verdict = fmt::format("OVERLOADED: sustained {} of {}", format_rate(backend.sustained_per_second()),
                             format_rate(backend.rate_per_second));
     }
-    row(label, g.round_trip_ns, std::to_string(g.lost), std::to_string(g.received),
-        fmt::format("{:.0f}", backend.responder_cpu_percent), fmt::format("{:.0f}", backend.generator_cpu_percent), verdict);
+    auto percent = [](double value) { return value < 0 ? std::string("-") : fmt::format("{:.0f}", value); };
+    row(label, g.round_trip_ns, std::to_string(g.lost), std::to_string(g.received), percent(backend.responder_cpu_percent),
+        percent(backend.generator_cpu_percent), verdict);
   }
   out += "\nCPU%: the responder's CPU time over the run; gen%: the generator's. ";
   out += reference ? fmt::format("Factors are against the {} row (lower is better).\n", reference->backend.name)
-                   : std::string("No factors: neither afxdp nor udp was measured at a rate it sustained.\n");
+                   : std::string("No factors: no afxdp or udp row was measured at the bench's rate without overload.\n");
   if (any_overloaded) {
     out += fmt::format(
         "OVERLOADED: the path answered fewer than {:.0f} % of the offered probes per second, so its figures measure "
@@ -116,6 +155,7 @@ std::string format_latency_table(const LatencyBenchReport& report) {
         "host stopping the core, not the path.\n",
         noise.seconds, format_duration_ns(noise.longest_gap_ns), noise.cpu);
   }
+  out += format_against_dpdk(report);
   for (const auto& backend : report.backends) {
     if (!backend.error.empty()) continue;
     out += fmt::format("{}: {} (responder {})\n", latency_row_label(backend, config), backend.mode, backend.responder_spec);
@@ -166,8 +206,9 @@ nlohmann::json latency_report_to_json(const LatencyBenchReport& report) {
         {"responder_received", backend.responder_received},
         {"responder_sent", backend.responder_sent},
         {"responder_dropped", backend.responder_dropped},
-        {"responder_cpu_percent", backend.responder_cpu_percent},
-        {"generator_cpu_percent", backend.generator_cpu_percent},
+        // null: a DPDK process's CPU time is not measured
+        {"responder_cpu_percent", backend.responder_cpu_percent < 0 ? nlohmann::json() : nlohmann::json(backend.responder_cpu_percent)},
+        {"generator_cpu_percent", backend.generator_cpu_percent < 0 ? nlohmann::json() : nlohmann::json(backend.generator_cpu_percent)},
         {"generator_port", stats_json(backend.generator_port)},
         {"responder_port", stats_json(backend.responder_port)},
         {"round_trip_ns", g.round_trip_ns.to_json()},
@@ -185,7 +226,8 @@ nlohmann::json latency_report_to_json(const LatencyBenchReport& report) {
         {"warmup_probes", config.warmup_probes},
         {"frame_size", config.frame_size},
         {"generator_cpu", config.generator_cpu},
-        {"responder_cpu", config.responder_cpu}}},
+        {"responder_cpu", config.responder_cpu},
+        {"vs_dpdk", config.vs_dpdk}}},
       {"clock", report.clock},
       {"environment", environment},
       {"paths", paths},

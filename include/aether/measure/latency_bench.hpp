@@ -61,6 +61,9 @@ struct LatencyBenchConfig {
   // A path that could not sustain `rate_per_second` is measured once more,
   // in a row of its own, at 80 % of the rate it did sustain (the demo).
   bool rerun_overloaded = false;
+  // After the memif row: the same round trip with DPDK in each role
+  // (latency_vs_dpdk.hpp), in rows of their own.
+  bool vs_dpdk = false;
   // OS noise measured in the same run (aether jitter), printed beside the
   // tails it may explain.
   struct HostNoise {
@@ -89,7 +92,7 @@ struct BackendLatency {
   std::uint64_t responder_received = 0;
   std::uint64_t responder_sent = 0;
   std::uint64_t responder_dropped = 0;
-  double responder_cpu_percent = 0;
+  double responder_cpu_percent = 0;     // negative: not measured (a DPDK process)
   double generator_cpu_percent = 0;
 
   // Replies per second from the first probe to the last reply (warm-up included).
