@@ -1,36 +1,53 @@
 #include "aether/dataplane/traffic.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 namespace aether::dataplane {
 
-TrafficSender::TrafficSender(net::Queue& queue, mem::Mempool& pool, std::vector<std::byte> frame)
-    : queue_(queue), pool_(pool), cache_(pool, 256), frame_(std::move(frame)) {}
+TrafficSender::TrafficSender(net::Queue& queue, mem::Mempool& pool, std::vector<std::byte> frame, std::size_t written_bytes)
+    : queue_(queue), pool_(pool), cache_(pool, 256), frame_(std::move(frame)),
+      written_bytes_(std::min(written_bytes, frame_.size())) {}
+
+TrafficSender::~TrafficSender() { release_held(); }
+
+void TrafficSender::release_held() noexcept {
+  pool_.free_bulk(std::span(held_.data(), held_count_), &cache_);
+  held_count_ = 0;
+}
 
 bool TrafficSender::poll() noexcept {
   if (paused_.load(std::memory_order_relaxed)) {
+    release_held();
     (void)queue_.tx_burst(std::span<mem::Packet*>());  // reap completions
     return false;
   }
-  std::array<mem::Packet*, burst_size> burst{};
-  const unsigned count = pool_.alloc_bulk(burst, &cache_);
+  // The burst: the frames held from last time first, then fresh buffers.
+  const unsigned wanted = burst_size - held_count_;
+  const unsigned fresh = pool_.alloc_bulk(std::span(held_.data() + held_count_, wanted), &cache_);
   const auto length = static_cast<std::uint16_t>(frame_.size());
-  unsigned ready = 0;
-  for (unsigned i = 0; i < count; ++i) {
-    mem::Packet* packet = burst[i];
-    if (packet->tailroom() < length) break;
-    std::memcpy(packet->data(), frame_.data(), length);
+  unsigned ready = held_count_;
+  for (unsigned i = held_count_; i < held_count_ + fresh; ++i) {
+    mem::Packet* packet = held_[i];
+    if (packet->tailroom() < length) break;  // buffers too small for the frame: none will do
+    std::memcpy(packet->data(), frame_.data(), written_bytes_);
     (void)packet->set_length(length);
     ++ready;
   }
-  const unsigned taken = queue_.tx_burst(std::span(burst.data(), ready));
+  written_.add(ready - held_count_);
+  if (ready < held_count_ + fresh) {
+    pool_.free_bulk(std::span(held_.data() + ready, held_count_ + fresh - ready), &cache_);
+  }
+  const unsigned taken = queue_.tx_burst(std::span(held_.data(), ready));
   sent_.add(taken);
   sent_bytes_.add(static_cast<std::uint64_t>(taken) * length);
-  if (taken < count) {
-    refused_.add(ready - taken);
-    pool_.free_bulk(std::span(burst.data() + taken, count - taken), &cache_);
+  // What was not taken stays written and goes first next time, in order.
+  held_count_ = ready - taken;
+  if (held_count_ > 0) {
+    refused_.add(held_count_);
+    std::memmove(held_.data(), held_.data() + taken, held_count_ * sizeof(mem::Packet*));
   }
-  return count > 0;
+  return taken > 0;
 }
 
 bool TrafficSink::poll() noexcept {

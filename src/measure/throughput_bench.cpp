@@ -141,10 +141,14 @@ std::string format_throughput_table(const ThroughputBenchReport& report) {
                        r.sent > 0 ? 100.0 * static_cast<double>(r.received) / static_cast<double>(r.sent) : 0.0, r.mode);
   }
   out += "\nlost: sent minus received in the window (kernel or ring drops; see the JSON for per-port counters);\n"
-         "back-press.: frames the sender's tx_burst did not take; Gb/s counts frame bytes without FCS.\n";
+         "back-press.: offers the sender's tx_burst did not take (those frames stay written and go first next burst);\n"
+         "Gb/s counts frame bytes without FCS. Per frame the sender writes the 42 header bytes into a pool buffer and\n"
+         "sets the length, as testpmd's txonly does; the payload is not copied.\n";
   if (report.config.vs_dpdk) {
     out += fmt::format("\nmemif against DPDK 22.11 (testpmd txonly -> testpmd rxonly over memif), same CPUs {} and {}:\n",
                        report.config.sender_cpu, report.config.receiver_cpu);
+    out += "(both write headers only; Aether's memif client lends its pool (zero copy), testpmd's copies each frame\n"
+           " into the shared buffers: DPDK 22.11's net_memif zero-copy=yes is not used)\n";
     out += fmt::format("{:>6} {:>12} {:>12}  {}\n", "size", "Aether Mpps", "DPDK Mpps", "Aether against DPDK");
     for (const auto& r : report.results) {
       if (r.backend.kind != "memif" || !r.error.empty()) continue;
