@@ -1,5 +1,7 @@
 #include "aether/dataplane/poller.hpp"
 
+#include <sys/resource.h>
+
 #include <poll.h>
 #include <pthread.h>
 #include <time.h>
@@ -91,6 +93,11 @@ void Worker::run() noexcept {
   stats_.loops = loops;
   stats_.busy_loops = busy;
   stats_.cpu_time_ns = static_cast<std::uint64_t>(cpu_time.tv_sec) * 1'000'000'000 + static_cast<std::uint64_t>(cpu_time.tv_nsec);
+  rusage usage{};
+  if (getrusage(RUSAGE_THREAD, &usage) == 0) {
+    stats_.involuntary_switches = static_cast<std::uint64_t>(usage.ru_nivcsw);
+    stats_.voluntary_switches = static_cast<std::uint64_t>(usage.ru_nvcsw);
+  }
 }
 
 void Worker::sleep_until_interrupt() noexcept {

@@ -73,8 +73,8 @@ ThroughputResult run_one(const BenchBackend& backend, std::size_t frame_size, co
   out.received_bytes = sink.received_bytes() - bytes0;
   sender.pause();
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let what is in flight land
-  (*sender_worker)->join();
-  (*receiver_worker)->join();
+  out.sender_worker = (*sender_worker)->join();
+  out.receiver_worker = (*receiver_worker)->join();
   out.sender_port = link->generator().port->stats();
   out.receiver_port = link->responder().port->stats();
   return out;
@@ -144,6 +144,14 @@ std::string format_throughput_table(const ThroughputBenchReport& report) {
          "back-press.: offers the sender's tx_burst did not take (those frames stay written and go first next burst);\n"
          "Gb/s counts frame bytes without FCS. Per frame the sender writes the 42 header bytes into a pool buffer and\n"
          "sets the length, as testpmd's txonly does; the payload is not copied.\n";
+  for (const auto& r : report.results) {
+    if (!r.error.empty()) continue;
+    for (const auto& [who, stats] : {std::pair{"sender", &r.sender_worker}, std::pair{"receiver", &r.receiver_worker}}) {
+      if (stats->involuntary_switches == 0) continue;
+      out += fmt::format("{} {} B: the {} worker was preempted {} times (something else ran on its CPU)\n", r.backend.name,
+                         r.frame_size, who, stats->involuntary_switches);
+    }
+  }
   if (report.config.vs_dpdk) {
     out += fmt::format("\nmemif against DPDK 22.11 (testpmd txonly -> testpmd rxonly over memif), same CPUs {} and {}:\n",
                        report.config.sender_cpu, report.config.receiver_cpu);
@@ -171,6 +179,10 @@ nlohmann::json throughput_report_to_json(const ThroughputBenchReport& report) {
                           {"rx_drop_kernel", s.rx_drop_kernel}, {"rx_drop_bad_frame", s.rx_drop_bad_frame},
                           {"tx_drop_error", s.tx_drop_error}, {"tx_drop_bad_frame", s.tx_drop_bad_frame}};
   };
+  auto worker_json = [](const dataplane::WorkerStats& w) {
+    return nlohmann::json{{"cpu_time_ns", w.cpu_time_ns}, {"loops", w.loops}, {"busy_loops", w.busy_loops},
+                          {"involuntary_switches", w.involuntary_switches}, {"voluntary_switches", w.voluntary_switches}};
+  };
   for (const auto& r : report.results) {
     nlohmann::json entry = {{"path", r.backend.name}, {"frame_size", r.frame_size}};
     if (!r.error.empty()) {
@@ -179,7 +191,8 @@ nlohmann::json throughput_report_to_json(const ThroughputBenchReport& report) {
       entry.update({{"mode", r.mode}, {"seconds", r.seconds}, {"sent", r.sent}, {"refused", r.refused},
                     {"received", r.received}, {"received_bytes", r.received_bytes}, {"sent_mpps", r.sent_mpps()},
                     {"received_mpps", r.received_mpps()}, {"received_gbps", r.received_gbps()},
-                    {"sender_port", stats_json(r.sender_port)}, {"receiver_port", stats_json(r.receiver_port)}});
+                    {"sender_port", stats_json(r.sender_port)}, {"receiver_port", stats_json(r.receiver_port)},
+                    {"sender_worker", worker_json(r.sender_worker)}, {"receiver_worker", worker_json(r.receiver_worker)}});
       if (r.dpdk_mpps) entry["dpdk_testpmd_mpps"] = *r.dpdk_mpps;
       if (!r.dpdk_error.empty()) entry["dpdk_testpmd_error"] = r.dpdk_error;
     }

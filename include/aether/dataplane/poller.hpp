@@ -46,6 +46,11 @@ struct WorkerStats {
   std::uint64_t loops = 0;       // iterations of the loop
   std::uint64_t busy_loops = 0;  // iterations in which some poller did work
   std::uint64_t cpu_time_ns = 0; // CLOCK_THREAD_CPUTIME_ID at the end
+  // getrusage(RUSAGE_THREAD) at the end: a busy-polling worker that was
+  // preempted (involuntary) shared its CPU with something runnable; one that
+  // blocked (voluntary) slept in interrupt mode or made a blocking call.
+  std::uint64_t involuntary_switches = 0;
+  std::uint64_t voluntary_switches = 0;
   std::uint64_t sleeps = 0;      // interrupt mode: times the worker slept
   std::uint64_t wakeups = 0;     // ... and woke up because an interrupt came
   bool interrupt_mode = false;   // every poller's queue offered an interrupt

@@ -39,6 +39,8 @@ struct ThroughputResult {
   std::uint64_t received_bytes = 0;
   net::QueueStats sender_port;
   net::QueueStats receiver_port;
+  dataplane::WorkerStats sender_worker;    // CPU time and context switches of each pinned worker
+  dataplane::WorkerStats receiver_worker;
   std::optional<double> dpdk_mpps;  // vs_dpdk: testpmd's figure for this size
   std::string dpdk_error;           // vs_dpdk: why there is none
   [[nodiscard]] double sent_mpps() const noexcept { return seconds > 0 ? static_cast<double>(sent) / seconds / 1e6 : 0; }
