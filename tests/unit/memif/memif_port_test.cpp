@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "memif_test_support.hpp"
-#include "port_test_support.hpp"
+#include "../../integration/port_test_support.hpp"
 
 namespace aether::test {
 namespace {
