@@ -4,8 +4,7 @@
 // bad descriptors and impossible indices on a live connection. Aether must
 // answer each control-level offence with a DISCONNECT naming it, count
 // each data-level one, and keep serving the next, well-behaved peer.
-// Needs no privileges: a unit test, so it also runs under ASan and TSan. (The pure logic is also covered by unit tests that
-// run under ASan: memif_control_test.cpp, memif_data_path_test.cpp.)
+// Needs no privileges: a unit test, so it also runs under ASan and TSan.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
