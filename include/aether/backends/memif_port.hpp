@@ -30,8 +30,9 @@
 //   retry_ms    client reconnect interval (default 100)
 //   handshake_ms  a connection not up after this long is dropped (default 2000)
 //
-// Data path (no allocation, no lock; the only syscall is an eventfd write
-// per tx burst when the peer asked for interrupts):
+// Data path (no allocation, no lock; the only syscall is a write to a
+// private eventfd per tx burst when the peer asked for interrupts: the
+// peer's own eventfd is written by a separate thread, never a worker):
 // - rx_burst returns up to the span's size of frames; chains of memif
 //   buffers (MEMIF_DESC_FLAG_NEXT) become chains of Packets.
 // - tx_burst takes frames while the ring has room; a frame that does not
@@ -94,6 +95,7 @@ struct MemifQueueCounters {
   std::uint64_t tx_link_down = 0;           // taken and dropped without a connection or ring
   std::uint64_t tx_lost_on_disconnect = 0;  // handed over, not confirmed consumed, when the peer went away
   std::uint64_t interrupts_sent = 0;
+  std::uint64_t interrupts_skipped = 0;     // asked for but not written: the peer's eventfd counter was full
 };
 
 // The connection as the control thread last saw it.

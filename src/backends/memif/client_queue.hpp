@@ -13,8 +13,8 @@
 // fixed buffer (copy). From the ring, rx trusts only a descriptor's length
 // (checked against the buffer it lent) and its NEXT flag.
 //
-// Syscalls: one eventfd write per tx burst, only if the server asked for
-// interrupts.
+// Syscalls: one write to the port's private eventfd per tx burst, only if
+// the server asked for interrupts (queue.hpp, notify_peer).
 #pragma once
 
 #include <algorithm>
@@ -32,8 +32,8 @@ class ClientQueue final : public CopyingQueue {
   // rsize); the zero-copy slot tables are allocated for it here, so that
   // taking up a connection allocates nothing on the data path.
   ClientQueue(mem::Mempool& pool, std::uint16_t port_id, std::uint16_t queue_id, bool interrupt_mode,
-              unsigned max_log2_ring_size = kMaxLog2RingSize)
-      : CopyingQueue(pool, port_id, queue_id, interrupt_mode),
+              unsigned max_log2_ring_size = kMaxLog2RingSize, PeerNotifier* notifier = nullptr)
+      : CopyingQueue(pool, port_id, queue_id, interrupt_mode, notifier),
         slot_capacity_(kZeroCopy ? 1u << max_log2_ring_size : 0),
         rx_slots_(std::make_unique<mem::Packet*[]>(slot_capacity_)),
         tx_slots_(std::make_unique<mem::Packet*[]>(slot_capacity_)) {}

@@ -60,16 +60,21 @@ class MemifPortImpl final : public MemifPort {
   Result<void> start() {
     wake_ = FileDescriptor(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!wake_.valid()) return errno_error("eventfd for the memif control thread failed");
+    auto notifier = PeerNotifier::start(config_.queues);
+    if (!notifier) return std::move(notifier).error();
+    notifier_ = std::move(*notifier);
+    PeerNotifier* const notifier_of_queues = notifier_.get();
     for (unsigned q = 0; q < config_.queues; ++q) {
       const auto id = static_cast<std::uint16_t>(q);
       if (config_.role == MemifRole::server) {
-        queues_.push_back(std::make_unique<ServerQueue>(*settings_.pool, port_id_, id, config_.interrupt_mode));
+        queues_.push_back(
+            std::make_unique<ServerQueue>(*settings_.pool, port_id_, id, config_.interrupt_mode, notifier_of_queues));
       } else if (config_.zero_copy) {
         queues_.push_back(std::make_unique<ClientQueue<true>>(*settings_.pool, port_id_, id, config_.interrupt_mode,
-                                                              config_.log2_ring_size));
+                                                              config_.log2_ring_size, notifier_of_queues));
       } else {
         queues_.push_back(std::make_unique<ClientQueue<false>>(*settings_.pool, port_id_, id, config_.interrupt_mode,
-                                                               config_.log2_ring_size));
+                                                               config_.log2_ring_size, notifier_of_queues));
       }
       if (config_.interrupt_mode) {
         interrupt_epolls_.emplace_back(::epoll_create1(EPOLL_CLOEXEC));
@@ -211,6 +216,12 @@ class MemifPortImpl final : public MemifPort {
 
   void on_connected() {
     for (const auto& warning : connection_->take_warnings()) log::warn("memif {}: {}", address_.describe(), warning);
+    // Before any queue can ask for a signal on the new rings.
+    std::vector<int> tx_event_fds;
+    for (unsigned q = 0; q < queues_.size(); ++q) tx_event_fds.push_back(connection_->binding(q).tx_event_fd);
+    if (auto set = notifier_->set_targets(tx_event_fds); !set) {
+      log::warn("memif {}: the peer will get no interrupts: {}", address_.describe(), set.error().describe());
+    }
     for (unsigned q = 0; q < queues_.size(); ++q) {
       queues_[q]->request(&connection_->binding(q));
       if (config_.interrupt_mode && connection_->rx_event_fd(q) >= 0) {
@@ -242,6 +253,7 @@ class MemifPortImpl final : public MemifPort {
   void on_closed() {
     const bool was_connected = link_.exchange(net::LinkState::down, std::memory_order_acq_rel) == net::LinkState::up;
     if (was_connected) {
+      notifier_->clear_targets();
       for (unsigned q = 0; q < queues_.size(); ++q) {
         if (config_.interrupt_mode && connection_->rx_event_fd(q) >= 0) {
           ::epoll_ctl(interrupt_epolls_[q].get(), EPOLL_CTL_DEL, connection_->rx_event_fd(q), nullptr);
@@ -284,6 +296,7 @@ class MemifPortImpl final : public MemifPort {
   ConnectionSettings settings_;
   SocketAddress address_;
   std::uint16_t port_id_ = 0;
+  std::unique_ptr<PeerNotifier> notifier_;  // before the queues, which point to it
   std::vector<std::unique_ptr<MemifQueue>> queues_;
   std::vector<FileDescriptor> interrupt_epolls_;
   FileDescriptor listener_;

@@ -24,8 +24,6 @@
 // connections until every queue let go (port.cpp).
 #pragma once
 
-#include <unistd.h>
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -35,6 +33,7 @@
 #include "aether/mem/mempool.hpp"
 #include "aether/mem/mempool_cache.hpp"
 #include "aether/net/port.hpp"
+#include "peer_notifier.hpp"
 #include "region_table.hpp"
 #include "ring.hpp"
 
@@ -46,7 +45,7 @@ struct QueueBinding {
   RingView rx_ring;  // client: S2C ring i, server: C2S ring i; !valid() if the peer has none
   RingView tx_ring;  // client: C2S ring i, server: S2C ring i
   const RegionTable* regions = nullptr;
-  int tx_event_fd = -1;  // written after a publication when the peer's ring lacks MASK_INT
+  int tx_event_fd = -1;  // signalled (by the PeerNotifier) after a publication when the peer's ring lacks MASK_INT
   // Client, copy mode: the fixed buffer of slot s of a ring is at
   // region 0 + *_buffers_offset + s * buffer_size.
   std::uint32_t rx_buffers_offset = 0;
@@ -58,8 +57,16 @@ struct QueueBinding {
 
 class MemifQueue : public net::Queue {
  public:
-  MemifQueue(mem::Mempool& pool, std::uint16_t port_id, std::uint16_t queue_id, bool interrupt_mode)
-      : pool_(pool), cache_(pool), port_id_(port_id), queue_id_(queue_id), interrupt_mode_(interrupt_mode) {}
+  // `notifier`: who signals the peer when it asks for interrupts (nullptr:
+  // nobody; tests of the ring logic alone).
+  MemifQueue(mem::Mempool& pool, std::uint16_t port_id, std::uint16_t queue_id, bool interrupt_mode,
+             PeerNotifier* notifier = nullptr)
+      : pool_(pool),
+        cache_(pool),
+        notifier_(notifier),
+        port_id_(port_id),
+        queue_id_(queue_id),
+        interrupt_mode_(interrupt_mode) {}
   // Precondition: no binding adopted (adopt_now(nullptr) first).
   ~MemifQueue() override = default;
   MemifQueue(const MemifQueue&) = delete;
@@ -91,7 +98,8 @@ class MemifQueue : public net::Queue {
     s.incomplete_chains = memif_counters_.incomplete_chains.get();
     s.tx_link_down = memif_counters_.tx_link_down.get();
     s.tx_lost_on_disconnect = memif_counters_.tx_lost_on_disconnect.get();
-    s.interrupts_sent = memif_counters_.interrupts_sent.get();
+    s.interrupts_sent = notifier_ != nullptr ? notifier_->sent(queue_id_) : 0;
+    s.interrupts_skipped = notifier_ != nullptr ? notifier_->skipped(queue_id_) : 0;
     return s;
   }
 
@@ -134,13 +142,13 @@ class MemifQueue : public net::Queue {
     return static_cast<unsigned>(packets.size());
   }
 
-  // After a publication: one eventfd write if the receiver did not mask
-  // interrupts (DPDK eth_memif_tx). The only syscall of the data path, and
-  // only when the peer asked for it.
+  // After a publication: a signal if the receiver did not mask interrupts
+  // (DPDK eth_memif_tx). Never a write to the peer's eventfd here: the peer
+  // could make it block (peer_notifier.hpp). At most one write to our
+  // private eventfd per burst, only when the peer asked for interrupts.
   void notify_peer(const QueueBinding& binding, const RingView& ring) noexcept {
-    if ((ring.load_flags() & kRingFlagMaskInterrupt) != 0 || binding.tx_event_fd < 0) return;
-    const std::uint64_t one = 1;
-    if (::write(binding.tx_event_fd, &one, sizeof(one)) == sizeof(one)) memif_counters_.interrupts_sent.add(1);
+    if ((ring.load_flags() & kRingFlagMaskInterrupt) != 0 || binding.tx_event_fd < 0 || notifier_ == nullptr) return;
+    notifier_->request(queue_id_);
   }
 
   // Packet metadata for a received segment chain's first segment.
@@ -150,13 +158,14 @@ class MemifQueue : public net::Queue {
   }
 
   struct MemifCounters {
-    net::QueueCounters::Counter bad_descriptors, bad_indices, incomplete_chains, tx_link_down, interrupts_sent;
+    net::QueueCounters::Counter bad_descriptors, bad_indices, incomplete_chains, tx_link_down;
     net::QueueCounters::Counter tx_lost_on_disconnect;
   };
 
   mem::Mempool& pool_;
   mem::MempoolCache cache_;
   MemifCounters memif_counters_;
+  PeerNotifier* const notifier_;
   const std::uint16_t port_id_;
   const std::uint16_t queue_id_;
   const bool interrupt_mode_;

@@ -3,6 +3,7 @@
 // peer would declare, so under AddressSanitizer any read or write the
 // validation lets through past a region's end is caught. The test plays the
 // peer by writing descriptors and indices straight into the rings.
+#include <poll.h>
 #include <sys/eventfd.h>
 
 #include <cstring>
@@ -15,6 +16,7 @@
 #include "../../../src/backends/memif/client_queue.hpp"
 #include "../../../src/backends/memif/file_descriptor.hpp"
 #include "../../../src/backends/memif/server_queue.hpp"
+#include "memif_test_support.hpp"
 
 namespace aether::backends::memif {
 namespace {
@@ -423,20 +425,26 @@ TEST_F(MemifDataPath, InterruptModeSignalsOnlyWhenThePeerAsks) {
   link.lend_pool(*client_pool);
   FileDescriptor event(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   link.client.tx_event_fd = event.get();
-  ClientQueue<true> client(*client_pool, 0, 0, true);
+  auto notifier = PeerNotifier::start(1);
+  ASSERT_TRUE(notifier.ok()) << notifier.error().describe();
+  const int targets[] = {event.get()};
+  ASSERT_TRUE((*notifier)->set_targets(targets).ok());
+  ClientQueue<true> client(*client_pool, 0, 0, true, kLog2, notifier->get());
   client.attach(link.client);
   EXPECT_EQ(link.s2c.load_flags(), 0) << "interrupt mode: the server must signal us";
   mem::Packet* frame = make_frame(*client_pool, 0, 60);
   link.c2s.store_flags(kRingFlagMaskInterrupt);  // the server polls
   ASSERT_EQ(client.tx_burst({&frame, 1}), 1u);
-  EXPECT_EQ(client.memif_stats().interrupts_sent, 0u);
   link.c2s.store_flags(0);  // the server wants interrupts
   frame = make_frame(*client_pool, 1, 60);
   ASSERT_EQ(client.tx_burst({&frame, 1}), 1u);
-  EXPECT_EQ(client.memif_stats().interrupts_sent, 1u);
+  // The signal is written by the notifier's thread: wait for it (no timing asserted).
+  pollfd signalled{event.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&signalled, 1, 5000), 1);
   std::uint64_t value = 0;
   EXPECT_EQ(::read(event.get(), &value, sizeof(value)), 8);
-  EXPECT_EQ(value, 1u);
+  EXPECT_EQ(value, 1u) << "one signal: none while the server polled";
+  EXPECT_TRUE(test::eventually([&] { return client.memif_stats().interrupts_sent == 1; }));
   client.detach();
 }
 
