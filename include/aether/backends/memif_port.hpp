@@ -36,8 +36,10 @@
 // - rx_burst returns up to the span's size of frames; chains of memif
 //   buffers (MEMIF_DESC_FLAG_NEXT) become chains of Packets.
 // - tx_burst takes frames while the ring has room; a frame that does not
-//   fit ends the burst (the caller keeps it). Chained Packets are sent as
-//   chained descriptors. Without a connection, tx_burst takes and drops the
+//   fit ends the burst (the caller keeps it), unless it could never fit
+//   (more descriptors than the whole ring): that one is dropped, counted in
+//   tx_drop_bad_frame and MemifQueueCounters::tx_longer_than_ring.
+//   Chained Packets are sent as chained descriptors. Without a connection, tx_burst takes and drops the
 //   frames, counting tx_drop_error and MemifQueueStats::tx_link_down.
 // - With an empty pool, rx leaves frames in the ring: the peer sees
 //   back-pressure, nothing is dropped.
@@ -93,6 +95,7 @@ struct MemifQueueCounters {
   std::uint64_t bad_indices = 0;            // impossible head/tail values (the burst took nothing)
   std::uint64_t incomplete_chains = 0;      // a chain cut off by the published index
   std::uint64_t tx_link_down = 0;           // taken and dropped without a connection or ring
+  std::uint64_t tx_longer_than_ring = 0;    // a frame needing more descriptors than the whole ring: dropped
   std::uint64_t tx_lost_on_disconnect = 0;  // handed over, not confirmed consumed, when the peer went away
   std::uint64_t interrupts_sent = 0;
   std::uint64_t interrupts_skipped = 0;     // asked for but not written: the peer's eventfd counter was full

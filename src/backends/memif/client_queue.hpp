@@ -304,8 +304,11 @@ class ClientQueue final : public CopyingQueue {
         ours = ours && s->pool == &pool_;
       }
       if (!ours) segments = 1;  // adopt() makes it one buffer of our pool
-      if (total != 0 && total <= kMaxFrameBytes && result.used + segments > free_slots) break;
-      if (total == 0 || total > kMaxFrameBytes || (!ours && !adopt(packet, total))) {
+      // A chain of more segments than the ring holds would never fit: dropped below.
+      const bool longer_than_ring = segments > ring.size();
+      if (longer_than_ring) memif_counters_.tx_longer_than_ring.add(1);
+      if (total != 0 && total <= kMaxFrameBytes && !longer_than_ring && result.used + segments > free_slots) break;
+      if (total == 0 || total > kMaxFrameBytes || longer_than_ring || (!ours && !adopt(packet, total))) {
         ++bad_frames;
         pool_of(packet).free_bulk({&packet, 1});
         ++result.taken;

@@ -97,6 +97,7 @@ class MemifQueue : public net::Queue {
     s.bad_indices = memif_counters_.bad_indices.get();
     s.incomplete_chains = memif_counters_.incomplete_chains.get();
     s.tx_link_down = memif_counters_.tx_link_down.get();
+    s.tx_longer_than_ring = memif_counters_.tx_longer_than_ring.get();
     s.tx_lost_on_disconnect = memif_counters_.tx_lost_on_disconnect.get();
     s.interrupts_sent = notifier_ != nullptr ? notifier_->sent(queue_id_) : 0;
     s.interrupts_skipped = notifier_ != nullptr ? notifier_->skipped(queue_id_) : 0;
@@ -159,7 +160,7 @@ class MemifQueue : public net::Queue {
 
   struct MemifCounters {
     net::QueueCounters::Counter bad_descriptors, bad_indices, incomplete_chains, tx_link_down;
-    net::QueueCounters::Counter tx_lost_on_disconnect;
+    net::QueueCounters::Counter tx_lost_on_disconnect, tx_longer_than_ring;
   };
 
   mem::Mempool& pool_;

@@ -420,6 +420,64 @@ TEST_F(MemifDataPath, CopyClientRefusesImpossibleTail) {
   EXPECT_EQ(client.memif_stats().tx_lost_on_disconnect, 0u) << "the impossible tail is not believed";
 }
 
+// Issue 13, item 7: a frame needing more descriptors than the whole ring
+// can never be taken; waiting for room stalled the queue forever.
+TEST_F(MemifDataPath, CopyClientDropsAFrameLongerThanItsWholeRing) {
+  Link link(64);  // 16 slots of 64 bytes: at most 1024 bytes per frame
+  ClientQueue<false> client(*client_pool, 0, 0, false);
+  client.attach(link.client);
+  mem::Packet* frames[2] = {make_frame(*client_pool, 0, 1500), make_frame(*client_pool, 1, 60)};
+  EXPECT_EQ(client.tx_burst(frames), 2u) << "the long frame is dropped, the next one goes";
+  EXPECT_EQ(client.memif_stats().tx_longer_than_ring, 1u);
+  EXPECT_EQ(client.stats().tx_drop_bad_frame, 1u);
+  EXPECT_EQ(client.stats().tx_packets, 1u);
+  EXPECT_EQ(link.c2s.load_head(std::memory_order_acquire), 1);
+  EXPECT_EQ(link.c2s.load(0).length, 60u);
+  client.detach();
+}
+
+TEST_F(MemifDataPath, ServerDropsAFrameLongerThanEveryBufferOffered) {
+  Link link(64);
+  ClientQueue<false> client(*client_pool, 0, 0, false);
+  ServerQueue server(*server_pool, 0, 0, false);
+  client.attach(link.client);
+  server.attach(link.server);  // the client offered its 16 buffers of 64 bytes
+  mem::Packet* frame = make_frame(*server_pool, 0, 1500);
+  EXPECT_EQ(server.tx_burst({&frame, 1}), 1u);
+  EXPECT_EQ(server.memif_stats().tx_longer_than_ring, 1u);
+  EXPECT_EQ(server.stats().tx_drop_bad_frame, 1u);
+  frame = make_frame(*server_pool, 1, 100);
+  EXPECT_EQ(server.tx_burst({&frame, 1}), 1u);
+  mem::Packet* received[4];
+  ASSERT_EQ(client.rx_burst(received), 1u);
+  EXPECT_TRUE(frame_matches(received[0], 1, 100));
+  client_pool->free_bulk({received, 1});
+  client.detach();
+  server.detach();
+}
+
+TEST_F(MemifDataPath, ZeroCopyClientDropsAChainLongerThanItsWholeRing) {
+  Link link;
+  link.lend_pool(*client_pool);
+  ClientQueue<true> client(*client_pool, 0, 0, false);
+  client.attach(link.client);
+  mem::Packet* chain = make_frame(*client_pool, 0, 60);
+  mem::Packet* last = chain;
+  for (unsigned i = 1; i <= kRingSize; ++i) {  // 17 segments
+    last->next = make_frame(*client_pool, i, 60);
+    last = last->next;
+    chain->packet_length += 60;
+  }
+  mem::Packet* frames[2] = {chain, make_frame(*client_pool, 99, 60)};
+  EXPECT_EQ(client.tx_burst(frames), 2u);
+  EXPECT_EQ(client.memif_stats().tx_longer_than_ring, 1u);
+  EXPECT_EQ(client.stats().tx_drop_bad_frame, 1u);
+  EXPECT_EQ(link.c2s.load_head(std::memory_order_acquire), 1);
+  client.detach();
+  client.flush_cache();
+  EXPECT_EQ(client_pool->available(), client_pool->capacity()) << "the dropped chain went back whole";
+}
+
 TEST_F(MemifDataPath, InterruptModeSignalsOnlyWhenThePeerAsks) {
   Link link;
   link.lend_pool(*client_pool);
