@@ -176,11 +176,12 @@ class MemifPortImpl final : public MemifPort {
     retired_.clear();
   }
 
-  // Frees connections whose every queue has moved off them.
+  // Frees connections whose every queue has acknowledged the request that
+  // took its binding away (queue.hpp, "Hand-over").
   void reap_retired() {
-    std::erase_if(retired_, [this](const std::unique_ptr<Connection>& connection) {
+    std::erase_if(retired_, [this](const Retired& retired) {
       for (unsigned q = 0; q < queues_.size(); ++q) {
-        if (!queues_[q]->released(&connection->binding(q))) return false;
+        if (!queues_[q]->acknowledged(retired.detach_epochs[q])) return false;
       }
       return true;
     });
@@ -252,6 +253,7 @@ class MemifPortImpl final : public MemifPort {
 
   void on_closed() {
     const bool was_connected = link_.exchange(net::LinkState::down, std::memory_order_acq_rel) == net::LinkState::up;
+    std::vector<std::uint64_t> detach_epochs(queues_.size(), 0);
     if (was_connected) {
       notifier_->clear_targets();
       for (unsigned q = 0; q < queues_.size(); ++q) {
@@ -260,7 +262,7 @@ class MemifPortImpl final : public MemifPort {
         }
         // Each worker lets go at its next burst, and counts there what the
         // peer had not confirmed (MemifQueueCounters::tx_lost_on_disconnect).
-        queues_[q]->request(nullptr);
+        detach_epochs[q] = queues_[q]->request(nullptr);
       }
     }
     const std::string reason = connection_->close_reason();
@@ -284,7 +286,7 @@ class MemifPortImpl final : public MemifPort {
       log::warn("memif {}: handshake ended ({}: {})", address_.describe(), by_peer ? "peer" : "local", reason);
     }
     // Its memory stays mapped until every queue has moved off it.
-    if (was_connected) retired_.push_back(std::move(connection_));
+    if (was_connected) retired_.push_back(Retired{std::move(connection_), std::move(detach_epochs)});
     connection_.reset();
     // A client tries again after retry_ms, not at once: a server that just
     // closed is usually still tearing down its listener.
@@ -302,7 +304,13 @@ class MemifPortImpl final : public MemifPort {
   FileDescriptor listener_;
   FileDescriptor wake_;
   std::unique_ptr<Connection> connection_;  // the control thread's
-  std::vector<std::unique_ptr<Connection>> retired_;  // closed, some queue may still use them
+  // A closed connection some queue may still use, until each queue
+  // acknowledged the request (epoch) that detached it.
+  struct Retired {
+    std::unique_ptr<Connection> connection;
+    std::vector<std::uint64_t> detach_epochs;
+  };
+  std::vector<Retired> retired_;
   std::string last_connect_error_;
   Clock::time_point next_attempt_ = Clock::now();  // client: when to try to connect next
   std::atomic<net::LinkState> link_{net::LinkState::down};

@@ -9,19 +9,27 @@
 //
 // Hand-over: the control thread must never unmap rings a burst is reading,
 // and the queue's state (cursors, lent buffers) belongs to its one worker.
-// So the worker itself switches bindings, at the start of a burst:
-//   control:   request(b)           requested = b (release: b's rings and
-//                                    regions are ready before it is seen)
-//   data path: every burst          w = requested (acquire); if w != current:
-//                                    release(current), prepare(w), current = w,
-//                                    adopted = w (release)
-//   control:   released(old)?       adopted != old (acquire: every access of
-//                                    the worker to `old` happened before)
-// and only then unmaps what `old` pointed into. A burst costs one load of
-// a line that only changes on (dis)connection; no fence, no locked
-// instruction. A queue nobody polls keeps its old binding (and the
-// connection its memory) until its next burst: the port parks such
-// connections until every queue let go (port.cpp).
+// So the worker itself switches bindings, at the start of a burst, and
+// acknowledges each request by its epoch:
+//   control:   e = request(b)       requested = b; epoch = e (release: b's
+//                                    rings and regions, and b itself, are
+//                                    ready before e is seen)
+//   data path: every burst          e = epoch (acquire); if e != seen:
+//                                    w = requested; if w != current:
+//                                    release(current), prepare(w), current = w;
+//                                    seen = e; acknowledged = e (release)
+//   control:   acknowledged(d)?     acknowledged >= d (acquire: every access
+//                                    of the worker to what it used before the
+//                                    request of epoch d happened before)
+// The control thread frees a binding only once the worker acknowledged the
+// epoch d of the request that replaced it. Comparing pointers (adopted !=
+// old) is not enough: a worker that loaded `old` just before it was
+// replaced has not adopted it yet, and would prepare it after the reap
+// (a CONNECTED followed at once by DISCONNECT; issue 13, item 1).
+// A burst costs one load of a line that only changes on (dis)connection;
+// no fence, no locked instruction. A queue nobody polls keeps its old
+// binding (and the connection its memory) until its next burst: the port
+// parks such connections until every queue let go (port.cpp).
 #pragma once
 
 #include <atomic>
@@ -73,12 +81,19 @@ class MemifQueue : public net::Queue {
   MemifQueue& operator=(const MemifQueue&) = delete;
 
   // Control thread: the binding the worker should use from its next burst
-  // on (nullptr: none). The binding must stay valid until released(it).
-  void request(const QueueBinding* binding) noexcept { requested_.store(binding, std::memory_order_release); }
+  // on (nullptr: none). Returns the request's epoch: what the worker used
+  // before may be freed once acknowledged(epoch).
+  std::uint64_t request(const QueueBinding* binding) noexcept {
+    requested_.store(binding, std::memory_order_relaxed);  // published by the epoch's release store
+    const std::uint64_t epoch = requested_epoch_.load(std::memory_order_relaxed) + 1;  // the only writer
+    requested_epoch_.store(epoch, std::memory_order_release);
+    return epoch;
+  }
 
-  // Control thread: true once the worker no longer uses `binding`.
-  [[nodiscard]] bool released(const QueueBinding* binding) const noexcept {
-    return adopted_.load(std::memory_order_acquire) != binding;
+  // Control thread: true once the worker took up request `epoch` (or a
+  // later one) and so no longer uses any binding requested before it.
+  [[nodiscard]] bool acknowledged(std::uint64_t epoch) const noexcept {
+    return acknowledged_epoch_.load(std::memory_order_acquire) >= epoch;
   }
 
   // Requests `binding` and switches to it at once, on the calling thread.
@@ -114,12 +129,18 @@ class MemifQueue : public net::Queue {
   // The binding for this burst (nullptr: no connection), after switching
   // to the one the control thread asked for, if it changed.
   const QueueBinding* current_binding() noexcept {
-    const QueueBinding* wanted = requested_.load(std::memory_order_acquire);
-    if (wanted != current_) [[unlikely]] {
-      if (current_ != nullptr) release(*current_);
-      current_ = wanted;
-      if (current_ != nullptr) prepare(*current_);
-      adopted_.store(current_, std::memory_order_release);
+    const std::uint64_t epoch = requested_epoch_.load(std::memory_order_acquire);
+    if (epoch != seen_epoch_) [[unlikely]] {
+      // After the acquire above: at least as new as the request of `epoch`.
+      const QueueBinding* wanted = requested_.load(std::memory_order_relaxed);
+      if (wanted != current_) {
+        if (current_ != nullptr) release(*current_);
+        current_ = wanted;
+        if (current_ != nullptr) prepare(*current_);
+      }
+      seen_epoch_ = epoch;
+      // Release: every access to the bindings let go of happens before.
+      acknowledged_epoch_.store(epoch, std::memory_order_release);
     }
     return current_;
   }
@@ -172,9 +193,13 @@ class MemifQueue : public net::Queue {
   const bool interrupt_mode_;
 
  private:
-  alignas(64) std::atomic<const QueueBinding*> requested_{nullptr};  // written by the control thread
-  alignas(64) std::atomic<const QueueBinding*> adopted_{nullptr};    // written by the worker
-  const QueueBinding* current_ = nullptr;                            // the worker's
+  // Written by the control thread, read by the worker at every burst.
+  alignas(64) std::atomic<std::uint64_t> requested_epoch_{0};
+  std::atomic<const QueueBinding*> requested_{nullptr};
+  // Written by the worker, read by the control thread.
+  alignas(64) std::atomic<std::uint64_t> acknowledged_epoch_{0};
+  const QueueBinding* current_ = nullptr;  // the worker's
+  std::uint64_t seen_epoch_ = 0;           // the worker's
 };
 
 }  // namespace aether::backends::memif

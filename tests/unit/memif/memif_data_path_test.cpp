@@ -210,6 +210,31 @@ TEST_F(MemifDataPath, WithoutConnectionTxDropsAndCountsRxIsEmpty) {
   EXPECT_EQ(server.rx_burst(burst), 0u);
 }
 
+// Issue 13, item 1: a binding requested and replaced before the worker's
+// next burst may already have been loaded by that worker (it reads the
+// request, then prepares it): it is not free until the worker acknowledged
+// the replacement. The old check (adopted != binding) said "free" here.
+TEST_F(MemifDataPath, AReplacedBindingIsHeldUntilTheWorkerAcknowledges) {
+  Link link;
+  ServerQueue server(*server_pool, 0, 0, false);
+  const std::uint64_t connected = server.request(&link.server);
+  const std::uint64_t disconnected = server.request(nullptr);  // DISCONNECT right after CONNECTED
+  EXPECT_GT(disconnected, connected);
+  EXPECT_FALSE(server.acknowledged(connected));
+  EXPECT_FALSE(server.acknowledged(disconnected)) << "the worker may be preparing the first binding";
+  mem::Packet* burst[4];
+  EXPECT_EQ(server.rx_burst(burst), 0u);  // the worker's next burst
+  EXPECT_TRUE(server.acknowledged(disconnected));
+  EXPECT_EQ(link.c2s.load_flags(), 0) << "the worker never took up the binding that was already gone";
+  // Requesting the same binding again is a new epoch, taken up at the next burst.
+  const std::uint64_t again = server.request(&link.server);
+  EXPECT_FALSE(server.acknowledged(again));
+  EXPECT_EQ(server.rx_burst(burst), 0u);
+  EXPECT_TRUE(server.acknowledged(again));
+  EXPECT_EQ(link.c2s.load_flags(), kRingFlagMaskInterrupt) << "prepared: polling";
+  server.detach();
+}
+
 // ---- The peer is hostile: the test writes the rings. ---------------------
 
 TEST_F(MemifDataPath, ServerRefusesDescriptorsOutsideTheRegions) {

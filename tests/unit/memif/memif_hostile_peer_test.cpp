@@ -391,6 +391,70 @@ TEST_F(MemifHostileClient, BadDescriptorsAndIndicesAreCountedAndDropped) {
   EXPECT_EQ(server_.memif().connection_status().connections, 2u);
 }
 
+// Issue 13, item 1: a client that connects and disconnects in a tight loop
+// (DISCONNECT right behind CONNECT) while the server's worker keeps
+// bursting. The control thread may free a connection only once the worker
+// acknowledged its detachment; run under ASan and TSan, a reap too early is
+// a use after free / unmap, or a reported race.
+TEST_F(MemifHostileClient, ConnectDisconnectInATightLoopWhileTrafficFlows) {
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> bursts{0};
+  std::thread worker([&] {
+    net::Queue& queue = server_.queue();
+    mem::Packet* burst[8];
+    while (!stop.load()) {
+      const unsigned n = queue.rx_burst(burst);
+      server_.pool->free_bulk({burst, n});
+      mem::Packet* frame = nullptr;
+      if (server_.pool->alloc_bulk({&frame, 1}) == 1) {
+        (void)frame->set_length(60);
+        (void)queue.tx_burst({&frame, 1});
+      }
+      bursts.fetch_add(1);
+    }
+  });
+  constexpr unsigned kRounds = 60;
+  for (unsigned round = 0; round < kRounds; ++round) {
+    FakePeer peer = FakePeer::connect_to(directory_.socket());
+    FakeRegion region;
+    // Frames waiting on C2S and buffers offered on S2C: the worker has
+    // something to do with the rings the moment it takes them up.
+    for (std::uint16_t i = 0; i < 4; ++i) {
+      region.c2s.store(i, Descriptor{0, 0, 60, region.buffer(i), 0});
+      region.s2c.store(i, Descriptor{0, 0, 256, region.buffer(16 + i), 0});
+    }
+    region.c2s.store_head(4, std::memory_order_release);
+    region.s2c.store_head(4, std::memory_order_release);
+    (void)peer.expect<HelloMessage>();
+    peer.send(init_for(0));
+    (void)peer.expect<AckMessage>();
+    peer.send(AddRegionMessage{0, region.size}, region.fd);
+    (void)peer.expect<AckMessage>();
+    for (const RingType type : {RingType::client_to_server, RingType::server_to_client}) {
+      const int event = new_eventfd();
+      const auto offset = static_cast<std::uint32_t>(type == RingType::client_to_server ? 0 : ring_bytes(FakeRegion::kLog2));
+      peer.send(AddRingMessage{type, 0, 0, offset, FakeRegion::kLog2}, event);
+      ::close(event);
+      (void)peer.expect<AckMessage>();
+    }
+    peer.send(ConnectMessage{"flapping"});
+    peer.send(DisconnectMessage{0, "gone again"});  // without waiting for CONNECTED
+    // Whatever comes back (CONNECTED, or nothing), the socket closes.
+    for (int i = 0; i < 3 && !peer.receive().closed; ++i) {
+    }
+  }
+  ASSERT_TRUE(eventually([&] { return server_.memif().connection_status().disconnects == kRounds; }));
+  const std::uint64_t before = bursts.load();
+  ASSERT_TRUE(eventually([&] { return bursts.load() > before + 100; })) << "the worker never stalled";
+  stop.store(true);
+  worker.join();
+  EXPECT_EQ(server_.memif().connection_status().connections, kRounds);
+  // And the server still serves a well-behaved client.
+  FakePeer peer = FakePeer::connect_to(directory_.socket());
+  FakeRegion region;
+  connect(peer, region);
+}
+
 // ---- Aether is the client; the test is a hostile server. -----------------
 
 HelloMessage server_hello() {
