@@ -3,9 +3,11 @@
 // peer would declare, so under AddressSanitizer any read or write the
 // validation lets through past a region's end is caught. The test plays the
 // peer by writing descriptors and indices straight into the rings.
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <thread>
@@ -402,6 +404,65 @@ TEST_F(MemifDataPath, ZeroCopyClientRestoresMetadataThePeerScribbledOn) {
   EXPECT_EQ(client_pool->packet_at_index(burst[0]->buffer_index), burst[0]);
   client_pool->free_bulk({burst, 1});
   client.detach();
+}
+
+// Issue 13, item 2: the server maps the whole pool and can rewrite the
+// metadata of every buffer lent to it. What comes back is freed from the
+// client's own records, by address: never through `next`, never by
+// `buffer_index`.
+TEST_F(MemifDataPath, ZeroCopyClientFreesReturnedBuffersWithoutTrustingTheirMetadata) {
+  Link link;
+  link.lend_pool(*client_pool);
+  ClientQueue<true> client(*client_pool, 0, 0, false);
+  client.attach(link.client);
+  mem::Packet* frames[2] = {make_chained_frame(*client_pool, 0, 100, 200), make_frame(*client_pool, 1, 60)};
+  ASSERT_EQ(client.tx_burst(frames), 2u);
+  ASSERT_EQ(link.c2s.load_head(std::memory_order_acquire), 3);
+  std::byte* const pool_base = client_pool->region().base();
+  const std::size_t stride = client_pool->buffer_stride();
+  for (std::uint16_t i = 0; i < 3; ++i) {  // the server scribbles on each lent buffer's metadata
+    const Descriptor d = link.c2s.load(i);
+    auto* packet = reinterpret_cast<mem::Packet*>(pool_base + d.offset / stride * stride);
+    packet->next = i == 0 ? reinterpret_cast<mem::Packet*>(0x1000) : packet;  // wild, and a loop
+    packet->buffer_index = i == 1 ? 0xfffffff0u : 0;                           // out of range, and another's
+    packet->pool = nullptr;
+  }
+  link.c2s.store_tail(3, std::memory_order_release);
+  EXPECT_EQ(client.tx_burst({}), 0u);  // reclaims
+  // A returned rx chain the server scribbled on, dropped (its length is too long).
+  (void)client.rx_burst({});
+  const Descriptor offered = link.s2c.load(0);
+  auto* lent = reinterpret_cast<mem::Packet*>(pool_base + offered.offset / stride * stride);
+  lent->next = reinterpret_cast<mem::Packet*>(0x2000);
+  lent->buffer_index = 0xffffffffu;
+  link.s2c.store(0, Descriptor{0, offered.region, 1'000'000, offered.offset, 0});
+  link.s2c.store_tail(1, std::memory_order_release);
+  mem::Packet* received[4];
+  EXPECT_EQ(client.rx_burst(received), 0u);
+  EXPECT_EQ(client.memif_stats().bad_descriptors, 1u);
+  client.detach();
+  client.flush_cache();
+  ASSERT_EQ(client_pool->available(), client_pool->capacity()) << "every buffer came back, once";
+  // The allocator is intact: every buffer can be allocated, each once, inside the pool.
+  std::vector<mem::Packet*> all(client_pool->capacity());
+  ASSERT_EQ(client_pool->alloc_bulk(all), all.size());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end()) << "no buffer handed out twice";
+  EXPECT_GE(reinterpret_cast<std::byte*>(all.front()), pool_base);
+  EXPECT_LT(reinterpret_cast<std::byte*>(all.back()), pool_base + client_pool->capacity() * stride);
+  client_pool->free_bulk(all);
+}
+
+// Issue 13, item 2: the pool's memfd is sealed, so a server that maps it
+// cannot truncate it under the client (SIGBUS).
+TEST_F(MemifDataPath, ThePoolMemfdIsSealedAgainstResizing) {
+  const int fd = client_pool->region().fd();
+  ASSERT_GE(fd, 0);
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  EXPECT_NE(seals & F_SEAL_SHRINK, 0);
+  EXPECT_NE(seals & F_SEAL_GROW, 0);
+  EXPECT_NE(seals & F_SEAL_SEAL, 0);
+  EXPECT_NE(::ftruncate(fd, 0), 0);
 }
 
 TEST_F(MemifDataPath, ZeroCopyClientCountsWhatTheServerNeverConsumed) {
