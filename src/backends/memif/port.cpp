@@ -216,7 +216,6 @@ class MemifPortImpl final : public MemifPort {
   }
 
   void on_connected() {
-    for (const auto& warning : connection_->take_warnings()) log::warn("memif {}: {}", address_.describe(), warning);
     // Before any queue can ask for a signal on the new rings.
     std::vector<int> tx_event_fds;
     for (unsigned q = 0; q < queues_.size(); ++q) tx_event_fds.push_back(connection_->binding(q).tx_event_fd);

@@ -325,6 +325,42 @@ TEST_F(MemifHostileClient, FdsThatAreNotWhatTheyClaimAreRefused) {
             "Wrong ring cookie 0xbadc0de on C2S ring 0");
 }
 
+// Issue 13, item 4: a region the peer could still shrink would kill the
+// server with SIGBUS: refused, with the reason.
+TEST_F(MemifHostileClient, RegionsThePeerCouldShrinkAreRefused) {
+  auto after_init = [](FakePeer& p) {
+    p.send(init_for(0));
+    (void)p.expect<AckMessage>();
+  };
+  const std::string file = directory_.path() + "/plain-region";
+  EXPECT_EQ(reason_for([&](FakePeer& p) {
+              after_init(p);
+              const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+              ASSERT_GE(fd, 0);
+              ASSERT_EQ(::ftruncate(fd, 65536), 0);
+              p.send(AddRegionMessage{0, 65536}, fd);
+              ::close(fd);
+            }),
+            "Region cannot be sealed against shrinking (not a memfd)");
+  EXPECT_EQ(reason_for([&](FakePeer& p) {
+              after_init(p);
+              const int fd = ::memfd_create("unsealable", MFD_CLOEXEC);  // born with F_SEAL_SEAL only
+              ASSERT_EQ(::ftruncate(fd, 65536), 0);
+              p.send(AddRegionMessage{0, 65536}, fd);
+              ::close(fd);
+            }),
+            "Region cannot be sealed against shrinking (F_SEAL_SEAL set without F_SEAL_SHRINK)");
+  EXPECT_EQ(reason_for([&](FakePeer& p) {
+              after_init(p);
+              const int fd = ::memfd_create("sealed-open", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+              ASSERT_EQ(::ftruncate(fd, 65536), 0);
+              ASSERT_EQ(::fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL), 0);
+              p.send(AddRegionMessage{0, 65536}, fd);
+              ::close(fd);
+            }),
+            "Region cannot be sealed against shrinking (F_SEAL_SEAL set without F_SEAL_SHRINK)");
+}
+
 TEST_F(MemifHostileClient, AStalledHandshakeIsDropped) {
   EXPECT_EQ(reason_for([](FakePeer&) {}), "Handshake not complete after 300 ms");
   // And the server is free for the next peer.
