@@ -34,11 +34,16 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kClosedReason = "Interface closed";
 // How often retired connections are checked for release (ms).
 constexpr int kReapMs = 10;
+// How long the listener rests after accept(2) failed for lack of resources.
+constexpr int kListenerRestMs = 100;
 
 int milliseconds_until(Clock::time_point when) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(when - Clock::now()).count();
   return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 60'000)) + 1;
 }
+
+// The sooner of two poll(2) timeouts (-1: none).
+int shorter(int timeout, int other) { return timeout < 0 ? other : std::min(timeout, other); }
 
 class MemifPortImpl final : public MemifPort {
  public:
@@ -122,37 +127,39 @@ class MemifPortImpl final : public MemifPort {
 
  private:
   void run() {
-    auto deadline = Clock::now();
     while (!stopping_.load()) {
       if (config_.role == MemifRole::client && !connection_ && Clock::now() >= next_attempt_) {
         try_connect();
         next_attempt_ = Clock::now() + std::chrono::milliseconds(config_.retry_ms);
-        deadline = Clock::now() + std::chrono::milliseconds(config_.handshake_ms);
       }
       pollfd fds[3];
       nfds_t count = 0;
       fds[count++] = pollfd{wake_.get(), POLLIN, 0};
-      const nfds_t listener_slot = listener_.valid() ? count++ : 0;
-      if (listener_.valid()) fds[listener_slot] = pollfd{listener_.get(), POLLIN, 0};
+      // The listener rests after accept(2) failed for lack of resources
+      // (EMFILE...): the pending connection keeps it readable, and polling
+      // it would spin.
+      const bool listening = listener_.valid() && Clock::now() >= listener_resume_;
+      const nfds_t listener_slot = listening ? count++ : 0;
+      if (listening) fds[listener_slot] = pollfd{listener_.get(), POLLIN, 0};
       const nfds_t connection_slot = connection_ ? count++ : 0;
       if (connection_) fds[connection_slot] = pollfd{connection_->socket(), POLLIN, 0};
       int timeout = -1;
       if (connection_ && !connection_->connected()) {
-        timeout = milliseconds_until(deadline);
+        timeout = milliseconds_until(handshake_deadline_);
       } else if (config_.role == MemifRole::client && !connection_) {
         timeout = milliseconds_until(next_attempt_);
       }
-      if (!retired_.empty()) timeout = timeout < 0 ? kReapMs : std::min(timeout, kReapMs);
+      if (listener_.valid() && !listening) timeout = shorter(timeout, milliseconds_until(listener_resume_));
+      if (!retired_.empty()) timeout = shorter(timeout, kReapMs);
       if (::poll(fds, count, timeout) < 0) continue;  // EINTR
       if ((fds[0].revents & POLLIN) != 0) {
         std::uint64_t value = 0;
         (void)!::read(wake_.get(), &value, sizeof(value));
         continue;
       }
-      if (listener_slot != 0 && (fds[listener_slot].revents & POLLIN) != 0) {
-        accept_one();
-        deadline = Clock::now() + std::chrono::milliseconds(config_.handshake_ms);
-      }
+      // A knock on the listener never moves the deadline of the handshake
+      // in progress: it belongs to that connection (issue 13, item 5).
+      if (listener_slot != 0 && (fds[listener_slot].revents & POLLIN) != 0) accept_one();
       if (connection_slot != 0 && connection_ && fds[connection_slot].revents != 0) {
         switch (connection_->on_readable()) {
           case Connection::Event::connected: on_connected(); break;
@@ -160,7 +167,7 @@ class MemifPortImpl final : public MemifPort {
           case Connection::Event::none: break;
         }
       }
-      if (connection_ && !connection_->connected() && Clock::now() >= deadline) {
+      if (connection_ && !connection_->connected() && Clock::now() >= handshake_deadline_) {
         connection_->disconnect(fmt::format("Handshake not complete after {} ms", config_.handshake_ms));
         on_closed();
       }
@@ -197,11 +204,21 @@ class MemifPortImpl final : public MemifPort {
     }
     last_connect_error_.clear();
     connection_ = Connection::connect(std::move(*socket), settings_);
+    handshake_deadline_ = Clock::now() + std::chrono::milliseconds(config_.handshake_ms);
   }
 
   void accept_one() {
     auto socket = accept_control_socket(listener_.get());
-    if (!socket) return;
+    if (!socket) {
+      const std::errc code = static_cast<std::errc>(socket.error().code.value());
+      if (code != std::errc::resource_unavailable_try_again && code != std::errc::connection_aborted &&
+          code != std::errc::interrupted) {
+        log::warn("memif {}: {}; not accepting for {} ms", address_.describe(), socket.error().describe(),
+                  kListenerRestMs);
+        listener_resume_ = Clock::now() + std::chrono::milliseconds(kListenerRestMs);
+      }
+      return;
+    }
     if (connection_) {
       // One peer at a time (DPDK's "Already connected"), told why.
       (void)send_message(socket->get(), encode_message(DisconnectMessage{0, "Already connected"}));
@@ -213,6 +230,7 @@ class MemifPortImpl final : public MemifPort {
       return;
     }
     connection_ = std::move(*connection);
+    handshake_deadline_ = Clock::now() + std::chrono::milliseconds(config_.handshake_ms);
   }
 
   void on_connected() {
@@ -312,6 +330,8 @@ class MemifPortImpl final : public MemifPort {
   std::vector<Retired> retired_;
   std::string last_connect_error_;
   Clock::time_point next_attempt_ = Clock::now();  // client: when to try to connect next
+  Clock::time_point handshake_deadline_;           // of connection_, set when it was made
+  Clock::time_point listener_resume_;              // server: accept again from then on
   std::atomic<net::LinkState> link_{net::LinkState::down};
   mutable std::mutex status_mutex_;
   mutable std::condition_variable status_changed_;

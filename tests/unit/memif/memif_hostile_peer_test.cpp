@@ -369,6 +369,27 @@ TEST_F(MemifHostileClient, AStalledHandshakeIsDropped) {
   connect(peer, region);
 }
 
+// Issue 13, item 5: knocks on the listener (each turned away) used to move
+// the deadline of the handshake in progress, so one stalled peer plus a
+// connect attempt every < handshake_ms locked everybody else out.
+TEST_F(MemifHostileClient, KnockingDoesNotExtendAStalledHandshake) {
+  FakePeer stalled = FakePeer::connect_to(directory_.socket());
+  (void)stalled.expect<HelloMessage>();
+  std::atomic<bool> stop{false};
+  std::thread knocker([&] {
+    while (!stop.load()) {
+      FakePeer knock = FakePeer::connect_to(directory_.socket());
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // < handshake_ms (300)
+    }
+  });
+  EXPECT_EQ(stalled.disconnect_reason(), "Handshake not complete after 300 ms");
+  stop.store(true);
+  knocker.join();
+  FakePeer peer = FakePeer::connect_to(directory_.socket());
+  FakeRegion region;
+  connect(peer, region);
+}
+
 TEST_F(MemifHostileClient, BadDescriptorsAndIndicesAreCountedAndDropped) {
   FakePeer peer = FakePeer::connect_to(directory_.socket());
   FakeRegion region(false);  // unsealed: the server seals it itself
