@@ -29,6 +29,10 @@
 //   secret      up to 23 characters; the server refuses clients without it
 //   retry_ms    client reconnect interval (default 100)
 //   handshake_ms  a connection not up after this long is dropped (default 2000)
+//   allow       who may be the peer, checked with SO_PEERCRED in both roles:
+//               uid:N and gid:N joined by '+' (allow=uid:1000+gid:27); a
+//               peer matching any entry is accepted. Default: this
+//               process's effective uid, and root.
 //
 // Data path (no allocation, no lock; the only syscall is a write to a
 // private eventfd per tx burst when the peer asked for interrupts: the
@@ -61,6 +65,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "aether/core/result.hpp"
 #include "aether/net/port.hpp"
@@ -84,6 +89,9 @@ struct MemifConfig {
   std::optional<std::string> secret;
   unsigned retry_ms = 100;
   unsigned handshake_ms = 2000;
+  // Peers allowed (SO_PEERCRED): empty lists = this process's euid and root.
+  std::vector<std::uint32_t> allowed_uids;
+  std::vector<std::uint32_t> allowed_gids;
 };
 
 // Errors name the spec, the key, the value and what is allowed.
@@ -143,7 +151,7 @@ class MemifPort : public net::Port {
 
 inline constexpr std::string_view memif_synopsis =
     "memif:PATH|@NAME[?role=client|server&id=N&queues=N&rsize=LOG2&bsize=N&zero_copy=0|1&mode=polling|interrupt"
-    "&secret=S&retry_ms=N&handshake_ms=N]";
+    "&secret=S&retry_ms=N&handshake_ms=N&allow=uid:N+gid:N]";
 inline constexpr std::string_view memif_summary =
     "shared-memory interface (memif 2.0: DPDK, VPP, libmemif), zero copy as client";
 

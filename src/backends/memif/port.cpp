@@ -48,7 +48,11 @@ int shorter(int timeout, int other) { return timeout < 0 ? other : std::min(time
 class MemifPortImpl final : public MemifPort {
  public:
   MemifPortImpl(net::PortInfo info, const MemifConfig& config, ConnectionSettings settings, SocketAddress address)
-      : info_(std::move(info)), config_(config), settings_(std::move(settings)), address_(std::move(address)) {}
+      : info_(std::move(info)), config_(config), settings_(std::move(settings)), address_(std::move(address)) {
+    allowlist_.uids = config_.allowed_uids;
+    allowlist_.gids = config_.allowed_gids;
+    if (allowlist_.uids.empty() && allowlist_.gids.empty()) allowlist_.uids = {::geteuid(), 0};
+  }
 
   ~MemifPortImpl() override {
     if (control_.joinable()) {
@@ -89,7 +93,8 @@ class MemifPortImpl final : public MemifPort {
     if (config_.role == MemifRole::server) {
       auto listener = listen_control_socket(address_);
       if (!listener) return std::move(listener).error();
-      listener_ = std::move(*listener);
+      listener_ = std::move(listener->socket);
+      listener_lock_ = std::move(listener->lock);
     }
     control_ = std::thread([this] { run(); });
     return {};
@@ -202,6 +207,14 @@ class MemifPortImpl final : public MemifPort {
       last_connect_error_ = problem;
       return;
     }
+    // The server must be someone we trust: an abstract name or a shared
+    // directory can be squatted. Nothing is sent to an impostor.
+    if (auto allowed = check_peer_credentials(socket->get(), allowlist_); !allowed) {
+      const std::string problem = "server refused: " + allowed.error().message;
+      if (problem != last_connect_error_) log::warn("memif {}: {}; retrying every {} ms", address_.describe(), problem, config_.retry_ms);
+      last_connect_error_ = problem;
+      return;
+    }
     last_connect_error_.clear();
     connection_ = Connection::connect(std::move(*socket), settings_);
     handshake_deadline_ = Clock::now() + std::chrono::milliseconds(config_.handshake_ms);
@@ -217,6 +230,11 @@ class MemifPortImpl final : public MemifPort {
                   kListenerRestMs);
         listener_resume_ = Clock::now() + std::chrono::milliseconds(kListenerRestMs);
       }
+      return;
+    }
+    if (auto allowed = check_peer_credentials(socket->get(), allowlist_); !allowed) {
+      log::warn("memif {}: refused a peer: {}", address_.describe(), allowed.error().message);
+      (void)send_message(socket->get(), encode_message(DisconnectMessage{0, allowed.error().message}));
       return;
     }
     if (connection_) {
@@ -319,6 +337,8 @@ class MemifPortImpl final : public MemifPort {
   std::vector<std::unique_ptr<MemifQueue>> queues_;
   std::vector<FileDescriptor> interrupt_epolls_;
   FileDescriptor listener_;
+  FileDescriptor listener_lock_;  // held while we listen on a path (control_socket.hpp)
+  PeerAllowlist allowlist_;
   FileDescriptor wake_;
   std::unique_ptr<Connection> connection_;  // the control thread's
   // A closed connection some queue may still use, until each queue

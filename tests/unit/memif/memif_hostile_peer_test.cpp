@@ -361,6 +361,25 @@ TEST_F(MemifHostileClient, RegionsThePeerCouldShrinkAreRefused) {
             "Region cannot be sealed against shrinking (F_SEAL_SEAL set without F_SEAL_SHRINK)");
 }
 
+// Issue 13, item 8: SO_PEERCRED against the allowlist (default: our euid
+// and root). A peer not on it is told why and never greeted.
+TEST_F(MemifHostileClient, APeerNotOnTheAllowlistIsRefused) {
+  const std::uint32_t someone_else = ::geteuid() + 1;
+  auto strict = open_memif(fmt::format("memif:{}?role=server&allow=uid:{}", directory_.socket("strict.sock"), someone_else),
+                           3, 64);
+  ASSERT_TRUE(strict.ok()) << strict.error().describe();
+  FakePeer peer = FakePeer::connect_to(directory_.socket("strict.sock"));
+  EXPECT_EQ(peer.disconnect_reason(),
+            fmt::format("Peer uid {} gid {} (pid {}) not allowed", ::geteuid(), ::getegid(), ::getpid()));
+  strict->close();
+  auto by_group = open_memif(
+      fmt::format("memif:{}?role=server&allow=uid:{}+gid:{}", directory_.socket("group.sock"), someone_else, ::getegid()),
+      4, 64);
+  ASSERT_TRUE(by_group.ok()) << by_group.error().describe();
+  FakePeer member = FakePeer::connect_to(directory_.socket("group.sock"));
+  EXPECT_EQ(member.expect<HelloMessage>().min_version, kVersion) << "a member of an allowed group is greeted";
+}
+
 TEST_F(MemifHostileClient, AStalledHandshakeIsDropped) {
   EXPECT_EQ(reason_for([](FakePeer&) {}), "Handshake not complete after 300 ms");
   // And the server is free for the next peer.
@@ -641,6 +660,15 @@ TEST_F(MemifHostileServer, BadIndicesAndLengthsFromTheServerAreCountedAndDropped
   ASSERT_TRUE(client_.memif().wait_until_down(kLinkTimeout));
   EXPECT_TRUE(client_.memif().connection_status().last_disconnect_by_peer);
   EXPECT_TRUE(server_.accept_one()) << "the client came back";
+}
+
+// Issue 13, item 8: a server socket can be squatted (an abstract name, a
+// shared directory): a client checks who listens before it says anything.
+TEST_F(MemifHostileServer, AClientSaysNothingToAServerNotOnItsAllowlist) {
+  open_client(fmt::format("&allow=uid:{}", ::geteuid() + 1));
+  EXPECT_TRUE(server_.receive().closed) << "hung up at once: no INIT for an impostor";
+  EXPECT_FALSE(client_.memif().connection_status().connected);
+  EXPECT_EQ(client_.memif().connection_status().connections, 0u);
 }
 
 // Issue 13, item 3: O_NONBLOCK belongs to the open file, which the peer
