@@ -404,9 +404,8 @@ TEST_F(MemifHostileClient, KnockingDoesNotExtendAStalledHandshake) {
   EXPECT_EQ(stalled.disconnect_reason(), "Handshake not complete after 300 ms");
   stop.store(true);
   knocker.join();
-  FakePeer peer = FakePeer::connect_to(directory_.socket());
-  FakeRegion region;
-  connect(peer, region);
+  // (A knock may have become the next handshake meanwhile: that the server
+  // is free again after a stall is AStalledHandshakeIsDropped's point.)
 }
 
 TEST_F(MemifHostileClient, BadDescriptorsAndIndicesAreCountedAndDropped) {
