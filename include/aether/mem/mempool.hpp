@@ -156,6 +156,7 @@ class Mempool {
     std::byte* const base = base_;
     const std::size_t stride = stride_;
     const std::uint16_t headroom = headroom_;
+    const std::uint16_t buffer_length = buffer_length_;
     for (std::size_t i = 0; i < count; ++i) {
       auto* packet = reinterpret_cast<Packet*>(base + std::size_t{indices[i]} * stride);
 #ifndef NDEBUG
@@ -165,6 +166,11 @@ class Mempool {
       packet->debug_state = kPacketStateAllocated;
 #endif
       packet->reset(headroom);
+      // Rewritten at every allocation, not trusted from the buffer: a
+      // process the pool is shared with (a memif server) can write them.
+      packet->pool = this;
+      packet->buffer_index = indices[i];
+      packet->buffer_length = buffer_length;
       out[i] = packet;
     }
   }
