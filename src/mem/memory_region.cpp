@@ -1,5 +1,6 @@
 #include "aether/mem/memory_region.hpp"
 
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -70,12 +71,18 @@ void prefault(std::byte* base, std::size_t length, std::size_t page_size) noexce
 // memfd_create + ftruncate + mmap(MAP_SHARED | MAP_POPULATE). Error
 // messages name the step and the size; the caller adds the region name.
 Result<Mapping> map_memfd(const std::string& name, std::size_t length, bool hugepages) {
-  const unsigned flags = MFD_CLOEXEC | (hugepages ? (MFD_HUGETLB | MFD_HUGE_2MB) : 0U);
+  // Sealable: once sized, the region is sealed against resizing, so a
+  // process it is shared with (a memif server, issue 13) cannot truncate it
+  // and make our accesses fault (SIGBUS).
+  const unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | (hugepages ? (MFD_HUGETLB | MFD_HUGE_2MB) : 0U);
   const char* kind = hugepages ? "2 MiB hugepages" : "normal pages";
   FdGuard fd(::memfd_create(name.c_str(), flags));
   if (fd.get() < 0) return errno_error(fmt::format("memfd_create for {} bytes of {} failed", length, kind));
   if (::ftruncate(fd.get(), static_cast<off_t>(length)) != 0) {
     return errno_error(fmt::format("ftruncate of the memfd to {} bytes of {} failed", length, kind));
+  }
+  if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) != 0) {
+    return errno_error(fmt::format("sealing the memfd of {} bytes of {} against resizing failed", length, kind));
   }
   // MAP_SHARED: the memfd pages are what a peer process or the kernel
   // (AF_XDP UMEM) sees, so this mapping must not be a private copy.

@@ -16,7 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "aether/measure/testpmd_process.hpp"
-#include "memif_test_support.hpp"
+#include "../unit/memif/memif_test_support.hpp"
 #include "port_test_support.hpp"
 
 namespace aether::test {

@@ -29,14 +29,21 @@
 //   secret      up to 23 characters; the server refuses clients without it
 //   retry_ms    client reconnect interval (default 100)
 //   handshake_ms  a connection not up after this long is dropped (default 2000)
+//   allow       who may be the peer, checked with SO_PEERCRED in both roles:
+//               uid:N and gid:N joined by '+' (allow=uid:1000+gid:27); a
+//               peer matching any entry is accepted. Default: this
+//               process's effective uid, and root.
 //
-// Data path (no allocation, no lock; the only syscall is an eventfd write
-// per tx burst when the peer asked for interrupts):
+// Data path (no allocation, no lock; the only syscall is a write to a
+// private eventfd per tx burst when the peer asked for interrupts: the
+// peer's own eventfd is written by a separate thread, never a worker):
 // - rx_burst returns up to the span's size of frames; chains of memif
 //   buffers (MEMIF_DESC_FLAG_NEXT) become chains of Packets.
 // - tx_burst takes frames while the ring has room; a frame that does not
-//   fit ends the burst (the caller keeps it). Chained Packets are sent as
-//   chained descriptors. Without a connection, tx_burst takes and drops the
+//   fit ends the burst (the caller keeps it), unless it could never fit
+//   (more descriptors than the whole ring): that one is dropped, counted in
+//   tx_drop_bad_frame and MemifQueueCounters::tx_longer_than_ring.
+//   Chained Packets are sent as chained descriptors. Without a connection, tx_burst takes and drops the
 //   frames, counting tx_drop_error and MemifQueueStats::tx_link_down.
 // - With an empty pool, rx leaves frames in the ring: the peer sees
 //   back-pressure, nothing is dropped.
@@ -58,6 +65,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "aether/core/result.hpp"
 #include "aether/net/port.hpp"
@@ -81,6 +89,9 @@ struct MemifConfig {
   std::optional<std::string> secret;
   unsigned retry_ms = 100;
   unsigned handshake_ms = 2000;
+  // Peers allowed (SO_PEERCRED): empty lists = this process's euid and root.
+  std::vector<std::uint32_t> allowed_uids;
+  std::vector<std::uint32_t> allowed_gids;
 };
 
 // Errors name the spec, the key, the value and what is allowed.
@@ -92,8 +103,10 @@ struct MemifQueueCounters {
   std::uint64_t bad_indices = 0;            // impossible head/tail values (the burst took nothing)
   std::uint64_t incomplete_chains = 0;      // a chain cut off by the published index
   std::uint64_t tx_link_down = 0;           // taken and dropped without a connection or ring
+  std::uint64_t tx_longer_than_ring = 0;    // a frame needing more descriptors than the whole ring: dropped
   std::uint64_t tx_lost_on_disconnect = 0;  // handed over, not confirmed consumed, when the peer went away
   std::uint64_t interrupts_sent = 0;
+  std::uint64_t interrupts_skipped = 0;     // asked for but not written: the peer's eventfd counter was full
 };
 
 // The connection as the control thread last saw it.
@@ -138,7 +151,7 @@ class MemifPort : public net::Port {
 
 inline constexpr std::string_view memif_synopsis =
     "memif:PATH|@NAME[?role=client|server&id=N&queues=N&rsize=LOG2&bsize=N&zero_copy=0|1&mode=polling|interrupt"
-    "&secret=S&retry_ms=N&handshake_ms=N]";
+    "&secret=S&retry_ms=N&handshake_ms=N&allow=uid:N+gid:N]";
 inline constexpr std::string_view memif_summary =
     "shared-memory interface (memif 2.0: DPDK, VPP, libmemif), zero copy as client";
 

@@ -86,6 +86,13 @@ class Mempool {
   // ring went round a whole lap (2 x count buffers pushed).
   void free_bulk(std::span<Packet* const> packets, MempoolCache* cache = nullptr) noexcept;
 
+  // Returns single segments to the pool reading nothing from them (not
+  // `next`, not `buffer_index`): for buffers another process can write, a
+  // memif server mapping a zero-copy client's pool. The caller knows them
+  // from its own records. A pointer that is not a buffer start of this pool
+  // is skipped (returns how many were freed). Goes straight to the ring.
+  unsigned free_lent(std::span<Packet* const> segments) noexcept;
+
   // Number of buffers.
   [[nodiscard]] std::size_t capacity() const noexcept { return count_; }
   // Free buffers in the shared ring; excludes those held by MempoolCaches.
@@ -149,6 +156,7 @@ class Mempool {
     std::byte* const base = base_;
     const std::size_t stride = stride_;
     const std::uint16_t headroom = headroom_;
+    const std::uint16_t buffer_length = buffer_length_;
     for (std::size_t i = 0; i < count; ++i) {
       auto* packet = reinterpret_cast<Packet*>(base + std::size_t{indices[i]} * stride);
 #ifndef NDEBUG
@@ -158,6 +166,11 @@ class Mempool {
       packet->debug_state = kPacketStateAllocated;
 #endif
       packet->reset(headroom);
+      // Rewritten at every allocation, not trusted from the buffer: a
+      // process the pool is shared with (a memif server) can write them.
+      packet->pool = this;
+      packet->buffer_index = indices[i];
+      packet->buffer_length = buffer_length;
       out[i] = packet;
     }
   }
@@ -235,7 +248,9 @@ inline void Mempool::free_bulk(std::span<Packet* const> packets, MempoolCache* c
         // ring (a flush), after which another thread may reuse the buffer.
         const std::uint32_t index = give_back(segment);
         Packet* const next = segment->next;
-        indices[count++] = index;
+        // An index that was overwritten out of range never reaches the
+        // ring: no later allocation points outside the pool.
+        if (index < count_) [[likely]] indices[count++] = index;
         if (count >= flush_threshold) {
           cache->count_ = count;
           flush_cache_to(*cache, cache->size_);
@@ -251,8 +266,9 @@ inline void Mempool::free_bulk(std::span<Packet* const> packets, MempoolCache* c
   unsigned batched = 0;
   for (Packet* first : packets) {
     for (Packet* segment = first; segment != nullptr;) {
-      batch[batched++] = give_back(segment);  // validates before the read below
-      Packet* const next = segment->next;     // read before the batch reaches the ring
+      const std::uint32_t index = give_back(segment);  // validates before the read below
+      Packet* const next = segment->next;              // read before the batch reaches the ring
+      if (index < count_) [[likely]] batch[batched++] = index;  // never one out of range (see above)
       if (batched == kBatch) {
         push_all(batch, batched);
         batched = 0;
@@ -261,6 +277,30 @@ inline void Mempool::free_bulk(std::span<Packet* const> packets, MempoolCache* c
     }
   }
   push_all(batch, batched);
+}
+
+inline unsigned Mempool::free_lent(std::span<Packet* const> segments) noexcept {
+  std::uint32_t batch[kBatch];
+  unsigned batched = 0;
+  unsigned freed = 0;
+  const auto start = reinterpret_cast<std::uintptr_t>(base_);
+  for (Packet* segment : segments) {
+    const std::uintptr_t offset = reinterpret_cast<std::uintptr_t>(segment) - start;  // wraps below base_
+    if (segment == nullptr || offset >= buffers_bytes_) continue;
+    const std::uint64_t index = stride_shift_ != 0 ? offset >> stride_shift_ : offset / stride_;
+    if (index * stride_ != offset) continue;  // not a buffer start
+#ifndef NDEBUG
+    segment->debug_state = kPacketStateFree;  // written, never trusted
+#endif
+    batch[batched++] = static_cast<std::uint32_t>(index);
+    ++freed;
+    if (batched == kBatch) {
+      push_all(batch, batched);
+      batched = 0;
+    }
+  }
+  push_all(batch, batched);
+  return freed;
 }
 
 inline unsigned Mempool::alloc_direct(std::span<Packet*> out) noexcept {

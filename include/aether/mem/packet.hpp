@@ -36,16 +36,16 @@ inline constexpr std::uint32_t kPacketStateAllocated = 0xA110CA7Eu;
 
 struct alignas(64) Packet {
   Packet* next;                 // next segment of this packet, nullptr if last
-  Mempool* pool;                // owning pool; set once at pool creation
+  Mempool* pool;                // owning pool; rewritten at every allocation
   std::uint64_t timestamp;      // receive time (TSC or ns, as the driver documents); 0 if none
   std::uint64_t user_data;      // free for the application (flow id, AF_XDP address, ...)
-  std::uint32_t buffer_index;   // index in the pool; set once at pool creation
+  std::uint32_t buffer_index;   // index in the pool; rewritten at every allocation
   std::uint32_t packet_length;  // total bytes over the chain (first segment)
   std::uint32_t flags;          // offload and driver flags; 0 after allocation
   std::uint32_t debug_state;    // kPacketStateFree / kPacketStateAllocated (debug builds)
   std::uint16_t data_offset;    // data() - buffer_start(); the current headroom
   std::uint16_t data_length;    // bytes of data in this segment
-  std::uint16_t buffer_length;  // bytes after the metadata: headroom + data room; set once
+  std::uint16_t buffer_length;  // bytes after the metadata: headroom + data room; rewritten at every allocation
   std::uint16_t port;           // receiving or sending port id
   std::uint16_t queue;          // receiving or sending queue id
   std::uint16_t reserved[3];    // padding to 64 bytes; zero

@@ -13,8 +13,8 @@
 // fixed buffer (copy). From the ring, rx trusts only a descriptor's length
 // (checked against the buffer it lent) and its NEXT flag.
 //
-// Syscalls: one eventfd write per tx burst, only if the server asked for
-// interrupts.
+// Syscalls: one write to the port's private eventfd per tx burst, only if
+// the server asked for interrupts (queue.hpp, notify_peer).
 #pragma once
 
 #include <algorithm>
@@ -32,11 +32,12 @@ class ClientQueue final : public CopyingQueue {
   // rsize); the zero-copy slot tables are allocated for it here, so that
   // taking up a connection allocates nothing on the data path.
   ClientQueue(mem::Mempool& pool, std::uint16_t port_id, std::uint16_t queue_id, bool interrupt_mode,
-              unsigned max_log2_ring_size = kMaxLog2RingSize)
-      : CopyingQueue(pool, port_id, queue_id, interrupt_mode),
+              unsigned max_log2_ring_size = kMaxLog2RingSize, PeerNotifier* notifier = nullptr)
+      : CopyingQueue(pool, port_id, queue_id, interrupt_mode, notifier),
         slot_capacity_(kZeroCopy ? 1u << max_log2_ring_size : 0),
         rx_slots_(std::make_unique<mem::Packet*[]>(slot_capacity_)),
-        tx_slots_(std::make_unique<mem::Packet*[]>(slot_capacity_)) {}
+        tx_slots_(std::make_unique<mem::Packet*[]>(slot_capacity_)),
+        tx_frame_ends_(std::make_unique<bool[]>(slot_capacity_)) {}
 
   unsigned rx_burst(std::span<mem::Packet*> packets) noexcept override {
     const QueueBinding* binding = current_binding();
@@ -122,6 +123,7 @@ class ClientQueue final : public CopyingQueue {
       if (binding.rx_ring.size() > slot_capacity_ || binding.tx_ring.size() > slot_capacity_) std::abort();
       std::fill_n(rx_slots_.get(), slot_capacity_, nullptr);
       std::fill_n(tx_slots_.get(), slot_capacity_, nullptr);
+      std::fill_n(tx_frame_ends_.get(), slot_capacity_, false);
     }
     if (binding.rx_ring.valid()) {
       binding.rx_ring.store_flags(receive_ring_flags());
@@ -135,8 +137,8 @@ class ClientQueue final : public CopyingQueue {
       // confirmed: lost. (A peer that keeps its mapping can still write
       // into the pool; see docs/memif.md, "Trust".)
       std::uint64_t lost = 0;
-      free_range(tx_slots_.get(), binding.tx_ring, tx_completed_, tx_head_, &lost);
-      free_range(rx_slots_.get(), binding.rx_ring, rx_cursor_, rx_offered_, nullptr);
+      free_range(tx_slots_.get(), tx_frame_ends_.get(), binding.tx_ring, tx_completed_, tx_head_, &lost);
+      free_range(rx_slots_.get(), nullptr, binding.rx_ring, rx_cursor_, rx_offered_, nullptr);
       memif_counters_.tx_lost_on_disconnect.add(lost);
     } else if (binding.tx_ring.valid()) {
       const std::int32_t unconsumed =
@@ -145,16 +147,18 @@ class ClientQueue final : public CopyingQueue {
     }
   }
 
-  // Returns the packets in slots [from, to) to the pool.
-  void free_range(mem::Packet** slots, const RingView& ring, std::uint16_t from, std::uint16_t to,
-                  std::uint64_t* count) noexcept {
+  // Returns the buffers in slots [from, to) to the pool, by address (the
+  // peer may have written their metadata); counts the frames that ended
+  // there when `frame_ends` is given.
+  void free_range(mem::Packet** slots, const bool* frame_ends, const RingView& ring, std::uint16_t from,
+                  std::uint16_t to, std::uint64_t* frames) noexcept {
     if (!ring.valid()) return;
     for (std::uint16_t index = from; index != to; ++index) {
-      mem::Packet*& packet = slots[ring.slot(index)];
-      if (packet == nullptr) continue;
-      pool_.free_bulk({&packet, 1}, &cache_);
-      packet = nullptr;
-      if (count != nullptr) ++*count;
+      mem::Packet*& segment = slots[ring.slot(index)];
+      if (segment == nullptr) continue;
+      (void)pool_.free_lent({&segment, 1});
+      segment = nullptr;
+      if (frames != nullptr && frame_ends[ring.slot(index)]) ++*frames;
     }
   }
 
@@ -192,6 +196,7 @@ class ClientQueue final : public CopyingQueue {
       std::uint64_t total = 0;
       bool bad = false;
       bool incomplete = false;
+      const std::uint32_t first = consumed;
       for (;;) {
         if (consumed == available) {
           incomplete = true;
@@ -200,7 +205,6 @@ class ClientQueue final : public CopyingQueue {
         const auto index = static_cast<std::uint16_t>(rx_cursor_ + consumed);
         const Descriptor d = ring.load(index);
         mem::Packet* segment = rx_slots_[ring.slot(index)];
-        rx_slots_[ring.slot(index)] = nullptr;
         ++consumed;
         const bool fits = d.length <= capacity;
         bad = bad || !fits;
@@ -214,11 +218,18 @@ class ClientQueue final : public CopyingQueue {
         last = segment;
         if ((d.flags & kDescriptorFlagNext) == 0) break;
       }
-      if (bad || incomplete || total == 0 || total > kMaxFrameBytes) {
+      const bool drop = bad || incomplete || total == 0 || total > kMaxFrameBytes;
+      // Our own record of the chain's segments, not the `next` links the
+      // peer can rewrite: each is freed by address, or handed over.
+      for (std::uint32_t k = first; k < consumed; ++k) {
+        mem::Packet*& segment = rx_slots_[ring.slot(static_cast<std::uint16_t>(rx_cursor_ + k))];
+        if (drop) (void)pool_.free_lent({&segment, 1});
+        segment = nullptr;
+      }
+      if (drop) {
         if (bad) memif_counters_.bad_descriptors.add(1);
         if (incomplete) memif_counters_.incomplete_chains.add(1);
         counters_.rx_drop_bad_frame.add(1);
-        pool_.free_bulk({&head, 1}, &cache_);
         continue;
       }
       head->packet_length = static_cast<std::uint32_t>(total);
@@ -265,8 +276,7 @@ class ClientQueue final : public CopyingQueue {
 
   // ---- zero copy: tx --------------------------------------------------
 
-  // Frees what the server has consumed: [tx_completed_, tail). The head of
-  // each packet sits in the slot of its last descriptor.
+  // Frees what the server has consumed: [tx_completed_, tail).
   void reclaim(const RingView& ring, std::uint16_t tail) noexcept {
     const std::int32_t done =
         entries_between(tx_completed_, tail, static_cast<std::uint16_t>(tx_head_ - tx_completed_));
@@ -274,19 +284,22 @@ class ClientQueue final : public CopyingQueue {
       memif_counters_.bad_indices.add(1);
       return;
     }
+    // Every segment has its own slot: none is found through `next`, and
+    // none is freed by its `buffer_index`, both of which the server can
+    // write (free_lent computes the index from the address).
     mem::Packet* batch[kRefillChunk];
     unsigned batched = 0;
     for (std::int32_t i = 0; i < done; ++i) {
-      mem::Packet*& packet = tx_slots_[ring.slot(tx_completed_++)];
-      if (packet == nullptr) continue;
-      batch[batched++] = packet;
-      packet = nullptr;
+      mem::Packet*& segment = tx_slots_[ring.slot(tx_completed_++)];
+      if (segment == nullptr) continue;
+      batch[batched++] = segment;
+      segment = nullptr;
       if (batched == kRefillChunk) {
-        pool_.free_bulk({batch, batched}, &cache_);
+        (void)pool_.free_lent({batch, batched});
         batched = 0;
       }
     }
-    if (batched != 0) pool_.free_bulk({batch, batched}, &cache_);
+    if (batched != 0) (void)pool_.free_lent({batch, batched});
   }
 
   TransmitResult transmit_lent(const RingView& ring, const QueueBinding& binding, std::uint32_t free_slots,
@@ -304,8 +317,11 @@ class ClientQueue final : public CopyingQueue {
         ours = ours && s->pool == &pool_;
       }
       if (!ours) segments = 1;  // adopt() makes it one buffer of our pool
-      if (total != 0 && total <= kMaxFrameBytes && result.used + segments > free_slots) break;
-      if (total == 0 || total > kMaxFrameBytes || (!ours && !adopt(packet, total))) {
+      // A chain of more segments than the ring holds would never fit: dropped below.
+      const bool longer_than_ring = segments > ring.size();
+      if (longer_than_ring) memif_counters_.tx_longer_than_ring.add(1);
+      if (total != 0 && total <= kMaxFrameBytes && !longer_than_ring && result.used + segments > free_slots) break;
+      if (total == 0 || total > kMaxFrameBytes || longer_than_ring || (!ours && !adopt(packet, total))) {
         ++bad_frames;
         pool_of(packet).free_bulk({&packet, 1});
         ++result.taken;
@@ -318,7 +334,8 @@ class ClientQueue final : public CopyingQueue {
         const auto offset = static_cast<std::uint32_t>(pool_.offset_of(s) + sizeof(mem::Packet) + s->data_offset);
         ring.store(index, Descriptor{last ? std::uint16_t{0} : kDescriptorFlagNext, binding.pool_region,
                                      s->data_length, offset, 0});
-        tx_slots_[ring.slot(index)] = last ? packet : nullptr;
+        tx_slots_[ring.slot(index)] = s;
+        tx_frame_ends_[ring.slot(index)] = last;
       }
       result.used += segments;
       bytes += total;
@@ -357,7 +374,8 @@ class ClientQueue final : public CopyingQueue {
   std::uint16_t tx_head_ = 0;       // C2S: the head we published
   std::uint16_t tx_completed_ = 0;  // C2S zero copy: reclaimed up to here
   const std::unique_ptr<mem::Packet*[]> rx_slots_;  // zero copy: the packet lent in each S2C slot
-  const std::unique_ptr<mem::Packet*[]> tx_slots_;  // zero copy: the packet whose last descriptor is in each C2S slot
+  const std::unique_ptr<mem::Packet*[]> tx_slots_;  // zero copy: the segment lent in each C2S slot
+  const std::unique_ptr<bool[]> tx_frame_ends_;     // zero copy: that slot holds a frame's last segment
 };
 
 }  // namespace aether::backends::memif

@@ -1,6 +1,8 @@
 // Parsing a memif spec: memif:PATH|@NAME?key=value...
 #include <fmt/format.h>
 
+#include <charconv>
+
 #include "aether/backends/memif_port.hpp"
 #include "control_socket.hpp"
 #include "wire.hpp"
@@ -9,7 +11,7 @@ namespace aether::backends {
 
 Result<MemifConfig> parse_memif_config(const net::PortSpec& spec) {
   if (auto known = spec.check_keys({"role", "id", "queues", "rsize", "bsize", "zero_copy", "mode", "secret", "retry_ms",
-                                    "handshake_ms"});
+                                    "handshake_ms", "allow"});
       !known) {
     return std::move(known).error();
   }
@@ -66,6 +68,26 @@ Result<MemifConfig> parse_memif_config(const net::PortSpec& spec) {
   auto handshake = spec.get_unsigned("handshake_ms", 2000, 10, 600'000);
   if (!handshake) return std::move(handshake).error();
   config.handshake_ms = static_cast<unsigned>(*handshake);
+  if (auto allow = spec.find("allow")) {
+    std::string_view rest = *allow;
+    while (true) {
+      const std::size_t plus = rest.find('+');
+      const std::string_view entry = rest.substr(0, plus);
+      const bool is_uid = entry.starts_with("uid:");
+      const bool is_gid = entry.starts_with("gid:");
+      const std::string_view number = entry.size() > 4 ? entry.substr(4) : std::string_view();
+      std::uint32_t value = 0;
+      const auto parsed = std::from_chars(number.data(), number.data() + number.size(), value);
+      if ((!is_uid && !is_gid) || number.empty() || parsed.ec != std::errc{} ||
+          parsed.ptr != number.data() + number.size()) {
+        return invalid_argument(fmt::format("port '{}': allow entry '{}' is not uid:N or gid:N (join entries with '+')",
+                                            spec.text, entry));
+      }
+      (is_uid ? config.allowed_uids : config.allowed_gids).push_back(value);
+      if (plus == std::string_view::npos) break;
+      rest = rest.substr(plus + 1);
+    }
+  }
   return config;
 }
 

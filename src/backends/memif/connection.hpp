@@ -74,8 +74,6 @@ class Connection {
   [[nodiscard]] unsigned rx_rings() const noexcept;
   [[nodiscard]] unsigned tx_rings() const noexcept;
   [[nodiscard]] unsigned log2_ring_size() const noexcept { return log2_ring_size_; }
-  // Things worth a warning that did not stop the connection.
-  [[nodiscard]] std::vector<std::string> take_warnings() { return std::move(warnings_); }
 
  private:
   enum class State { handshaking, connected, closed };
@@ -114,7 +112,6 @@ class Connection {
   std::vector<int> rx_event_fds_;
   std::string close_reason_;
   bool closed_by_peer_ = false;
-  std::vector<std::string> warnings_;
 };
 
 }  // namespace aether::backends::memif

@@ -33,11 +33,6 @@ Connection::Event Connection::on_server_message(const Message& message, FileDesc
       if (const auto* region = std::get_if<AddRegionMessage>(&message)) {
         auto mapped = map_peer_region(std::move(fd), region->size);
         if (!mapped) return fail(mapped.error().message);
-        if (!mapped->sealed) {
-          warnings_.push_back(fmt::format("region {} from peer '{}' is not sealed against shrinking: a peer that "
-                                          "truncates it would crash this process with SIGBUS",
-                                          region->index, server_->peer_name()));
-        }
         regions_.set(region->index, RegionView{mapped->mapping.base(), mapped->size});
         peer_regions_.push_back(std::move(*mapped));
       } else if (std::holds_alternative<AddRingMessage>(message)) {

@@ -3,11 +3,13 @@
 #include "control_socket.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -45,8 +47,22 @@ Result<FileDescriptor> new_socket(const SocketAddress& address) {
   return fd;
 }
 
+// Creates the missing directories above `path`, mode 0700: a directory
+// Aether makes is nobody else's to bind or squat in. Existing ones are left
+// as they are.
+Result<void> make_socket_directory(const std::string& path) {
+  for (std::size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+    const std::string directory = path.substr(0, slash);
+    if (::mkdir(directory.c_str(), 0700) != 0 && errno != EEXIST) {
+      return errno_error(fmt::format("cannot create memif socket directory {}", directory));
+    }
+  }
+  return {};
+}
+
 // A socket file nobody listens on any more (its process died) refuses
-// connections: it may be replaced. A live one accepts.
+// connections: it may be replaced. A live one accepts. Called with the
+// path's lock held, so no other Aether server binds it meanwhile.
 Result<void> remove_stale_socket_file(const SocketAddress& address) {
   struct stat status{};
   if (::lstat(address.name.c_str(), &status) != 0) {
@@ -73,10 +89,19 @@ Result<void> remove_stale_socket_file(const SocketAddress& address) {
 
 }  // namespace
 
-Result<FileDescriptor> listen_control_socket(const SocketAddress& address) {
+Result<Listener> listen_control_socket(const SocketAddress& address) {
   auto fd = new_socket(address);
-  if (!fd) return fd;
+  if (!fd) return std::move(fd).error();
+  Listener listener;
   if (!address.abstract) {
+    if (auto made = make_socket_directory(address.name); !made) return std::move(made).error();
+    const std::string lock_path = address.name + ".lock";
+    listener.lock = FileDescriptor(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!listener.lock.valid()) return errno_error(fmt::format("cannot open memif socket lock {}", lock_path));
+    if (::flock(listener.lock.get(), LOCK_EX | LOCK_NB) != 0) {
+      return Error{std::make_error_code(std::errc::address_in_use),
+                   fmt::format("memif socket {} is in use (another server holds {})", address.name, lock_path)};
+    }
     if (auto removed = remove_stale_socket_file(address); !removed) return std::move(removed).error();
   }
   const UnixAddress unix_address = to_unix(address);
@@ -85,7 +110,23 @@ Result<FileDescriptor> listen_control_socket(const SocketAddress& address) {
   }
   // A short backlog: one peer connects at a time; the rest are turned away.
   if (::listen(fd->get(), 4) != 0) return errno_error(fmt::format("cannot listen on memif socket {}", address.describe()));
-  return fd;
+  listener.socket = std::move(*fd);
+  return listener;
+}
+
+Result<void> check_peer_credentials(int socket, const PeerAllowlist& allowed) {
+  ucred credentials{};
+  socklen_t length = sizeof(credentials);
+  if (::getsockopt(socket, SOL_SOCKET, SO_PEERCRED, &credentials, &length) != 0) {
+    return errno_error("Peer credentials unknown (SO_PEERCRED failed)");
+  }
+  const auto listed = [](const std::vector<std::uint32_t>& ids, std::uint32_t id) {
+    return std::find(ids.begin(), ids.end(), id) != ids.end();
+  };
+  if (listed(allowed.uids, credentials.uid) || listed(allowed.gids, credentials.gid)) return {};
+  return Error{std::make_error_code(std::errc::permission_denied),
+               fmt::format("Peer uid {} gid {} (pid {}) not allowed", credentials.uid, credentials.gid,
+                           credentials.pid)};
 }
 
 Result<FileDescriptor> connect_control_socket(const SocketAddress& address) {

@@ -13,7 +13,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "aether/core/result.hpp"
 #include "file_descriptor.hpp"
@@ -32,13 +34,30 @@ struct SocketAddress {
 // 107 after the leading NUL for an abstract name.
 inline constexpr std::size_t kMaxSocketNameLength = 107;
 
-// Binds and listens. A filesystem path already bound by a live listener is
-// refused ("in use"); a stale socket file (nobody accepts on it, e.g. left
-// by a killed process) is removed first.
-[[nodiscard]] Result<FileDescriptor> listen_control_socket(const SocketAddress& address);
+// A listening socket; for a path also the lock that makes it ours.
+struct Listener {
+  FileDescriptor socket;
+  FileDescriptor lock;  // flock(LOCK_EX) on PATH.lock while we listen (paths only)
+};
+// Binds and listens. For a path: creates missing directories with mode
+// 0700; takes an exclusive flock on PATH.lock first, so two Aether servers
+// never race on one path; a path locked by another, or bound by a live
+// listener of any program, is refused ("in use"); a stale socket file
+// (nobody accepts on it, e.g. left by a killed process) is removed first.
+[[nodiscard]] Result<Listener> listen_control_socket(const SocketAddress& address);
 // Connects without blocking; ENOENT and ECONNREFUSED mean "no server yet".
 [[nodiscard]] Result<FileDescriptor> connect_control_socket(const SocketAddress& address);
 [[nodiscard]] Result<FileDescriptor> accept_control_socket(int listener);
+
+// Who may be the peer: a uid or a gid in these lists (SO_PEERCRED: the
+// credentials the peer had when it connected, or its listener bound).
+struct PeerAllowlist {
+  std::vector<std::uint32_t> uids;
+  std::vector<std::uint32_t> gids;
+};
+// Refuses a peer not on the list; the error names its uid, gid and pid, and
+// is short enough for a DISCONNECT reason.
+[[nodiscard]] Result<void> check_peer_credentials(int socket, const PeerAllowlist& allowed);
 
 // Sends one message, with `attached_fd` as SCM_RIGHTS if >= 0. Never blocks:
 // a peer that does not read its socket gets an error, not our thread.

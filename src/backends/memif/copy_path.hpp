@@ -163,7 +163,12 @@ class CopyingQueue : public MemifQueue {
         }
       }
       if (!fits) {
-        if (segments == kMaxTxSegments) {  // cannot be sent over these buffers at all: drop it
+        // Cannot be sent over these buffers at all: more segments than a
+        // packet may span, or more than the whole ring offers at once.
+        // Waiting would stall this queue forever: drop it, counted.
+        const bool whole_ring = result.used == 0 && free_slots >= ring.size();
+        if (segments == kMaxTxSegments || whole_ring) {
+          if (whole_ring) memif_counters_.tx_longer_than_ring.add(1);
           ++bad_frames;
           ++result.taken;
           continue;

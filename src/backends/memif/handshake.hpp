@@ -35,6 +35,25 @@ namespace aether::backends::memif {
 // whole hugepage memory as one region (DPDK zero-copy).
 inline constexpr std::uint64_t kMaxRegionSize = std::uint64_t{1} << 40;
 
+// Per-peer limits (issue 13): what one connection may make the server
+// hold. Regions: HELLO advertises max_region = kMaxPeerRegions - 1 and more
+// are refused; each carries one fd, each ring one more (at most 2 x queues,
+// indices unique), so a connection holds at most kMaxPeerRegions + 2 x
+// queues fds. Bytes: every ring the negotiated queues can have, plus one
+// buffer of up to kMaxPeerBufferBytes per slot of each (a frame is at most
+// 64 KiB), but never less than kMinPeerMappingBytes, so that a zero-copy
+// client lending a whole mempool (Aether's, DPDK's) still fits.
+inline constexpr unsigned kMaxPeerRegions = 64;
+inline constexpr std::uint64_t kMaxPeerBufferBytes = 65536;
+inline constexpr std::uint64_t kMinPeerMappingBytes = std::uint64_t{1} << 30;
+
+[[nodiscard]] constexpr std::uint64_t peer_mapping_limit(unsigned queues, unsigned log2_ring_size) noexcept {
+  const std::uint64_t rings = 2 * std::uint64_t{queues};
+  const std::uint64_t needed = rings * ring_bytes(log2_ring_size) + (rings << log2_ring_size) * kMaxPeerBufferBytes;
+  return std::max(needed, kMinPeerMappingBytes);
+}
+static_assert(kMaxPeerRegions <= kMaxRegions);
+
 // Ring headers hold u16 indices read with 2-byte atomics and descriptors
 // read as 8-byte words: a ring must start on a 16-byte boundary (every
 // implementation places rings at multiples of ring_bytes(), itself a
@@ -88,7 +107,7 @@ class ServerHandshake {
     hello.name = settings_.name;
     hello.min_version = kVersion;
     hello.max_version = kVersion;
-    hello.max_region = static_cast<std::uint16_t>(kMaxRegions - 1);
+    hello.max_region = static_cast<std::uint16_t>(kMaxPeerRegions - 1);
     hello.max_c2s_ring = static_cast<std::uint16_t>(settings_.queues - 1);
     hello.max_s2c_ring = static_cast<std::uint16_t>(settings_.queues - 1);
     hello.max_log2_ring_size = static_cast<std::uint8_t>(settings_.max_log2_ring_size);
@@ -163,13 +182,21 @@ class ServerHandshake {
 
   Result<Action> on_add_region(const AddRegionMessage& region, bool has_fd) {
     if (!has_fd) return fail("Missing region fd");
-    if (region.index != region_sizes_.size() || region.index >= kMaxRegions) {
+    if (region.index >= kMaxPeerRegions) return fail(fmt::format("Too many regions (at most {})", kMaxPeerRegions));
+    if (region.index != region_sizes_.size()) {
       return fail(fmt::format("Invalid region index {} (expected {})", region.index, region_sizes_.size()));
     }
     if (!rings_.empty()) return fail("Region added after rings");
     if (region.size == 0 || region.size > kMaxRegionSize) {
       return fail(fmt::format("Invalid region size {}", region.size));
     }
+    // Before anything is mapped: the sizes so far plus this one.
+    const std::uint64_t limit = peer_mapping_limit(settings_.queues, settings_.max_log2_ring_size);
+    if (region.size > limit - region_bytes_) {
+      return fail(fmt::format("Regions exceed {} bytes (limit for {} queues of 2^{})", limit, settings_.queues,
+                              settings_.max_log2_ring_size));
+    }
+    region_bytes_ += region.size;
     region_sizes_.push_back(region.size);
     return Action::reply_ack;
   }
@@ -221,6 +248,7 @@ class ServerHandshake {
   ServerSettings settings_;
   State state_ = State::awaiting_init;
   std::vector<std::uint64_t> region_sizes_;
+  std::uint64_t region_bytes_ = 0;  // their sum
   std::vector<RingPlacement> rings_;
   std::string peer_name_;
   std::string peer_interface_name_;

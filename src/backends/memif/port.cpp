@@ -34,16 +34,25 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kClosedReason = "Interface closed";
 // How often retired connections are checked for release (ms).
 constexpr int kReapMs = 10;
+// How long the listener rests after accept(2) failed for lack of resources.
+constexpr int kListenerRestMs = 100;
 
 int milliseconds_until(Clock::time_point when) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(when - Clock::now()).count();
   return left <= 0 ? 0 : static_cast<int>(std::min<long long>(left, 60'000)) + 1;
 }
 
+// The sooner of two poll(2) timeouts (-1: none).
+int shorter(int timeout, int other) { return timeout < 0 ? other : std::min(timeout, other); }
+
 class MemifPortImpl final : public MemifPort {
  public:
   MemifPortImpl(net::PortInfo info, const MemifConfig& config, ConnectionSettings settings, SocketAddress address)
-      : info_(std::move(info)), config_(config), settings_(std::move(settings)), address_(std::move(address)) {}
+      : info_(std::move(info)), config_(config), settings_(std::move(settings)), address_(std::move(address)) {
+    allowlist_.uids = config_.allowed_uids;
+    allowlist_.gids = config_.allowed_gids;
+    if (allowlist_.uids.empty() && allowlist_.gids.empty()) allowlist_.uids = {::geteuid(), 0};
+  }
 
   ~MemifPortImpl() override {
     if (control_.joinable()) {
@@ -60,16 +69,21 @@ class MemifPortImpl final : public MemifPort {
   Result<void> start() {
     wake_ = FileDescriptor(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
     if (!wake_.valid()) return errno_error("eventfd for the memif control thread failed");
+    auto notifier = PeerNotifier::start(config_.queues);
+    if (!notifier) return std::move(notifier).error();
+    notifier_ = std::move(*notifier);
+    PeerNotifier* const notifier_of_queues = notifier_.get();
     for (unsigned q = 0; q < config_.queues; ++q) {
       const auto id = static_cast<std::uint16_t>(q);
       if (config_.role == MemifRole::server) {
-        queues_.push_back(std::make_unique<ServerQueue>(*settings_.pool, port_id_, id, config_.interrupt_mode));
+        queues_.push_back(
+            std::make_unique<ServerQueue>(*settings_.pool, port_id_, id, config_.interrupt_mode, notifier_of_queues));
       } else if (config_.zero_copy) {
         queues_.push_back(std::make_unique<ClientQueue<true>>(*settings_.pool, port_id_, id, config_.interrupt_mode,
-                                                              config_.log2_ring_size));
+                                                              config_.log2_ring_size, notifier_of_queues));
       } else {
         queues_.push_back(std::make_unique<ClientQueue<false>>(*settings_.pool, port_id_, id, config_.interrupt_mode,
-                                                               config_.log2_ring_size));
+                                                               config_.log2_ring_size, notifier_of_queues));
       }
       if (config_.interrupt_mode) {
         interrupt_epolls_.emplace_back(::epoll_create1(EPOLL_CLOEXEC));
@@ -79,7 +93,8 @@ class MemifPortImpl final : public MemifPort {
     if (config_.role == MemifRole::server) {
       auto listener = listen_control_socket(address_);
       if (!listener) return std::move(listener).error();
-      listener_ = std::move(*listener);
+      listener_ = std::move(listener->socket);
+      listener_lock_ = std::move(listener->lock);
     }
     control_ = std::thread([this] { run(); });
     return {};
@@ -117,37 +132,39 @@ class MemifPortImpl final : public MemifPort {
 
  private:
   void run() {
-    auto deadline = Clock::now();
     while (!stopping_.load()) {
       if (config_.role == MemifRole::client && !connection_ && Clock::now() >= next_attempt_) {
         try_connect();
         next_attempt_ = Clock::now() + std::chrono::milliseconds(config_.retry_ms);
-        deadline = Clock::now() + std::chrono::milliseconds(config_.handshake_ms);
       }
       pollfd fds[3];
       nfds_t count = 0;
       fds[count++] = pollfd{wake_.get(), POLLIN, 0};
-      const nfds_t listener_slot = listener_.valid() ? count++ : 0;
-      if (listener_.valid()) fds[listener_slot] = pollfd{listener_.get(), POLLIN, 0};
+      // The listener rests after accept(2) failed for lack of resources
+      // (EMFILE...): the pending connection keeps it readable, and polling
+      // it would spin.
+      const bool listening = listener_.valid() && Clock::now() >= listener_resume_;
+      const nfds_t listener_slot = listening ? count++ : 0;
+      if (listening) fds[listener_slot] = pollfd{listener_.get(), POLLIN, 0};
       const nfds_t connection_slot = connection_ ? count++ : 0;
       if (connection_) fds[connection_slot] = pollfd{connection_->socket(), POLLIN, 0};
       int timeout = -1;
       if (connection_ && !connection_->connected()) {
-        timeout = milliseconds_until(deadline);
+        timeout = milliseconds_until(handshake_deadline_);
       } else if (config_.role == MemifRole::client && !connection_) {
         timeout = milliseconds_until(next_attempt_);
       }
-      if (!retired_.empty()) timeout = timeout < 0 ? kReapMs : std::min(timeout, kReapMs);
+      if (listener_.valid() && !listening) timeout = shorter(timeout, milliseconds_until(listener_resume_));
+      if (!retired_.empty()) timeout = shorter(timeout, kReapMs);
       if (::poll(fds, count, timeout) < 0) continue;  // EINTR
       if ((fds[0].revents & POLLIN) != 0) {
         std::uint64_t value = 0;
         (void)!::read(wake_.get(), &value, sizeof(value));
         continue;
       }
-      if (listener_slot != 0 && (fds[listener_slot].revents & POLLIN) != 0) {
-        accept_one();
-        deadline = Clock::now() + std::chrono::milliseconds(config_.handshake_ms);
-      }
+      // A knock on the listener never moves the deadline of the handshake
+      // in progress: it belongs to that connection (issue 13, item 5).
+      if (listener_slot != 0 && (fds[listener_slot].revents & POLLIN) != 0) accept_one();
       if (connection_slot != 0 && connection_ && fds[connection_slot].revents != 0) {
         switch (connection_->on_readable()) {
           case Connection::Event::connected: on_connected(); break;
@@ -155,7 +172,7 @@ class MemifPortImpl final : public MemifPort {
           case Connection::Event::none: break;
         }
       }
-      if (connection_ && !connection_->connected() && Clock::now() >= deadline) {
+      if (connection_ && !connection_->connected() && Clock::now() >= handshake_deadline_) {
         connection_->disconnect(fmt::format("Handshake not complete after {} ms", config_.handshake_ms));
         on_closed();
       }
@@ -171,11 +188,12 @@ class MemifPortImpl final : public MemifPort {
     retired_.clear();
   }
 
-  // Frees connections whose every queue has moved off them.
+  // Frees connections whose every queue has acknowledged the request that
+  // took its binding away (queue.hpp, "Hand-over").
   void reap_retired() {
-    std::erase_if(retired_, [this](const std::unique_ptr<Connection>& connection) {
+    std::erase_if(retired_, [this](const Retired& retired) {
       for (unsigned q = 0; q < queues_.size(); ++q) {
-        if (!queues_[q]->released(&connection->binding(q))) return false;
+        if (!queues_[q]->acknowledged(retired.detach_epochs[q])) return false;
       }
       return true;
     });
@@ -189,13 +207,36 @@ class MemifPortImpl final : public MemifPort {
       last_connect_error_ = problem;
       return;
     }
+    // The server must be someone we trust: an abstract name or a shared
+    // directory can be squatted. Nothing is sent to an impostor.
+    if (auto allowed = check_peer_credentials(socket->get(), allowlist_); !allowed) {
+      const std::string problem = "server refused: " + allowed.error().message;
+      if (problem != last_connect_error_) log::warn("memif {}: {}; retrying every {} ms", address_.describe(), problem, config_.retry_ms);
+      last_connect_error_ = problem;
+      return;
+    }
     last_connect_error_.clear();
     connection_ = Connection::connect(std::move(*socket), settings_);
+    handshake_deadline_ = Clock::now() + std::chrono::milliseconds(config_.handshake_ms);
   }
 
   void accept_one() {
     auto socket = accept_control_socket(listener_.get());
-    if (!socket) return;
+    if (!socket) {
+      const std::errc code = static_cast<std::errc>(socket.error().code.value());
+      if (code != std::errc::resource_unavailable_try_again && code != std::errc::connection_aborted &&
+          code != std::errc::interrupted) {
+        log::warn("memif {}: {}; not accepting for {} ms", address_.describe(), socket.error().describe(),
+                  kListenerRestMs);
+        listener_resume_ = Clock::now() + std::chrono::milliseconds(kListenerRestMs);
+      }
+      return;
+    }
+    if (auto allowed = check_peer_credentials(socket->get(), allowlist_); !allowed) {
+      log::warn("memif {}: refused a peer: {}", address_.describe(), allowed.error().message);
+      (void)send_message(socket->get(), encode_message(DisconnectMessage{0, allowed.error().message}));
+      return;
+    }
     if (connection_) {
       // One peer at a time (DPDK's "Already connected"), told why.
       (void)send_message(socket->get(), encode_message(DisconnectMessage{0, "Already connected"}));
@@ -207,10 +248,16 @@ class MemifPortImpl final : public MemifPort {
       return;
     }
     connection_ = std::move(*connection);
+    handshake_deadline_ = Clock::now() + std::chrono::milliseconds(config_.handshake_ms);
   }
 
   void on_connected() {
-    for (const auto& warning : connection_->take_warnings()) log::warn("memif {}: {}", address_.describe(), warning);
+    // Before any queue can ask for a signal on the new rings.
+    std::vector<int> tx_event_fds;
+    for (unsigned q = 0; q < queues_.size(); ++q) tx_event_fds.push_back(connection_->binding(q).tx_event_fd);
+    if (auto set = notifier_->set_targets(tx_event_fds); !set) {
+      log::warn("memif {}: the peer will get no interrupts: {}", address_.describe(), set.error().describe());
+    }
     for (unsigned q = 0; q < queues_.size(); ++q) {
       queues_[q]->request(&connection_->binding(q));
       if (config_.interrupt_mode && connection_->rx_event_fd(q) >= 0) {
@@ -241,14 +288,16 @@ class MemifPortImpl final : public MemifPort {
 
   void on_closed() {
     const bool was_connected = link_.exchange(net::LinkState::down, std::memory_order_acq_rel) == net::LinkState::up;
+    std::vector<std::uint64_t> detach_epochs(queues_.size(), 0);
     if (was_connected) {
+      notifier_->clear_targets();
       for (unsigned q = 0; q < queues_.size(); ++q) {
         if (config_.interrupt_mode && connection_->rx_event_fd(q) >= 0) {
           ::epoll_ctl(interrupt_epolls_[q].get(), EPOLL_CTL_DEL, connection_->rx_event_fd(q), nullptr);
         }
         // Each worker lets go at its next burst, and counts there what the
         // peer had not confirmed (MemifQueueCounters::tx_lost_on_disconnect).
-        queues_[q]->request(nullptr);
+        detach_epochs[q] = queues_[q]->request(nullptr);
       }
     }
     const std::string reason = connection_->close_reason();
@@ -272,7 +321,7 @@ class MemifPortImpl final : public MemifPort {
       log::warn("memif {}: handshake ended ({}: {})", address_.describe(), by_peer ? "peer" : "local", reason);
     }
     // Its memory stays mapped until every queue has moved off it.
-    if (was_connected) retired_.push_back(std::move(connection_));
+    if (was_connected) retired_.push_back(Retired{std::move(connection_), std::move(detach_epochs)});
     connection_.reset();
     // A client tries again after retry_ms, not at once: a server that just
     // closed is usually still tearing down its listener.
@@ -284,14 +333,25 @@ class MemifPortImpl final : public MemifPort {
   ConnectionSettings settings_;
   SocketAddress address_;
   std::uint16_t port_id_ = 0;
+  std::unique_ptr<PeerNotifier> notifier_;  // before the queues, which point to it
   std::vector<std::unique_ptr<MemifQueue>> queues_;
   std::vector<FileDescriptor> interrupt_epolls_;
   FileDescriptor listener_;
+  FileDescriptor listener_lock_;  // held while we listen on a path (control_socket.hpp)
+  PeerAllowlist allowlist_;
   FileDescriptor wake_;
   std::unique_ptr<Connection> connection_;  // the control thread's
-  std::vector<std::unique_ptr<Connection>> retired_;  // closed, some queue may still use them
+  // A closed connection some queue may still use, until each queue
+  // acknowledged the request (epoch) that detached it.
+  struct Retired {
+    std::unique_ptr<Connection> connection;
+    std::vector<std::uint64_t> detach_epochs;
+  };
+  std::vector<Retired> retired_;
   std::string last_connect_error_;
   Clock::time_point next_attempt_ = Clock::now();  // client: when to try to connect next
+  Clock::time_point handshake_deadline_;           // of connection_, set when it was made
+  Clock::time_point listener_resume_;              // server: accept again from then on
   std::atomic<net::LinkState> link_{net::LinkState::down};
   mutable std::mutex status_mutex_;
   mutable std::condition_variable status_changed_;

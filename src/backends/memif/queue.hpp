@@ -9,22 +9,28 @@
 //
 // Hand-over: the control thread must never unmap rings a burst is reading,
 // and the queue's state (cursors, lent buffers) belongs to its one worker.
-// So the worker itself switches bindings, at the start of a burst:
-//   control:   request(b)           requested = b (release: b's rings and
-//                                    regions are ready before it is seen)
-//   data path: every burst          w = requested (acquire); if w != current:
-//                                    release(current), prepare(w), current = w,
-//                                    adopted = w (release)
-//   control:   released(old)?       adopted != old (acquire: every access of
-//                                    the worker to `old` happened before)
-// and only then unmaps what `old` pointed into. A burst costs one load of
-// a line that only changes on (dis)connection; no fence, no locked
-// instruction. A queue nobody polls keeps its old binding (and the
-// connection its memory) until its next burst: the port parks such
-// connections until every queue let go (port.cpp).
+// So the worker itself switches bindings, at the start of a burst, and
+// acknowledges each request by its epoch:
+//   control:   e = request(b)       requested = b; epoch = e (release: b's
+//                                    rings and regions, and b itself, are
+//                                    ready before e is seen)
+//   data path: every burst          e = epoch (acquire); if e != seen:
+//                                    w = requested; if w != current:
+//                                    release(current), prepare(w), current = w;
+//                                    seen = e; acknowledged = e (release)
+//   control:   acknowledged(d)?     acknowledged >= d (acquire: every access
+//                                    of the worker to what it used before the
+//                                    request of epoch d happened before)
+// The control thread frees a binding only once the worker acknowledged the
+// epoch d of the request that replaced it. Comparing pointers (adopted !=
+// old) is not enough: a worker that loaded `old` just before it was
+// replaced has not adopted it yet, and would prepare it after the reap
+// (a CONNECTED followed at once by DISCONNECT; issue 13, item 1).
+// A burst costs one load of a line that only changes on (dis)connection;
+// no fence, no locked instruction. A queue nobody polls keeps its old
+// binding (and the connection its memory) until its next burst: the port
+// parks such connections until every queue let go (port.cpp).
 #pragma once
-
-#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -35,6 +41,7 @@
 #include "aether/mem/mempool.hpp"
 #include "aether/mem/mempool_cache.hpp"
 #include "aether/net/port.hpp"
+#include "peer_notifier.hpp"
 #include "region_table.hpp"
 #include "ring.hpp"
 
@@ -46,7 +53,7 @@ struct QueueBinding {
   RingView rx_ring;  // client: S2C ring i, server: C2S ring i; !valid() if the peer has none
   RingView tx_ring;  // client: C2S ring i, server: S2C ring i
   const RegionTable* regions = nullptr;
-  int tx_event_fd = -1;  // written after a publication when the peer's ring lacks MASK_INT
+  int tx_event_fd = -1;  // signalled (by the PeerNotifier) after a publication when the peer's ring lacks MASK_INT
   // Client, copy mode: the fixed buffer of slot s of a ring is at
   // region 0 + *_buffers_offset + s * buffer_size.
   std::uint32_t rx_buffers_offset = 0;
@@ -58,20 +65,35 @@ struct QueueBinding {
 
 class MemifQueue : public net::Queue {
  public:
-  MemifQueue(mem::Mempool& pool, std::uint16_t port_id, std::uint16_t queue_id, bool interrupt_mode)
-      : pool_(pool), cache_(pool), port_id_(port_id), queue_id_(queue_id), interrupt_mode_(interrupt_mode) {}
+  // `notifier`: who signals the peer when it asks for interrupts (nullptr:
+  // nobody; tests of the ring logic alone).
+  MemifQueue(mem::Mempool& pool, std::uint16_t port_id, std::uint16_t queue_id, bool interrupt_mode,
+             PeerNotifier* notifier = nullptr)
+      : pool_(pool),
+        cache_(pool),
+        notifier_(notifier),
+        port_id_(port_id),
+        queue_id_(queue_id),
+        interrupt_mode_(interrupt_mode) {}
   // Precondition: no binding adopted (adopt_now(nullptr) first).
   ~MemifQueue() override = default;
   MemifQueue(const MemifQueue&) = delete;
   MemifQueue& operator=(const MemifQueue&) = delete;
 
   // Control thread: the binding the worker should use from its next burst
-  // on (nullptr: none). The binding must stay valid until released(it).
-  void request(const QueueBinding* binding) noexcept { requested_.store(binding, std::memory_order_release); }
+  // on (nullptr: none). Returns the request's epoch: what the worker used
+  // before may be freed once acknowledged(epoch).
+  std::uint64_t request(const QueueBinding* binding) noexcept {
+    requested_.store(binding, std::memory_order_relaxed);  // published by the epoch's release store
+    const std::uint64_t epoch = requested_epoch_.load(std::memory_order_relaxed) + 1;  // the only writer
+    requested_epoch_.store(epoch, std::memory_order_release);
+    return epoch;
+  }
 
-  // Control thread: true once the worker no longer uses `binding`.
-  [[nodiscard]] bool released(const QueueBinding* binding) const noexcept {
-    return adopted_.load(std::memory_order_acquire) != binding;
+  // Control thread: true once the worker took up request `epoch` (or a
+  // later one) and so no longer uses any binding requested before it.
+  [[nodiscard]] bool acknowledged(std::uint64_t epoch) const noexcept {
+    return acknowledged_epoch_.load(std::memory_order_acquire) >= epoch;
   }
 
   // Requests `binding` and switches to it at once, on the calling thread.
@@ -90,8 +112,10 @@ class MemifQueue : public net::Queue {
     s.bad_indices = memif_counters_.bad_indices.get();
     s.incomplete_chains = memif_counters_.incomplete_chains.get();
     s.tx_link_down = memif_counters_.tx_link_down.get();
+    s.tx_longer_than_ring = memif_counters_.tx_longer_than_ring.get();
     s.tx_lost_on_disconnect = memif_counters_.tx_lost_on_disconnect.get();
-    s.interrupts_sent = memif_counters_.interrupts_sent.get();
+    s.interrupts_sent = notifier_ != nullptr ? notifier_->sent(queue_id_) : 0;
+    s.interrupts_skipped = notifier_ != nullptr ? notifier_->skipped(queue_id_) : 0;
     return s;
   }
 
@@ -105,12 +129,18 @@ class MemifQueue : public net::Queue {
   // The binding for this burst (nullptr: no connection), after switching
   // to the one the control thread asked for, if it changed.
   const QueueBinding* current_binding() noexcept {
-    const QueueBinding* wanted = requested_.load(std::memory_order_acquire);
-    if (wanted != current_) [[unlikely]] {
-      if (current_ != nullptr) release(*current_);
-      current_ = wanted;
-      if (current_ != nullptr) prepare(*current_);
-      adopted_.store(current_, std::memory_order_release);
+    const std::uint64_t epoch = requested_epoch_.load(std::memory_order_acquire);
+    if (epoch != seen_epoch_) [[unlikely]] {
+      // After the acquire above: at least as new as the request of `epoch`.
+      const QueueBinding* wanted = requested_.load(std::memory_order_relaxed);
+      if (wanted != current_) {
+        if (current_ != nullptr) release(*current_);
+        current_ = wanted;
+        if (current_ != nullptr) prepare(*current_);
+      }
+      seen_epoch_ = epoch;
+      // Release: every access to the bindings let go of happens before.
+      acknowledged_epoch_.store(epoch, std::memory_order_release);
     }
     return current_;
   }
@@ -134,13 +164,13 @@ class MemifQueue : public net::Queue {
     return static_cast<unsigned>(packets.size());
   }
 
-  // After a publication: one eventfd write if the receiver did not mask
-  // interrupts (DPDK eth_memif_tx). The only syscall of the data path, and
-  // only when the peer asked for it.
+  // After a publication: a signal if the receiver did not mask interrupts
+  // (DPDK eth_memif_tx). Never a write to the peer's eventfd here: the peer
+  // could make it block (peer_notifier.hpp). At most one write to our
+  // private eventfd per burst, only when the peer asked for interrupts.
   void notify_peer(const QueueBinding& binding, const RingView& ring) noexcept {
-    if ((ring.load_flags() & kRingFlagMaskInterrupt) != 0 || binding.tx_event_fd < 0) return;
-    const std::uint64_t one = 1;
-    if (::write(binding.tx_event_fd, &one, sizeof(one)) == sizeof(one)) memif_counters_.interrupts_sent.add(1);
+    if ((ring.load_flags() & kRingFlagMaskInterrupt) != 0 || binding.tx_event_fd < 0 || notifier_ == nullptr) return;
+    notifier_->request(queue_id_);
   }
 
   // Packet metadata for a received segment chain's first segment.
@@ -150,21 +180,26 @@ class MemifQueue : public net::Queue {
   }
 
   struct MemifCounters {
-    net::QueueCounters::Counter bad_descriptors, bad_indices, incomplete_chains, tx_link_down, interrupts_sent;
-    net::QueueCounters::Counter tx_lost_on_disconnect;
+    net::QueueCounters::Counter bad_descriptors, bad_indices, incomplete_chains, tx_link_down;
+    net::QueueCounters::Counter tx_lost_on_disconnect, tx_longer_than_ring;
   };
 
   mem::Mempool& pool_;
   mem::MempoolCache cache_;
   MemifCounters memif_counters_;
+  PeerNotifier* const notifier_;
   const std::uint16_t port_id_;
   const std::uint16_t queue_id_;
   const bool interrupt_mode_;
 
  private:
-  alignas(64) std::atomic<const QueueBinding*> requested_{nullptr};  // written by the control thread
-  alignas(64) std::atomic<const QueueBinding*> adopted_{nullptr};    // written by the worker
-  const QueueBinding* current_ = nullptr;                            // the worker's
+  // Written by the control thread, read by the worker at every burst.
+  alignas(64) std::atomic<std::uint64_t> requested_epoch_{0};
+  std::atomic<const QueueBinding*> requested_{nullptr};
+  // Written by the worker, read by the control thread.
+  alignas(64) std::atomic<std::uint64_t> acknowledged_epoch_{0};
+  const QueueBinding* current_ = nullptr;  // the worker's
+  std::uint64_t seen_epoch_ = 0;           // the worker's
 };
 
 }  // namespace aether::backends::memif

@@ -5,8 +5,8 @@
 //       each validated descriptor chain into pool packets, publish tail;
 //   tx: fill the buffers the client offered on the S2C ring, from our tail
 //       up to its head, and publish tail.
-// Syscalls: one eventfd write per tx burst, only if the client asked for
-// interrupts. Nothing else.
+// Syscalls: one write to the port's private eventfd per tx burst, only if
+// the client asked for interrupts (queue.hpp, notify_peer). Nothing else.
 #pragma once
 
 #include "copy_path.hpp"

@@ -52,13 +52,21 @@ Result<PeerRegion> map_peer_region(FileDescriptor fd, std::uint64_t size) {
   if (static_cast<std::uint64_t>(status.st_size) < size) {
     return invalid_argument(fmt::format("Region of {} bytes declared {}", status.st_size, size));
   }
+  // A region the peer can still shrink would kill us with SIGBUS on the
+  // next access past its new end: refused unless it is (or we can make
+  // it) sealed against shrinking. Only memfds (shmem, hugetlbfs) take seals.
+  const int seals = ::fcntl(fd.get(), F_GET_SEALS);
+  if (seals < 0) return invalid_argument("Region cannot be sealed against shrinking (not a memfd)");
+  if ((seals & F_SEAL_SHRINK) == 0) {
+    if ((seals & F_SEAL_SEAL) != 0) {
+      return invalid_argument("Region cannot be sealed against shrinking (F_SEAL_SEAL set without F_SEAL_SHRINK)");
+    }
+    if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK) != 0) {
+      return errno_error("Region cannot be sealed against shrinking (F_ADD_SEALS failed)");
+    }
+  }
   PeerRegion region;
   region.size = size;
-  const int seals = ::fcntl(fd.get(), F_GET_SEALS);
-  region.sealed = seals >= 0 && (seals & F_SEAL_SHRINK) != 0;
-  if (!region.sealed && seals >= 0 && (seals & F_SEAL_SEAL) == 0) {
-    region.sealed = ::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK) == 0;
-  }
   // hugetlbfs refuses a length that is not a multiple of its page size;
   // st_blksize is that page size (4 KiB for a plain memfd).
   const auto block = static_cast<std::uint64_t>(status.st_blksize > 0 ? status.st_blksize : 4096);

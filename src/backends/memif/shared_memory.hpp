@@ -6,7 +6,7 @@
 // past its end would raise SIGBUS. A peer could still shrink the file after
 // we checked, unless it is sealed against that (F_SEAL_SHRINK, which DPDK
 // sets on its regions, rte_eth_memif.c memif_region_init_shm); we add the
-// seal ourselves when the file allows sealing, and report when it does not.
+// seal ourselves when the file allows sealing, and refuse it otherwise.
 #pragma once
 
 #include <cstddef>
@@ -58,16 +58,17 @@ struct OwnedRegion {
 // `size` is rounded up to the page size.
 [[nodiscard]] Result<OwnedRegion> create_shared_region(const std::string& name, std::uint64_t size);
 
-// A region the peer sent. `sealed`: the peer cannot shrink it any more.
+// A region the peer sent, sealed against shrinking.
 struct PeerRegion {
   FileDescriptor fd;
   Mapping mapping;
   std::uint64_t size = 0;
-  bool sealed = false;
 };
-// Checks the fd (regular file, at least `size` bytes), seals it against
-// shrinking if it can, and maps `size` bytes read-write. Errors are short
-// enough to be DISCONNECT reasons.
+// Checks the fd (regular file, at least `size` bytes, sealed against
+// shrinking or sealable: we add F_SEAL_SHRINK) and maps `size` bytes
+// read-write. Refuses anything the peer could still shrink (a plain tmpfs
+// or other file, a memfd sealed with F_SEAL_SEAL but not F_SEAL_SHRINK).
+// Errors are short enough to be DISCONNECT reasons.
 [[nodiscard]] Result<PeerRegion> map_peer_region(FileDescriptor fd, std::uint64_t size);
 
 // eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC), as DPDK creates one per ring.

@@ -3,6 +3,12 @@
 // several queue pairs, interrupt mode, and restarts of either side. Needs
 // no privileges.
 #include <arpa/inet.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <cstring>
+#include <fstream>
 
 #include <map>
 #include <thread>
@@ -10,7 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "memif_test_support.hpp"
-#include "port_test_support.hpp"
+#include "../../integration/port_test_support.hpp"
 
 namespace aether::test {
 namespace {
@@ -188,7 +194,7 @@ TEST(MemifPort, InterruptModeWakesTheReceiver) {
     EXPECT_TRUE(to.memif().wait_for_rx(0, std::chrono::seconds(5)));
     sender.join();
     EXPECT_EQ(receive(to.queue(), *to.pool, 1, [](mem::Packet&) {}), 1u);
-    EXPECT_GE(from->memif().memif_counters(0).interrupts_sent, 1u);
+    EXPECT_TRUE(eventually([from] { return from->memif().memif_counters(0).interrupts_sent >= 1; }));
   }
 }
 
@@ -300,6 +306,8 @@ TEST(MemifPort, AbstractSocketsWork) {
 TEST(MemifPort, SpecErrorsNameTheKeyAndTheLimit) {
   TempDirectory directory;
   const std::string socket = "memif:" + directory.socket();
+  const std::string not_a_directory = directory.path() + "/file";
+  { std::ofstream(not_a_directory) << "x"; }
   struct Case {
     std::string spec;
     std::string expected;
@@ -310,7 +318,9 @@ TEST(MemifPort, SpecErrorsNameTheKeyAndTheLimit) {
                         Case{socket + "?secret=123456789012345678901234", "secret"},
                         Case{"memif:@", "socket"},
                         Case{"memif:" + std::string(120, 'x'), "socket"},
-                        Case{"memif:/nonexistent-dir/x.sock?role=server", "/nonexistent-dir/x.sock"}}) {
+                        Case{socket + "?allow=user:3", "allow entry 'user:3' is not uid:N or gid:N"},
+                        Case{socket + "?allow=uid:0+gid:", "allow entry 'gid:'"},
+                        Case{"memif:" + not_a_directory + "/x.sock?role=server", not_a_directory + "/x.sock"}}) {
     auto end = open_memif(c.spec, 1, 64);
     ASSERT_FALSE(end.ok()) << c.spec;
     EXPECT_NE(end.error().describe().find(c.expected), std::string::npos) << end.error().describe();
@@ -327,6 +337,47 @@ TEST(MemifPort, ServerRefusesASocketPathALiveServerHolds) {
   // A stale file (its server gone without cleaning up) is replaced.
   first->close();
   ASSERT_TRUE(std::filesystem::exists(directory.socket()) == false) << "a closing server removes its socket file";
+}
+
+// Issue 13, item 8: the probe-then-unlink of a stale socket file raced a
+// server starting at the same time. Servers now hold PATH.lock while they
+// listen: a path whose lock is held is never unlinked, even when the file
+// there looks stale.
+TEST(MemifPort, ASocketPathWhoseServerIsAliveIsNeverUnlinked) {
+  TempDirectory directory;
+  auto first = open_memif("memif:" + directory.socket() + "?role=server", 1, 64);
+  ASSERT_TRUE(first.ok());
+  // The file at the path now looks stale: a socket nobody listens on.
+  ASSERT_EQ(::unlink(directory.socket().c_str()), 0);
+  {
+    const int stale = ::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::memcpy(address.sun_path, directory.socket().data(), directory.socket().size());
+    ASSERT_EQ(::bind(stale, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    ::close(stale);
+  }
+  auto second = open_memif("memif:" + directory.socket() + "?role=server", 2, 64);
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().describe().find("in use (another server holds"), std::string::npos)
+      << second.error().describe();
+  EXPECT_TRUE(std::filesystem::exists(directory.socket())) << "not unlinked";
+  first->close();
+  auto third = open_memif("memif:" + directory.socket() + "?role=server", 3, 64);
+  EXPECT_TRUE(third.ok()) << "the lock is free again; the stale file is replaced";
+}
+
+// Issue 13, item 8: directories Aether creates for a socket are 0700.
+TEST(MemifPort, SocketDirectoriesAetherMakesAreOwnerOnly) {
+  TempDirectory directory;
+  const std::string made = directory.path() + "/made";
+  auto server = open_memif("memif:" + made + "/by/aether/memif.sock?role=server", 1, 64);
+  ASSERT_TRUE(server.ok()) << server.error().describe();
+  for (const std::string& path : {made, made + "/by", made + "/by/aether"}) {
+    struct stat status{};
+    ASSERT_EQ(::stat(path.c_str(), &status), 0) << path;
+    EXPECT_EQ(status.st_mode & 07777, 0700u) << path;
+  }
 }
 
 }  // namespace

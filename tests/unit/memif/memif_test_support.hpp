@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -68,5 +69,17 @@ inline Result<void> reopen_memif(const std::string& spec, MemifEnd& end, std::ui
 }
 
 inline constexpr std::chrono::milliseconds kLinkTimeout{5000};
+
+// Polls `condition` until it holds or kLinkTimeout passed: for what another
+// thread (the control or notifier thread) does. No timing is asserted.
+template <class Condition>
+bool eventually(Condition condition) {
+  const auto deadline = std::chrono::steady_clock::now() + kLinkTimeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
+}
 
 }  // namespace aether::test

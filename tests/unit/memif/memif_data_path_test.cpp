@@ -3,8 +3,11 @@
 // peer would declare, so under AddressSanitizer any read or write the
 // validation lets through past a region's end is caught. The test plays the
 // peer by writing descriptors and indices straight into the rings.
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/eventfd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <new>
 #include <thread>
@@ -15,6 +18,7 @@
 #include "../../../src/backends/memif/client_queue.hpp"
 #include "../../../src/backends/memif/file_descriptor.hpp"
 #include "../../../src/backends/memif/server_queue.hpp"
+#include "memif_test_support.hpp"
 
 namespace aether::backends::memif {
 namespace {
@@ -208,6 +212,31 @@ TEST_F(MemifDataPath, WithoutConnectionTxDropsAndCountsRxIsEmpty) {
   EXPECT_EQ(server.rx_burst(burst), 0u);
 }
 
+// Issue 13, item 1: a binding requested and replaced before the worker's
+// next burst may already have been loaded by that worker (it reads the
+// request, then prepares it): it is not free until the worker acknowledged
+// the replacement. The old check (adopted != binding) said "free" here.
+TEST_F(MemifDataPath, AReplacedBindingIsHeldUntilTheWorkerAcknowledges) {
+  Link link;
+  ServerQueue server(*server_pool, 0, 0, false);
+  const std::uint64_t connected = server.request(&link.server);
+  const std::uint64_t disconnected = server.request(nullptr);  // DISCONNECT right after CONNECTED
+  EXPECT_GT(disconnected, connected);
+  EXPECT_FALSE(server.acknowledged(connected));
+  EXPECT_FALSE(server.acknowledged(disconnected)) << "the worker may be preparing the first binding";
+  mem::Packet* burst[4];
+  EXPECT_EQ(server.rx_burst(burst), 0u);  // the worker's next burst
+  EXPECT_TRUE(server.acknowledged(disconnected));
+  EXPECT_EQ(link.c2s.load_flags(), 0) << "the worker never took up the binding that was already gone";
+  // Requesting the same binding again is a new epoch, taken up at the next burst.
+  const std::uint64_t again = server.request(&link.server);
+  EXPECT_FALSE(server.acknowledged(again));
+  EXPECT_EQ(server.rx_burst(burst), 0u);
+  EXPECT_TRUE(server.acknowledged(again));
+  EXPECT_EQ(link.c2s.load_flags(), kRingFlagMaskInterrupt) << "prepared: polling";
+  server.detach();
+}
+
 // ---- The peer is hostile: the test writes the rings. ---------------------
 
 TEST_F(MemifDataPath, ServerRefusesDescriptorsOutsideTheRegions) {
@@ -377,6 +406,65 @@ TEST_F(MemifDataPath, ZeroCopyClientRestoresMetadataThePeerScribbledOn) {
   client.detach();
 }
 
+// Issue 13, item 2: the server maps the whole pool and can rewrite the
+// metadata of every buffer lent to it. What comes back is freed from the
+// client's own records, by address: never through `next`, never by
+// `buffer_index`.
+TEST_F(MemifDataPath, ZeroCopyClientFreesReturnedBuffersWithoutTrustingTheirMetadata) {
+  Link link;
+  link.lend_pool(*client_pool);
+  ClientQueue<true> client(*client_pool, 0, 0, false);
+  client.attach(link.client);
+  mem::Packet* frames[2] = {make_chained_frame(*client_pool, 0, 100, 200), make_frame(*client_pool, 1, 60)};
+  ASSERT_EQ(client.tx_burst(frames), 2u);
+  ASSERT_EQ(link.c2s.load_head(std::memory_order_acquire), 3);
+  std::byte* const pool_base = client_pool->region().base();
+  const std::size_t stride = client_pool->buffer_stride();
+  for (std::uint16_t i = 0; i < 3; ++i) {  // the server scribbles on each lent buffer's metadata
+    const Descriptor d = link.c2s.load(i);
+    auto* packet = reinterpret_cast<mem::Packet*>(pool_base + d.offset / stride * stride);
+    packet->next = i == 0 ? reinterpret_cast<mem::Packet*>(0x1000) : packet;  // wild, and a loop
+    packet->buffer_index = i == 1 ? 0xfffffff0u : 0;                           // out of range, and another's
+    packet->pool = nullptr;
+  }
+  link.c2s.store_tail(3, std::memory_order_release);
+  EXPECT_EQ(client.tx_burst({}), 0u);  // reclaims
+  // A returned rx chain the server scribbled on, dropped (its length is too long).
+  (void)client.rx_burst({});
+  const Descriptor offered = link.s2c.load(0);
+  auto* lent = reinterpret_cast<mem::Packet*>(pool_base + offered.offset / stride * stride);
+  lent->next = reinterpret_cast<mem::Packet*>(0x2000);
+  lent->buffer_index = 0xffffffffu;
+  link.s2c.store(0, Descriptor{0, offered.region, 1'000'000, offered.offset, 0});
+  link.s2c.store_tail(1, std::memory_order_release);
+  mem::Packet* received[4];
+  EXPECT_EQ(client.rx_burst(received), 0u);
+  EXPECT_EQ(client.memif_stats().bad_descriptors, 1u);
+  client.detach();
+  client.flush_cache();
+  ASSERT_EQ(client_pool->available(), client_pool->capacity()) << "every buffer came back, once";
+  // The allocator is intact: every buffer can be allocated, each once, inside the pool.
+  std::vector<mem::Packet*> all(client_pool->capacity());
+  ASSERT_EQ(client_pool->alloc_bulk(all), all.size());
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(std::adjacent_find(all.begin(), all.end()), all.end()) << "no buffer handed out twice";
+  EXPECT_GE(reinterpret_cast<std::byte*>(all.front()), pool_base);
+  EXPECT_LT(reinterpret_cast<std::byte*>(all.back()), pool_base + client_pool->capacity() * stride);
+  client_pool->free_bulk(all);
+}
+
+// Issue 13, item 2: the pool's memfd is sealed, so a server that maps it
+// cannot truncate it under the client (SIGBUS).
+TEST_F(MemifDataPath, ThePoolMemfdIsSealedAgainstResizing) {
+  const int fd = client_pool->region().fd();
+  ASSERT_GE(fd, 0);
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  EXPECT_NE(seals & F_SEAL_SHRINK, 0);
+  EXPECT_NE(seals & F_SEAL_GROW, 0);
+  EXPECT_NE(seals & F_SEAL_SEAL, 0);
+  EXPECT_NE(::ftruncate(fd, 0), 0);
+}
+
 TEST_F(MemifDataPath, ZeroCopyClientCountsWhatTheServerNeverConsumed) {
   Link link;
   link.lend_pool(*client_pool);
@@ -418,25 +506,89 @@ TEST_F(MemifDataPath, CopyClientRefusesImpossibleTail) {
   EXPECT_EQ(client.memif_stats().tx_lost_on_disconnect, 0u) << "the impossible tail is not believed";
 }
 
+// Issue 13, item 7: a frame needing more descriptors than the whole ring
+// can never be taken; waiting for room stalled the queue forever.
+TEST_F(MemifDataPath, CopyClientDropsAFrameLongerThanItsWholeRing) {
+  Link link(64);  // 16 slots of 64 bytes: at most 1024 bytes per frame
+  ClientQueue<false> client(*client_pool, 0, 0, false);
+  client.attach(link.client);
+  mem::Packet* frames[2] = {make_frame(*client_pool, 0, 1500), make_frame(*client_pool, 1, 60)};
+  EXPECT_EQ(client.tx_burst(frames), 2u) << "the long frame is dropped, the next one goes";
+  EXPECT_EQ(client.memif_stats().tx_longer_than_ring, 1u);
+  EXPECT_EQ(client.stats().tx_drop_bad_frame, 1u);
+  EXPECT_EQ(client.stats().tx_packets, 1u);
+  EXPECT_EQ(link.c2s.load_head(std::memory_order_acquire), 1);
+  EXPECT_EQ(link.c2s.load(0).length, 60u);
+  client.detach();
+}
+
+TEST_F(MemifDataPath, ServerDropsAFrameLongerThanEveryBufferOffered) {
+  Link link(64);
+  ClientQueue<false> client(*client_pool, 0, 0, false);
+  ServerQueue server(*server_pool, 0, 0, false);
+  client.attach(link.client);
+  server.attach(link.server);  // the client offered its 16 buffers of 64 bytes
+  mem::Packet* frame = make_frame(*server_pool, 0, 1500);
+  EXPECT_EQ(server.tx_burst({&frame, 1}), 1u);
+  EXPECT_EQ(server.memif_stats().tx_longer_than_ring, 1u);
+  EXPECT_EQ(server.stats().tx_drop_bad_frame, 1u);
+  frame = make_frame(*server_pool, 1, 100);
+  EXPECT_EQ(server.tx_burst({&frame, 1}), 1u);
+  mem::Packet* received[4];
+  ASSERT_EQ(client.rx_burst(received), 1u);
+  EXPECT_TRUE(frame_matches(received[0], 1, 100));
+  client_pool->free_bulk({received, 1});
+  client.detach();
+  server.detach();
+}
+
+TEST_F(MemifDataPath, ZeroCopyClientDropsAChainLongerThanItsWholeRing) {
+  Link link;
+  link.lend_pool(*client_pool);
+  ClientQueue<true> client(*client_pool, 0, 0, false);
+  client.attach(link.client);
+  mem::Packet* chain = make_frame(*client_pool, 0, 60);
+  mem::Packet* last = chain;
+  for (unsigned i = 1; i <= kRingSize; ++i) {  // 17 segments
+    last->next = make_frame(*client_pool, i, 60);
+    last = last->next;
+    chain->packet_length += 60;
+  }
+  mem::Packet* frames[2] = {chain, make_frame(*client_pool, 99, 60)};
+  EXPECT_EQ(client.tx_burst(frames), 2u);
+  EXPECT_EQ(client.memif_stats().tx_longer_than_ring, 1u);
+  EXPECT_EQ(client.stats().tx_drop_bad_frame, 1u);
+  EXPECT_EQ(link.c2s.load_head(std::memory_order_acquire), 1);
+  client.detach();
+  client.flush_cache();
+  EXPECT_EQ(client_pool->available(), client_pool->capacity()) << "the dropped chain went back whole";
+}
+
 TEST_F(MemifDataPath, InterruptModeSignalsOnlyWhenThePeerAsks) {
   Link link;
   link.lend_pool(*client_pool);
   FileDescriptor event(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
   link.client.tx_event_fd = event.get();
-  ClientQueue<true> client(*client_pool, 0, 0, true);
+  auto notifier = PeerNotifier::start(1);
+  ASSERT_TRUE(notifier.ok()) << notifier.error().describe();
+  const int targets[] = {event.get()};
+  ASSERT_TRUE((*notifier)->set_targets(targets).ok());
+  ClientQueue<true> client(*client_pool, 0, 0, true, kLog2, notifier->get());
   client.attach(link.client);
   EXPECT_EQ(link.s2c.load_flags(), 0) << "interrupt mode: the server must signal us";
   mem::Packet* frame = make_frame(*client_pool, 0, 60);
   link.c2s.store_flags(kRingFlagMaskInterrupt);  // the server polls
   ASSERT_EQ(client.tx_burst({&frame, 1}), 1u);
-  EXPECT_EQ(client.memif_stats().interrupts_sent, 0u);
   link.c2s.store_flags(0);  // the server wants interrupts
   frame = make_frame(*client_pool, 1, 60);
   ASSERT_EQ(client.tx_burst({&frame, 1}), 1u);
-  EXPECT_EQ(client.memif_stats().interrupts_sent, 1u);
+  // The signal is written by the notifier's thread: wait for it (no timing asserted).
+  pollfd signalled{event.get(), POLLIN, 0};
+  ASSERT_EQ(::poll(&signalled, 1, 5000), 1);
   std::uint64_t value = 0;
   EXPECT_EQ(::read(event.get(), &value, sizeof(value)), 8);
-  EXPECT_EQ(value, 1u);
+  EXPECT_EQ(value, 1u) << "one signal: none while the server polled";
+  EXPECT_TRUE(test::eventually([&] { return client.memif_stats().interrupts_sent == 1; }));
   client.detach();
 }
 

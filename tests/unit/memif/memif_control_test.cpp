@@ -169,7 +169,7 @@ TEST(MemifServerHandshake, HelloAdvertisesIndicesNotCounts) {
   const HelloMessage hello = server.hello();
   EXPECT_EQ(hello.max_c2s_ring, 1) << "2 queues: the largest ring index is 1";
   EXPECT_EQ(hello.max_s2c_ring, 1);
-  EXPECT_EQ(hello.max_region, kMaxRegions - 1);
+  EXPECT_EQ(hello.max_region, kMaxPeerRegions - 1);
   EXPECT_EQ(hello.max_log2_ring_size, 10);
   EXPECT_EQ(encode_message(hello).size(), kMessageSize);
 }
@@ -272,6 +272,44 @@ TEST(MemifServerHandshake, RefusesBadRegions) {
     ASSERT_TRUE(server.on_message(good_init(), false).ok());
     EXPECT_EQ(server_refusal(server, AddRegionMessage{0, kMaxRegionSize + 1}, true),
               fmt::format("Invalid region size {}", kMaxRegionSize + 1));
+  }
+}
+
+// Issue 13, item 6: a peer may not make the server hold more regions, fds
+// or mapped bytes than the negotiated queues can use.
+TEST(MemifServerHandshake, CapsRegionsAndMappedBytesPerPeer) {
+  {
+    ServerHandshake server(server_settings());
+    ASSERT_TRUE(server.on_message(good_init(), false).ok());
+    for (std::uint16_t i = 0; i < kMaxPeerRegions; ++i) {
+      ASSERT_TRUE(server.on_message(AddRegionMessage{i, 4096}, true).ok()) << i;
+    }
+    EXPECT_EQ(server_refusal(server, AddRegionMessage{kMaxPeerRegions, 4096}, true),
+              fmt::format("Too many regions (at most {})", kMaxPeerRegions));
+  }
+  {
+    const std::uint64_t limit = peer_mapping_limit(2, 10);
+    EXPECT_EQ(limit, kMinPeerMappingBytes) << "2 queues of 1024: the floor";
+    ServerHandshake server = server_with_region(limit - 4096);
+    ASSERT_TRUE(server.on_message(AddRegionMessage{1, 4096}, true).ok()) << "up to the limit exactly";
+    EXPECT_EQ(server_refusal(server, AddRegionMessage{2, 1}, true),
+              fmt::format("Regions exceed {} bytes (limit for 2 queues of 2^10)", limit));
+  }
+  {
+    ServerSettings large = server_settings();
+    large.queues = 8;
+    large.max_log2_ring_size = 14;
+    const std::uint64_t limit = peer_mapping_limit(8, 14);
+    EXPECT_EQ(limit, 16 * ring_bytes(14) + (std::uint64_t{16} << 14) * kMaxPeerBufferBytes);
+    ServerHandshake server = server_with_region(limit, large);
+    EXPECT_EQ(server_refusal(server, AddRegionMessage{1, 4096}, true),
+              fmt::format("Regions exceed {} bytes (limit for 8 queues of 2^14)", limit));
+  }
+  {
+    ServerHandshake server(server_settings());
+    ASSERT_TRUE(server.on_message(good_init(), false).ok());
+    EXPECT_EQ(server_refusal(server, AddRegionMessage{0, kMaxRegionSize}, true),
+              fmt::format("Regions exceed {} bytes (limit for 2 queues of 2^10)", kMinPeerMappingBytes));
   }
 }
 

@@ -4,8 +4,7 @@
 // bad descriptors and impossible indices on a live connection. Aether must
 // answer each control-level offence with a DISCONNECT naming it, count
 // each data-level one, and keep serving the next, well-behaved peer.
-// Needs no privileges. (The pure logic is also covered by unit tests that
-// run under ASan: tests/unit/net/memif_*.)
+// Needs no privileges: a unit test, so it also runs under ASan and TSan.
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -14,12 +13,13 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <thread>
 
 #include <gtest/gtest.h>
 
-#include "../../src/backends/memif/messages.hpp"
-#include "../../src/backends/memif/ring.hpp"
+#include "../../../src/backends/memif/messages.hpp"
+#include "../../../src/backends/memif/ring.hpp"
 #include "memif_test_support.hpp"
 
 namespace aether::test {
@@ -325,12 +325,87 @@ TEST_F(MemifHostileClient, FdsThatAreNotWhatTheyClaimAreRefused) {
             "Wrong ring cookie 0xbadc0de on C2S ring 0");
 }
 
+// Issue 13, item 4: a region the peer could still shrink would kill the
+// server with SIGBUS: refused, with the reason.
+TEST_F(MemifHostileClient, RegionsThePeerCouldShrinkAreRefused) {
+  auto after_init = [](FakePeer& p) {
+    p.send(init_for(0));
+    (void)p.expect<AckMessage>();
+  };
+  const std::string file = directory_.path() + "/plain-region";
+  EXPECT_EQ(reason_for([&](FakePeer& p) {
+              after_init(p);
+              const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+              ASSERT_GE(fd, 0);
+              ASSERT_EQ(::ftruncate(fd, 65536), 0);
+              p.send(AddRegionMessage{0, 65536}, fd);
+              ::close(fd);
+            }),
+            "Region cannot be sealed against shrinking (not a memfd)");
+  EXPECT_EQ(reason_for([&](FakePeer& p) {
+              after_init(p);
+              const int fd = ::memfd_create("unsealable", MFD_CLOEXEC);  // born with F_SEAL_SEAL only
+              ASSERT_EQ(::ftruncate(fd, 65536), 0);
+              p.send(AddRegionMessage{0, 65536}, fd);
+              ::close(fd);
+            }),
+            "Region cannot be sealed against shrinking (F_SEAL_SEAL set without F_SEAL_SHRINK)");
+  EXPECT_EQ(reason_for([&](FakePeer& p) {
+              after_init(p);
+              const int fd = ::memfd_create("sealed-open", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+              ASSERT_EQ(::ftruncate(fd, 65536), 0);
+              ASSERT_EQ(::fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL), 0);
+              p.send(AddRegionMessage{0, 65536}, fd);
+              ::close(fd);
+            }),
+            "Region cannot be sealed against shrinking (F_SEAL_SEAL set without F_SEAL_SHRINK)");
+}
+
+// Issue 13, item 8: SO_PEERCRED against the allowlist (default: our euid
+// and root). A peer not on it is told why and never greeted.
+TEST_F(MemifHostileClient, APeerNotOnTheAllowlistIsRefused) {
+  const std::uint32_t someone_else = ::geteuid() + 1;
+  auto strict = open_memif(fmt::format("memif:{}?role=server&allow=uid:{}", directory_.socket("strict.sock"), someone_else),
+                           3, 64);
+  ASSERT_TRUE(strict.ok()) << strict.error().describe();
+  FakePeer peer = FakePeer::connect_to(directory_.socket("strict.sock"));
+  EXPECT_EQ(peer.disconnect_reason(),
+            fmt::format("Peer uid {} gid {} (pid {}) not allowed", ::geteuid(), ::getegid(), ::getpid()));
+  strict->close();
+  auto by_group = open_memif(
+      fmt::format("memif:{}?role=server&allow=uid:{}+gid:{}", directory_.socket("group.sock"), someone_else, ::getegid()),
+      4, 64);
+  ASSERT_TRUE(by_group.ok()) << by_group.error().describe();
+  FakePeer member = FakePeer::connect_to(directory_.socket("group.sock"));
+  EXPECT_EQ(member.expect<HelloMessage>().min_version, kVersion) << "a member of an allowed group is greeted";
+}
+
 TEST_F(MemifHostileClient, AStalledHandshakeIsDropped) {
   EXPECT_EQ(reason_for([](FakePeer&) {}), "Handshake not complete after 300 ms");
   // And the server is free for the next peer.
   FakePeer peer = FakePeer::connect_to(directory_.socket());
   FakeRegion region;
   connect(peer, region);
+}
+
+// Issue 13, item 5: knocks on the listener (each turned away) used to move
+// the deadline of the handshake in progress, so one stalled peer plus a
+// connect attempt every < handshake_ms locked everybody else out.
+TEST_F(MemifHostileClient, KnockingDoesNotExtendAStalledHandshake) {
+  FakePeer stalled = FakePeer::connect_to(directory_.socket());
+  (void)stalled.expect<HelloMessage>();
+  std::atomic<bool> stop{false};
+  std::thread knocker([&] {
+    while (!stop.load()) {
+      FakePeer knock = FakePeer::connect_to(directory_.socket());
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // < handshake_ms (300)
+    }
+  });
+  EXPECT_EQ(stalled.disconnect_reason(), "Handshake not complete after 300 ms");
+  stop.store(true);
+  knocker.join();
+  // (A knock may have become the next handshake meanwhile: that the server
+  // is free again after a stall is AStalledHandshakeIsDropped's point.)
 }
 
 TEST_F(MemifHostileClient, BadDescriptorsAndIndicesAreCountedAndDropped) {
@@ -391,7 +466,81 @@ TEST_F(MemifHostileClient, BadDescriptorsAndIndicesAreCountedAndDropped) {
   EXPECT_EQ(server_.memif().connection_status().connections, 2u);
 }
 
+// Issue 13, item 1: a client that connects and disconnects in a tight loop
+// (DISCONNECT right behind CONNECT) while the server's worker keeps
+// bursting. The control thread may free a connection only once the worker
+// acknowledged its detachment; run under ASan and TSan, a reap too early is
+// a use after free / unmap, or a reported race.
+TEST_F(MemifHostileClient, ConnectDisconnectInATightLoopWhileTrafficFlows) {
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> bursts{0};
+  std::thread worker([&] {
+    net::Queue& queue = server_.queue();
+    mem::Packet* burst[8];
+    while (!stop.load()) {
+      const unsigned n = queue.rx_burst(burst);
+      server_.pool->free_bulk({burst, n});
+      mem::Packet* frame = nullptr;
+      if (server_.pool->alloc_bulk({&frame, 1}) == 1) {
+        (void)frame->set_length(60);
+        (void)queue.tx_burst({&frame, 1});
+      }
+      bursts.fetch_add(1);
+    }
+  });
+  constexpr unsigned kRounds = 60;
+  for (unsigned round = 0; round < kRounds; ++round) {
+    FakePeer peer = FakePeer::connect_to(directory_.socket());
+    FakeRegion region;
+    // Frames waiting on C2S and buffers offered on S2C: the worker has
+    // something to do with the rings the moment it takes them up.
+    for (std::uint16_t i = 0; i < 4; ++i) {
+      region.c2s.store(i, Descriptor{0, 0, 60, region.buffer(i), 0});
+      region.s2c.store(i, Descriptor{0, 0, 256, region.buffer(16 + i), 0});
+    }
+    region.c2s.store_head(4, std::memory_order_release);
+    region.s2c.store_head(4, std::memory_order_release);
+    (void)peer.expect<HelloMessage>();
+    peer.send(init_for(0));
+    (void)peer.expect<AckMessage>();
+    peer.send(AddRegionMessage{0, region.size}, region.fd);
+    (void)peer.expect<AckMessage>();
+    for (const RingType type : {RingType::client_to_server, RingType::server_to_client}) {
+      const int event = new_eventfd();
+      const auto offset = static_cast<std::uint32_t>(type == RingType::client_to_server ? 0 : ring_bytes(FakeRegion::kLog2));
+      peer.send(AddRingMessage{type, 0, 0, offset, FakeRegion::kLog2}, event);
+      ::close(event);
+      (void)peer.expect<AckMessage>();
+    }
+    peer.send(ConnectMessage{"flapping"});
+    peer.send(DisconnectMessage{0, "gone again"});  // without waiting for CONNECTED
+    // Whatever comes back (CONNECTED, or nothing), the socket closes.
+    for (int i = 0; i < 3 && !peer.receive().closed; ++i) {
+    }
+  }
+  ASSERT_TRUE(eventually([&] { return server_.memif().connection_status().disconnects == kRounds; }));
+  const std::uint64_t before = bursts.load();
+  ASSERT_TRUE(eventually([&] { return bursts.load() > before + 100; })) << "the worker never stalled";
+  stop.store(true);
+  worker.join();
+  EXPECT_EQ(server_.memif().connection_status().connections, kRounds);
+  // And the server still serves a well-behaved client.
+  FakePeer peer = FakePeer::connect_to(directory_.socket());
+  FakeRegion region;
+  connect(peer, region);
+}
+
 // ---- Aether is the client; the test is a hostile server. -----------------
+
+HelloMessage server_hello() {
+  HelloMessage h;
+  h.name = "fake-server";
+  h.max_region = 255;
+  h.max_c2s_ring = 0;
+  h.max_s2c_ring = 0;
+  h.max_log2_ring_size = 14;
+  return h;
+}
 
 class MemifHostileServer : public ::testing::Test {
  protected:
@@ -404,15 +553,7 @@ class MemifHostileServer : public ::testing::Test {
     ASSERT_TRUE(server_.accept_one());
   }
 
-  static HelloMessage hello() {
-    HelloMessage h;
-    h.name = "fake-server";
-    h.max_region = 255;
-    h.max_c2s_ring = 0;
-    h.max_s2c_ring = 0;
-    h.max_log2_ring_size = 14;
-    return h;
-  }
+  static HelloMessage hello() { return server_hello(); }
 
   TempDirectory directory_;
   FakePeer server_;
@@ -435,32 +576,62 @@ TEST_F(MemifHostileServer, NonsenseFromTheServerEndsTheConnectionWithTheReason) 
   EXPECT_FALSE(client_.memif().connection_status().last_disconnect_by_peer);
 }
 
-TEST_F(MemifHostileServer, BadIndicesAndLengthsFromTheServerAreCountedAndDropped) {
-  open_client();
-  server_.send(hello());
-  const auto init = server_.expect<InitMessage>();
+// The fake server's view of a zero-copy Aether client after the handshake.
+struct ClientResources {
+  ~ClientResources() {
+    if (base != nullptr) ::munmap(base, region0_size);
+    for (int fd : fds) ::close(fd);
+  }
+  std::byte* base = nullptr;
+  std::uint64_t region0_size = 0;
+  std::vector<int> fds;  // region 0, region 1 (the pool), then one eventfd per ring in ADD_RING order
+  RingView c2s, s2c;
+  int c2s_event = -1;
+};
+
+// Plays a well-behaved server up to CONNECTED; the client's link is up.
+void serve_handshake(FakePeer& server, MemifEnd& client, ClientResources& resources) {
+  server.send(server_hello());
+  const auto init = server.expect<InitMessage>();
   EXPECT_EQ(init.version, kVersion);
-  server_.send(AckMessage{});
+  server.send(AckMessage{});
   std::vector<AddRegionMessage> regions;
   std::vector<AddRingMessage> rings;
   for (int i = 0; i < 2; ++i) {  // zero copy: the ring region and the pool
-    regions.push_back(server_.expect<AddRegionMessage>());
-    server_.send(AckMessage{});
+    regions.push_back(server.expect<AddRegionMessage>());
+    server.send(AckMessage{});
   }
   for (int i = 0; i < 2; ++i) {
-    rings.push_back(server_.expect<AddRingMessage>());
-    server_.send(AckMessage{});
+    rings.push_back(server.expect<AddRingMessage>());
+    server.send(AckMessage{});
   }
-  (void)server_.expect<ConnectMessage>();
-  ASSERT_EQ(server_.received_fds().size(), 4u) << "two region fds, two eventfds";
+  (void)server.expect<ConnectMessage>();
+  resources.fds = std::exchange(server.received_fds(), {});
+  ASSERT_EQ(resources.fds.size(), 4u) << "two region fds, two eventfds";
+  resources.region0_size = regions[0].size;
   auto* base = static_cast<std::byte*>(
-      ::mmap(nullptr, regions[0].size, PROT_READ | PROT_WRITE, MAP_SHARED, server_.received_fds()[0], 0));
+      ::mmap(nullptr, regions[0].size, PROT_READ | PROT_WRITE, MAP_SHARED, resources.fds[0], 0));
   ASSERT_NE(base, MAP_FAILED);
-  const AddRingMessage& s2c_placement = rings[1].type == RingType::server_to_client ? rings[1] : rings[0];
-  const RingView s2c(base + s2c_placement.offset, s2c_placement.log2_ring_size);
-  EXPECT_EQ(s2c.load_cookie(), kRingCookie);
-  server_.send(ConnectedMessage{"fake-server0"});
-  ASSERT_TRUE(client_.memif().wait_until_up(kLinkTimeout));
+  resources.base = base;
+  for (std::size_t i = 0; i < rings.size(); ++i) {
+    const RingView view(base + rings[i].offset, rings[i].log2_ring_size);
+    EXPECT_EQ(view.load_cookie(), kRingCookie);
+    if (rings[i].type == RingType::server_to_client) {
+      resources.s2c = view;
+    } else {
+      resources.c2s = view;
+      resources.c2s_event = resources.fds[2 + i];
+    }
+  }
+  server.send(ConnectedMessage{"fake-server0"});
+  ASSERT_TRUE(client.memif().wait_until_up(kLinkTimeout));
+}
+
+TEST_F(MemifHostileServer, BadIndicesAndLengthsFromTheServerAreCountedAndDropped) {
+  open_client();
+  ClientResources resources;
+  serve_handshake(server_, client_, resources);
+  const RingView& s2c = resources.s2c;
   mem::Packet* burst[32];
   EXPECT_EQ(client_.queue().rx_burst(burst), 0u);
   EXPECT_EQ(s2c.load_head(std::memory_order_acquire), 16) << "the client offered its buffers at its first burst";
@@ -488,8 +659,45 @@ TEST_F(MemifHostileServer, BadIndicesAndLengthsFromTheServerAreCountedAndDropped
   ASSERT_TRUE(client_.memif().wait_until_down(kLinkTimeout));
   EXPECT_TRUE(client_.memif().connection_status().last_disconnect_by_peer);
   EXPECT_TRUE(server_.accept_one()) << "the client came back";
-  ::munmap(base, regions[0].size);
-  for (int fd : server_.received_fds()) ::close(fd);
+}
+
+// Issue 13, item 8: a server socket can be squatted (an abstract name, a
+// shared directory): a client checks who listens before it says anything.
+TEST_F(MemifHostileServer, AClientSaysNothingToAServerNotOnItsAllowlist) {
+  open_client(fmt::format("&allow=uid:{}", ::geteuid() + 1));
+  EXPECT_TRUE(server_.receive().closed) << "hung up at once: no INIT for an impostor";
+  EXPECT_FALSE(client_.memif().connection_status().connected);
+  EXPECT_EQ(client_.memif().connection_status().connections, 0u);
+}
+
+// Issue 13, item 3: O_NONBLOCK belongs to the open file, which the peer
+// shares. A server that clears it and fills the counter of the eventfd it
+// asked to be signalled on must not stall the client's tx_burst.
+TEST_F(MemifHostileServer, AnEventfdThePeerMadeBlockingAndFullNeverStallsTheWorker) {
+  open_client();
+  ClientResources resources;
+  serve_handshake(server_, client_, resources);
+  const int event = resources.c2s_event;
+  const int flags = ::fcntl(event, F_GETFL);
+  ASSERT_EQ(::fcntl(event, F_SETFL, flags & ~O_NONBLOCK), 0);
+  const std::uint64_t full = 0xfffffffffffffffe;
+  ASSERT_EQ(::write(event, &full, sizeof(full)), 8);
+  resources.c2s.store_flags(0);  // "signal me"
+
+  std::atomic<bool> returned{false};
+  std::thread worker([&] {
+    mem::Packet* frame = nullptr;
+    ASSERT_EQ(client_.pool->alloc_bulk({&frame, 1}), 1u);
+    ASSERT_TRUE(frame->set_length(60));
+    EXPECT_EQ(client_.queue().tx_burst({&frame, 1}), 1u);
+    returned.store(true);
+  });
+  EXPECT_TRUE(eventually([&] { return returned.load(); })) << "tx_burst is stuck in a write the peer blocked";
+  EXPECT_TRUE(eventually([&] { return client_.memif().memif_counters(0).interrupts_skipped == 1; }));
+  EXPECT_EQ(client_.memif().memif_counters(0).interrupts_sent, 0u);
+  std::uint64_t drained = 0;
+  EXPECT_EQ(::read(event, &drained, sizeof(drained)), 8);  // frees a writer, were one stuck
+  worker.join();
 }
 
 }  // namespace
