@@ -2,7 +2,9 @@
 #include "aether/core/cpu_list.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <vector>
 
@@ -15,16 +17,30 @@ namespace {
 // hostile file): the CPUs go into a bitmap, never into a vector with one
 // entry per repetition, so the memory is bounded by max_cpu_id whatever the
 // text. The work is bounded too, so that the time is: a contiguous range
-// costs one step per 64 CPUs (std::fill on vector<bool> sets whole words), a
-// "used/group" pattern one step per CPU; 256 patterned passes over every
-// possible CPU are far beyond any real list.
+// costs one step per 64 CPUs (whole words are set), a "used/group" pattern
+// one step per CPU; 256 patterned passes over every possible CPU are far
+// beyond any real list.
 constexpr unsigned max_parse_passes = 256;
 constexpr std::size_t max_parse_steps = max_parse_passes * (std::size_t{max_cpu_id} + 1);
 
-// The CPUs named so far, with room up to the highest.
+// The CPUs named so far: 64 per word, with room up to the highest.
 struct CpuBitmap {
-  std::vector<bool> present;
+  std::vector<std::uint64_t> words;
   std::size_t steps = 0;  // work done, see max_parse_steps
+
+  void make_room(unsigned last) {
+    if (words.size() <= last / 64) words.resize(last / 64 + 1);
+  }
+  void set(unsigned cpu) { words[cpu / 64] |= std::uint64_t{1} << (cpu % 64); }
+  // CPUs first..last; whole words where the range covers them.
+  void set_range(unsigned first, unsigned last) {
+    while (first <= last && first % 64 != 0) set(first++);
+    while (first <= last && last - first >= 63) {
+      words[first / 64] = ~std::uint64_t{0};
+      first += 64;
+    }
+    while (first <= last) set(first++);
+  }
 };
 
 // Whitespace and commas both end a region, and several in a row are allowed,
@@ -91,10 +107,9 @@ class RegionParser {
                               "CPU); name each CPU once",
                               max_parse_passes));
     }
-    if (out.present.size() <= end) out.present.resize(std::size_t{end} + 1);
+    out.make_room(end);
     for (unsigned group_start = start; group_start <= end; group_start += group) {
-      const unsigned group_last = std::min(end, group_start + used - 1);
-      std::fill(out.present.begin() + group_start, out.present.begin() + group_last + 1, true);
+      out.set_range(group_start, std::min(end, group_start + used - 1));
     }
     return {};
   }
@@ -147,8 +162,10 @@ Result<std::vector<unsigned>> parse(std::string_view text, std::optional<unsigne
     position = region_end;
   }
   std::vector<unsigned> cpus;
-  for (std::size_t cpu = 0; cpu < bitmap.present.size(); ++cpu) {
-    if (bitmap.present[cpu]) cpus.push_back(static_cast<unsigned>(cpu));
+  for (std::size_t word = 0; word < bitmap.words.size(); ++word) {
+    for (std::uint64_t bits = bitmap.words[word]; bits != 0; bits &= bits - 1) {
+      cpus.push_back(static_cast<unsigned>(word * 64 + static_cast<unsigned>(std::countr_zero(bits))));
+    }
   }
   return cpus;
 }

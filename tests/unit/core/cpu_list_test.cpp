@@ -102,6 +102,7 @@ TEST(ParseCpuList, RepetitionsBeyondABoundAreRefused) {
   EXPECT_THAT(cpus.error().message,
               HasSubstr("repeats its CPUs too often (more work than 256 passes over every possible CPU)"));
   EXPECT_THAT(parsed("0-65535:1/2,0-65535:1/2"), ::testing::SizeIs(32768u));
+  EXPECT_THAT(parsed("0-3:2/8,10-13:1/2"), ElementsAre(0u, 1u, 10u, 12u));  // one group, cut by its pattern
 }
 
 TEST(ParseCpuList, LastCpuTokensNeedTheHostSize) {
