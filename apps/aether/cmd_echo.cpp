@@ -30,6 +30,9 @@ struct DataplaneOptions {
 // With --partition an Aether CPU (--cpu must name one); else --cpu, else the
 // last allowed CPU.
 Result<unsigned> choose_cpu(const DataplaneOptions& options, std::string_view command) {
+  // Every port spec first: a typo is an error before --partition joins a
+  // cpuset or a pool is allocated (and warns about hugepages).
+  if (auto checked = check_port_specs(options.ports); !checked) return std::move(checked).error();
   if (options.partition.enabled) {
     std::vector<unsigned> requested;
     if (options.cpu >= 0) requested.push_back(static_cast<unsigned>(options.cpu));

@@ -1,6 +1,5 @@
 // `aether jitter`: per-core OS noise, in the spirit of sysjitter and oslat.
 #include <cstdio>
-#include <fstream>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -10,6 +9,7 @@
 #include "aether/core/cpu_topology.hpp"
 #include "aether/jitter/jitter_meter.hpp"
 #include "commands.hpp"
+#include "report_files.hpp"
 
 namespace aether::cli {
 namespace {
@@ -62,11 +62,8 @@ int run_jitter(const JitterOptions& options) {
     if (json_to_stdout) {
       fmt::print("{}", text);
     } else {
-      std::ofstream file(options.json_path);
-      file << text;
-      file.close();
-      if (!file) {
-        fmt::print(stderr, "aether jitter: cannot write {}\n", options.json_path);
+      if (auto written = write_text_file(options.json_path, text); !written) {
+        fmt::print(stderr, "aether jitter: {}\n", written.error().describe());
         return exit_failure;
       }
       fmt::print(stderr, "aether jitter: JSON written to {}\n", options.json_path);

@@ -6,7 +6,16 @@
 
 namespace aether::cli {
 
+Result<void> check_port_specs(std::span<const std::string> specs) {
+  for (const std::string& spec : specs) {
+    if (auto checked = net::check_port_spec(spec); !checked) return std::move(checked).error();
+  }
+  return {};
+}
+
 Result<OpenedPort> open_port_with_pool(const std::string& spec, std::uint16_t id, std::size_t buffers) {
+  // The spec first: a typo is an error before the pool's hugepage warning.
+  if (auto checked = net::check_port_spec(spec); !checked) return std::move(checked).error();
   OpenedPort opened;
   auto pool = mem::Mempool::create(net::default_packet_pool_config(buffers, "port" + std::to_string(id)));
   if (!pool) return std::move(pool).error();

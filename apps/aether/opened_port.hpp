@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 
 #include "aether/core/result.hpp"
@@ -15,6 +16,11 @@ namespace aether::cli {
 // The port goes before its pool (it holds buffers of it).
 using OpenedPort = measure::PortWithPool;
 
+// Checks every spec the user typed (net::check_port_spec) before anything
+// is allocated or opened; the Error names the first bad one.
+Result<void> check_port_specs(std::span<const std::string> specs);
+
+// Checks `spec`, then allocates the pool and opens the port.
 Result<OpenedPort> open_port_with_pool(const std::string& spec, std::uint16_t id, std::size_t buffers);
 
 }  // namespace aether::cli

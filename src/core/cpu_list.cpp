@@ -2,12 +2,46 @@
 #include "aether/core/cpu_list.hpp"
 
 #include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
 #include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 
 namespace aether {
 namespace {
+
+// A list may repeat itself ("0-65535,0-65535,..." from a script or a
+// hostile file): the CPUs go into a bitmap, never into a vector with one
+// entry per repetition, so the memory is bounded by max_cpu_id whatever the
+// text. The work is bounded too, so that the time is: a contiguous range
+// costs one step per 64 CPUs (whole words are set), a "used/group" pattern
+// one step per CPU; 256 patterned passes over every possible CPU are far
+// beyond any real list.
+constexpr unsigned max_parse_passes = 256;
+constexpr std::size_t max_parse_steps = max_parse_passes * (std::size_t{max_cpu_id} + 1);
+
+// The CPUs named so far: 64 per word, with room up to the highest.
+struct CpuBitmap {
+  std::vector<std::uint64_t> words;
+  std::size_t steps = 0;  // work done, see max_parse_steps
+
+  void make_room(unsigned last) {
+    if (words.size() <= last / 64) words.resize(last / 64 + 1);
+  }
+  void set(unsigned cpu) { words[cpu / 64] |= std::uint64_t{1} << (cpu % 64); }
+  // CPUs first..last; whole words where the range covers them.
+  void set_range(unsigned first, unsigned last) {
+    while (first <= last && first % 64 != 0) set(first++);
+    while (first <= last && last - first >= 63) {
+      words[first / 64] = ~std::uint64_t{0};
+      first += 64;
+    }
+    while (first <= last) set(first++);
+  }
+};
 
 // Whitespace and commas both end a region, and several in a row are allowed,
 // as in the kernel's bitmap_find_region() ("1,,5" and "1 5" are valid there).
@@ -20,8 +54,8 @@ class RegionParser {
   RegionParser(std::string_view whole_text, std::string_view region, std::optional<unsigned> last_cpu)
       : whole_text_(whole_text), region_(region), rest_(region), last_cpu_(last_cpu) {}
 
-  // Appends the CPUs of the region to `out`.
-  Result<void> parse_into(std::vector<unsigned>& out) {
+  // Adds the CPUs of the region to `out`.
+  Result<void> parse_into(CpuBitmap& out) {
     unsigned start = 0;
     unsigned end = 0;
     if (rest_ == "all" || rest_.starts_with("all:")) {
@@ -64,10 +98,18 @@ class RegionParser {
 
     // "a-b:0/g" selects nothing, as in the kernel (bitmap_check_region() allows it).
     if (used == 0) return {};
-    // Bounded by max_cpu_id, so neither the loop counters nor the vector can blow up.
+    // Bounded by max_cpu_id, so neither the loop counters nor the bitmap can blow up.
+    const std::size_t groups = (std::size_t{end} - start) / group + 1;
+    // An upper bound: the last group may be cut by `end`.
+    out.steps += groups == 1 ? (std::size_t{end} - start) / 64 + 1 : groups * used;
+    if (out.steps > max_parse_steps) {
+      return fail(fmt::format("the list repeats its CPUs too often (more work than {} passes over every possible "
+                              "CPU); name each CPU once",
+                              max_parse_passes));
+    }
+    out.make_room(end);
     for (unsigned group_start = start; group_start <= end; group_start += group) {
-      const unsigned group_last = std::min(end, group_start + used - 1);
-      for (unsigned cpu = group_start; cpu <= group_last; ++cpu) out.push_back(cpu);
+      out.set_range(group_start, std::min(end, group_start + used - 1));
     }
     return {};
   }
@@ -107,7 +149,7 @@ class RegionParser {
 };
 
 Result<std::vector<unsigned>> parse(std::string_view text, std::optional<unsigned> last_cpu) {
-  std::vector<unsigned> cpus;
+  CpuBitmap bitmap;
   std::size_t position = 0;
   while (position < text.size()) {
     while (position < text.size() && is_separator(text[position])) ++position;
@@ -115,12 +157,16 @@ Result<std::vector<unsigned>> parse(std::string_view text, std::optional<unsigne
     while (region_end < text.size() && !is_separator(text[region_end])) ++region_end;
     if (region_end > position) {
       RegionParser region(text, text.substr(position, region_end - position), last_cpu);
-      if (auto parsed = region.parse_into(cpus); !parsed) return std::move(parsed).error();
+      if (auto parsed = region.parse_into(bitmap); !parsed) return std::move(parsed).error();
     }
     position = region_end;
   }
-  std::sort(cpus.begin(), cpus.end());
-  cpus.erase(std::unique(cpus.begin(), cpus.end()), cpus.end());
+  std::vector<unsigned> cpus;
+  for (std::size_t word = 0; word < bitmap.words.size(); ++word) {
+    for (std::uint64_t bits = bitmap.words[word]; bits != 0; bits &= bits - 1) {
+      cpus.push_back(static_cast<unsigned>(word * 64 + static_cast<unsigned>(std::countr_zero(bits))));
+    }
+  }
   return cpus;
 }
 

@@ -18,6 +18,7 @@
 #include "aether/measure/port_on_veth.hpp"
 #include "latency_run.hpp"
 #include "aether/net/port_registry.hpp"
+#include "aether/net/port_registry.hpp"
 
 namespace aether::measure {
 
@@ -69,6 +70,10 @@ Result<BenchBackend> given_ports_backend(const std::string& ports) {
   }
   if (a == b) return invalid_argument(fmt::format("--ports: A and B are the same port '{}': give two connected ports", a));
   for (const auto& spec : {a, b}) {
+    // Every parameter is checked here, before the bench allocates anything.
+    if (auto checked = net::check_port_spec(spec); !checked) {
+      return Error{checked.error().code, fmt::format("--ports: {}", checked.error().message)};
+    }
     if (spec.rfind("udp:", 0) == 0) {
       return invalid_argument(fmt::format(
           "--ports: '{}': udp ports are addressed by IP and UDP port through the kernel, not by port B's MAC; "

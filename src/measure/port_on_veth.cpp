@@ -15,6 +15,8 @@
 namespace aether::measure {
 
 Result<PortWithPool> open_port_and_pool(const std::string& spec, std::uint16_t port_id, std::size_t buffers) {
+  // The spec first: a typo is an error before the pool's hugepage warning.
+  if (auto checked = net::check_port_spec(spec); !checked) return std::move(checked).error();
   PortWithPool opened;
   auto pool = mem::Mempool::create(net::default_packet_pool_config(buffers, "port" + std::to_string(port_id)));
   if (!pool) return std::move(pool).error();

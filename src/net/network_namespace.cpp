@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 #include <array>
-#include <fstream>
+#include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
@@ -47,7 +47,7 @@ Result<void> run_in_namespace(int namespace_fd, const std::vector<std::string>& 
   if (child == 0) {
     // Only async-signal-safe calls from here to exec.
     dup2(pipe_fds[1], STDERR_FILENO);
-    const int null_fd = open("/dev/null", O_WRONLY);
+    const int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);  // dup2 gives stdout a descriptor without it
     if (null_fd >= 0) dup2(null_fd, STDOUT_FILENO);
     if (setns(namespace_fd, CLONE_NEWNET) != 0) _exit(126);
     execv(program.c_str(), args.data());
@@ -79,8 +79,12 @@ Result<int> open_current_namespace() {
 // Writes a sysctl inside the calling thread's current namespace; /proc/sys/net
 // resolves to the namespace of the thread that opens it.
 void write_net_sysctl(const std::string& path, const char* value) {
-  std::ofstream file(path);
-  if (file) file << value;
+  const int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  const std::string_view text(value);
+  const ssize_t written = write(fd, text.data(), text.size());
+  (void)written;  // best effort, as before: a sysctl the kernel refuses is left as it is
+  close(fd);
 }
 
 }  // namespace

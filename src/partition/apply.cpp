@@ -217,8 +217,8 @@ Result<ApplyReport> apply_partition(HostAccess& host, const ApplyOptions& option
   report.aether_cpus = options.aether_cpus;
   report.housekeeping_cpus = cpu_difference(cpus->online, options.aether_cpus);
   report.journal_path = options.journal_path;
-  auto journal =
-      Journal::open(options.journal_path, JournalHeader{report.aether_cpus, report.housekeeping_cpus, kernel->release});
+  auto journal = Journal::open(options.journal_path, JournalHeader{report.aether_cpus, report.housekeeping_cpus,
+                                                                 kernel->release, read_boot_identity(host).boot_id});
   if (!journal) return std::move(journal).error();
 
   ApplyContext context{

@@ -27,6 +27,7 @@ struct StatusInputs {
   std::optional<JournalContents> journal;
   std::string journal_path;
   std::optional<std::string> journal_error;  // the journal exists but cannot be read
+  std::optional<std::string> journal_other_boot;  // the journal is from another boot (why): not in effect
   std::vector<unsigned> aether;              // the Aether CPUs (may be empty)
   std::string aether_source;
   std::vector<unsigned> housekeeping;     // online CPUs that are not Aether CPUs

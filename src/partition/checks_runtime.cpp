@@ -293,6 +293,13 @@ Check journal_check(const StatusInputs& in) {
     return check;
   }
   const JournalContents& journal = *in.journal;
+  if (in.journal_other_boot) {
+    check.level = CheckLevel::warn;
+    check.finding = fmt::format("the apply journal {} (CPUs {}) is from another boot ({}): none of it is in effect",
+                                in.journal_path, format_cpu_list(journal.header.aether_cpus), *in.journal_other_boot);
+    check.fix = "`aether partition revert` removes it (restoring nothing), then apply again if wanted";
+    return check;
+  }
   check.finding = fmt::format("partition applied for CPUs {} ({} changes recorded{}) in {}",
                               format_cpu_list(journal.header.aether_cpus), journal.records.size(),
                               journal.complete ? "" : ", apply did not finish", in.journal_path);

@@ -28,6 +28,23 @@ std::optional<std::string_view> below(std::string_view logical, std::string_view
   return rest;
 }
 
+// A path that could leave the file it names: ".." components (which would
+// also climb out of a test's fake root) or a NUL (which cuts the path).
+bool escapes(std::string_view logical) {
+  if (logical.find('\0') != std::string_view::npos) return true;
+  for (std::size_t begin = 0; begin <= logical.size();) {
+    std::size_t end = logical.find('/', begin);
+    if (end == std::string_view::npos) end = logical.size();
+    if (logical.substr(begin, end - begin) == "..") return true;
+    begin = end + 1;
+  }
+  return false;
+}
+
+Error escaping_path(std::string_view logical) {
+  return invalid_argument(fmt::format("refusing to change \"{}\": a \"..\" component or a NUL byte", logical));
+}
+
 }  // namespace
 
 fs::path HostRoots::map(std::string_view logical) const {
@@ -73,6 +90,7 @@ bool HostAccess::exists(std::string_view logical) const {
 }
 
 Result<void> HostAccess::write(std::string_view logical, std::string_view value) {
+  if (escapes(logical)) return escaping_path(logical);
   const fs::path path = map(logical);
   const int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (fd < 0) return errno_error(fmt::format("cannot open {} to write \"{}\"", logical, value));
@@ -92,12 +110,14 @@ Result<void> HostAccess::write(std::string_view logical, std::string_view value)
 }
 
 Result<bool> HostAccess::make_directory(std::string_view logical) {
+  if (escapes(logical)) return escaping_path(logical);
   if (::mkdir(map(logical).c_str(), 0755) == 0) return true;
   if (errno == EEXIST) return false;
   return errno_error(fmt::format("cannot create directory {}", logical));
 }
 
 Result<void> HostAccess::remove_directory(std::string_view logical) {
+  if (escapes(logical)) return escaping_path(logical);
   if (::rmdir(map(logical).c_str()) == 0 || errno == ENOENT) return {};
   return errno_error(fmt::format("cannot remove directory {}", logical));
 }

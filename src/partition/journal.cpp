@@ -19,7 +19,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr std::string_view magic_line = "aether-partition-journal 1";
+constexpr std::string_view magic_line = "aether-partition-journal 2";
+// Version 1 lacked the boot field; still read (its boot is unknown).
+constexpr std::string_view magic_line_v1 = "aether-partition-journal 1";
 
 const char* kind_word(JournalRecordKind kind) {
   switch (kind) {
@@ -54,8 +56,9 @@ std::string serialize(const JournalRecord& record) {
 }
 
 std::string serialize(const JournalHeader& header) {
-  return fmt::format("{}\ncpus ={} housekeeping ={} kernel ={}\n", magic_line, format_cpu_list(header.aether_cpus),
-                     format_cpu_list(header.housekeeping_cpus), journal_escape(header.kernel_release));
+  return fmt::format("{}\ncpus ={} housekeeping ={} kernel ={} boot ={}\n", magic_line,
+                     format_cpu_list(header.aether_cpus), format_cpu_list(header.housekeeping_cpus),
+                     journal_escape(header.kernel_release), journal_escape(header.boot_id));
 }
 
 std::vector<std::string_view> split_spaces(std::string_view line) {
@@ -126,9 +129,10 @@ Result<JournalRecord> parse_record(std::string_view line) {
   return record;
 }
 
-Result<JournalHeader> parse_header(std::string_view line) {
+Result<JournalHeader> parse_header(std::string_view line, bool with_boot) {
   const auto words = split_spaces(line);
-  if (words.size() != 6 || words[0] != "cpus" || words[2] != "housekeeping" || words[4] != "kernel") {
+  if (words.size() != (with_boot ? 8u : 6u) || words[0] != "cpus" || words[2] != "housekeeping" ||
+      words[4] != "kernel" || (with_boot && words[6] != "boot")) {
     return invalid_argument("malformed header");
   }
   JournalHeader header;
@@ -142,6 +146,11 @@ Result<JournalHeader> parse_header(std::string_view line) {
   auto kernel = value_field(words[5]);
   if (!kernel) return std::move(kernel).error();
   header.kernel_release = std::move(*kernel);
+  if (with_boot) {
+    auto boot = value_field(words[7]);
+    if (!boot) return std::move(boot).error();
+    header.boot_id = std::move(*boot);
+  }
   return header;
 }
 
@@ -167,14 +176,17 @@ Result<void> write_all(int fd, std::string_view text, const fs::path& path) {
   return {};
 }
 
-// Creates `path` holding the header, atomically.
+// Creates `path` holding the header, atomically, in the directory the lock
+// prepared. O_EXCL|O_NOFOLLOW: whatever is at the temporary name (a leftover
+// of a crash, or a link planted to make root truncate its target) is removed
+// rather than opened.
 Result<void> create_journal_file(const fs::path& path, const JournalHeader& header) {
   const fs::path directory = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  std::error_code error;
-  fs::create_directories(directory, error);
-  if (error) return Error{error, fmt::format("cannot create directory {}", directory.native())};
   const fs::path temporary = fs::path(path).concat(".new");
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (::unlink(temporary.c_str()) != 0 && errno != ENOENT) {
+    return errno_error(fmt::format("cannot remove the leftover {}", temporary.native()));
+  }
+  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
   if (fd < 0) return errno_error(fmt::format("cannot create {}", temporary.native()));
   auto written = write_all(fd, serialize(header), temporary);
   if (written && ::fsync(fd) != 0) written = errno_error(fmt::format("fsync of {}", temporary.native()));
@@ -186,8 +198,30 @@ Result<void> create_journal_file(const fs::path& path, const JournalHeader& head
   return sync_directory(directory);
 }
 
+// The whole journal; std::nullopt if it does not exist. A symbolic link is
+// refused (ELOOP), not followed.
 Result<std::optional<std::string>> read_journal_text(const fs::path& path) {
-  return read_whole_file(path, fmt::format("journal {}", path.native()));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<std::string>{};
+    return errno_error(fmt::format("cannot open journal {}{}", path.native(),
+                                   errno == ELOOP ? " (a symbolic link: not followed)" : ""));
+  }
+  std::string text;
+  char buffer[4096];
+  for (;;) {
+    const ssize_t got = ::read(fd, buffer, sizeof buffer);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      const int saved_errno = errno;
+      ::close(fd);
+      return errno_error(fmt::format("cannot read journal {}", path.native()), saved_errno);
+    }
+    if (got == 0) break;
+    text.append(buffer, static_cast<std::size_t>(got));
+  }
+  ::close(fd);
+  return std::optional<std::string>(std::move(text));
 }
 
 }  // namespace
@@ -232,6 +266,7 @@ Result<JournalContents> parse_journal(std::string_view text) {
   contents.torn_tail = complete_end + 1 != text.size();
   text = text.substr(0, complete_end + 1);
   unsigned line_number = 0;
+  bool with_boot = true;
   while (!text.empty()) {
     const std::size_t newline = text.find('\n');
     const std::string_view line = text.substr(0, newline);
@@ -241,9 +276,12 @@ Result<JournalContents> parse_journal(std::string_view text) {
       return invalid_argument(fmt::format("line {} \"{}\": {}", line_number, line, error.message));
     };
     if (line_number == 1) {
-      if (line != magic_line) return invalid_argument(fmt::format("line 1 is not \"{}\"", magic_line));
+      if (line != magic_line && line != magic_line_v1) {
+        return invalid_argument(fmt::format("line 1 is not \"{}\"", magic_line));
+      }
+      with_boot = line == magic_line;
     } else if (line_number == 2) {
-      auto header = parse_header(line);
+      auto header = parse_header(line, with_boot);
       if (!header) return at_line(header.error());
       contents.header = std::move(*header);
     } else if (line == "complete") {
@@ -268,15 +306,19 @@ Result<std::optional<JournalContents>> read_journal(const fs::path& path) {
   return std::optional<JournalContents>(std::move(*contents));
 }
 
-Journal::Journal(fs::path path, int fd, JournalContents contents)
-    : path_(std::move(path)), fd_(fd), contents_(std::move(contents)) {}
+Journal::Journal(JournalLock lock, fs::path path, int fd, JournalContents contents)
+    : lock_(std::move(lock)), path_(std::move(path)), fd_(fd), contents_(std::move(contents)) {}
 
 Journal::Journal(Journal&& other) noexcept
-    : path_(std::move(other.path_)), fd_(std::exchange(other.fd_, -1)), contents_(std::move(other.contents_)) {}
+    : lock_(std::move(other.lock_)),
+      path_(std::move(other.path_)),
+      fd_(std::exchange(other.fd_, -1)),
+      contents_(std::move(other.contents_)) {}
 
 Journal& Journal::operator=(Journal&& other) noexcept {
   if (this != &other) {
     if (fd_ >= 0) ::close(fd_);
+    lock_ = std::move(other.lock_);
     path_ = std::move(other.path_);
     fd_ = std::exchange(other.fd_, -1);
     contents_ = std::move(other.contents_);
@@ -289,6 +331,8 @@ Journal::~Journal() {
 }
 
 Result<Journal> Journal::open(const fs::path& path, const JournalHeader& header) {
+  auto lock = JournalLock::acquire(path);
+  if (!lock) return std::move(lock).error();
   auto existing = read_journal(path);
   if (!existing) return std::move(existing).error();
   if (!*existing) {
@@ -296,14 +340,20 @@ Result<Journal> Journal::open(const fs::path& path, const JournalHeader& header)
     existing = read_journal(path);
     if (!existing) return std::move(existing).error();
     if (!*existing) return errno_error(fmt::format("journal {} vanished after creation", path.native()), ENOENT);
+  } else if (const auto other_boot =
+                 journal_boot_mismatch((*existing)->header, BootIdentity{header.boot_id, header.kernel_release})) {
+    return invalid_argument(fmt::format(
+        "journal {} is from an earlier boot ({}): the reboot reset every value it holds; run `aether partition "
+        "revert` (it restores nothing and removes the journal), then apply again",
+        path.native(), *other_boot));
   } else if ((*existing)->header.aether_cpus != header.aether_cpus) {
     return invalid_argument(fmt::format("journal {} is for Aether CPUs {}, not {}: run `aether partition revert` first",
                                         path.native(), format_cpu_list((*existing)->header.aether_cpus),
                                         format_cpu_list(header.aether_cpus)));
   }
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return errno_error(fmt::format("cannot open journal {} to append", path.native()));
-  Journal journal(path, fd, std::move(**existing));
+  Journal journal(std::move(*lock), path, fd, std::move(**existing));
   if (journal.contents_.torn_tail) {
     // Cut the torn record so that the next one starts on a line of its own.
     auto text = read_journal_text(path);
@@ -361,6 +411,23 @@ Result<void> Journal::mark_complete() {
   if (auto appended = append("complete\n"); !appended) return appended;
   contents_.complete = true;
   return {};
+}
+
+BootIdentity read_boot_identity(const HostAccess& host) {
+  return BootIdentity{host.read_trimmed("/proc/sys/kernel/random/boot_id").value_or(""),
+                      host.read_trimmed("/proc/sys/kernel/osrelease").value_or("")};
+}
+
+std::optional<std::string> journal_boot_mismatch(const JournalHeader& header, const BootIdentity& running) {
+  const bool other_boot = !header.boot_id.empty() && !running.boot_id.empty() && header.boot_id != running.boot_id;
+  const bool other_kernel = !header.kernel_release.empty() && !running.kernel_release.empty() &&
+                            header.kernel_release != running.kernel_release;
+  if (!other_boot && !other_kernel) return std::nullopt;
+  auto describe = [](std::string_view boot, std::string_view kernel) {
+    return fmt::format("boot {} (kernel {})", boot.empty() ? "unknown" : boot, kernel.empty() ? "unknown" : kernel);
+  };
+  return fmt::format("written in {}, this is {}", describe(header.boot_id, header.kernel_release),
+                     describe(running.boot_id, running.kernel_release));
 }
 
 Result<void> remove_journal(const fs::path& path) {

@@ -4,10 +4,13 @@
 #include <cerrno>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "aether/core/cpu_list.hpp"
 #include "aether/partition/cgroup.hpp"
 #include "aether/partition/journal.hpp"
+#include "aether/partition/journal_lock.hpp"
+#include "aether/partition/journal_targets.hpp"
 #include "aether/partition/tasks.hpp"
 
 namespace aether::partition {
@@ -106,8 +109,34 @@ Result<RevertReport> revert_partition(HostAccess& host, const std::filesystem::p
   report.journal_path = journal_path;
   auto contents = read_journal(journal_path);
   if (!contents) return std::move(contents).error();
+  if (!*contents) return report;  // nothing to do, nothing to lock
+  // Read again under the lock: an apply may have been adding to it.
+  auto lock = JournalLock::acquire(journal_path);
+  if (!lock) return std::move(lock).error();
+  contents = read_journal(journal_path);
+  if (!contents) return std::move(contents).error();
   if (!*contents) return report;
   report.journal_found = true;
+
+  // A reboot reset every value the journal holds, and what it names may be
+  // someone else's now (an IRQ number, a TID, a cgroup): restore nothing.
+  if (auto other_boot = journal_boot_mismatch((*contents)->header, read_boot_identity(host))) {
+    report.other_boot = std::move(*other_boot);
+    if (auto removed = remove_journal(journal_path); !removed) {
+      report.failures.push_back(removed.error().describe());
+    } else {
+      report.journal_removed = true;
+    }
+    return report;
+  }
+  const CgroupMounts mounts = find_cgroup_mounts(host);
+  for (const JournalRecord& record : (*contents)->records) {
+    if (auto allowed = check_journal_target(record, mounts); !allowed) {
+      return invalid_argument(fmt::format("journal {}: {}; nothing restored: apply never writes there, so the "
+                                          "journal is not (only) apply's: inspect it and remove it by hand",
+                                          journal_path.native(), allowed.error().message));
+    }
+  }
   const auto& records = (*contents)->records;
   for (auto record = records.rbegin(); record != records.rend(); ++record) undo(host, *record, report);
   if (report.failures.empty()) {
@@ -123,6 +152,14 @@ Result<RevertReport> revert_partition(HostAccess& host, const std::filesystem::p
 std::string format_revert_report(const RevertReport& report) {
   if (!report.journal_found) {
     return fmt::format("aether partition revert: no journal at {}: nothing to revert\n", report.journal_path.native());
+  }
+  if (report.other_boot) {
+    return fmt::format("aether partition revert: journal {} is from another boot ({}): the reboot reset every value "
+                       "it holds, nothing restored\n{}",
+                       report.journal_path.native(), *report.other_boot,
+                       report.journal_removed ? fmt::format("journal {} removed\n", report.journal_path.native())
+                                              : fmt::format("journal {} kept: {}\n", report.journal_path.native(),
+                                                            fmt::join(report.failures, "; ")));
   }
   std::string text = fmt::format("aether partition revert: {} changes undone, {} needed no undoing\n", report.restored,
                                  report.skipped);

@@ -24,7 +24,7 @@ void choose_aether_cpus(const StatusOptions& options, detail::StatusInputs& in) 
     return;
   }
   const std::vector<Candidate> candidates = {
-      {in.journal ? &in.journal->header.aether_cpus : nullptr, "the apply journal"},
+      {in.journal && !in.journal_other_boot ? &in.journal->header.aether_cpus : nullptr, "the apply journal"},
       {&in.cpus.isolated, "/sys/devices/system/cpu/isolated"},
       {&in.cpus.cmdline_isolcpus, "isolcpus= on the kernel command line"},
       {&in.cpus.nohz_full, "/sys/devices/system/cpu/nohz_full"},
@@ -91,6 +91,7 @@ Result<StatusReport> collect_status(const HostAccess& host, const StatusOptions&
     auto journal = read_journal(options.journal_path);
     if (journal) {
       in.journal = std::move(*journal);
+      if (in.journal) in.journal_other_boot = journal_boot_mismatch(in.journal->header, read_boot_identity(host));
     } else {
       in.journal_error = journal.error().describe();
     }

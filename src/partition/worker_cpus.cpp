@@ -77,6 +77,13 @@ Result<std::optional<Found>> from_journal(const HostAccess& host, const std::fil
   if (!*journal || (*journal)->header.aether_cpus.empty()) return std::optional<Found>{};
   const JournalContents& contents = **journal;
   const std::string cpus = format_cpu_list(contents.header.aether_cpus);
+  if (const auto other_boot = journal_boot_mismatch(contents.header, read_boot_identity(host))) {
+    return invalid_argument(fmt::format(
+        "--partition: the apply journal {} is from another boot ({}): the partition it describes (CPUs {}) was "
+        "undone by the reboot, so no worker is placed from it; run `aether partition revert` (it restores nothing "
+        "and removes the journal), then `aether partition apply --aether-cpus {}` again, or drop --partition",
+        path.native(), *other_boot, cpus, cpus));
+  }
   if (!contents.complete) {
     return invalid_argument(fmt::format(
         "{}: the partition for CPUs {} was not finished (apply was interrupted or failed): run `aether partition "

@@ -23,38 +23,53 @@ namespace aether::net {
 namespace {
 
 using OpenFunction = Result<std::unique_ptr<Port>> (*)(const PortSpec&, const PortOptions&);
+using CheckFunction = Result<void> (*)(const PortSpec&);
 
 struct Backend {
   BackendDescription description;
   OpenFunction open;
+  CheckFunction check;  // the backend's own parse of the spec, nothing opened or allocated
 };
+
+// A backend's spec parser as a CheckFunction.
+template <auto parse>
+Result<void> check_with(const PortSpec& spec) {
+  auto parsed = parse(spec);
+  if (!parsed) return std::move(parsed).error();
+  return {};
+}
 
 const std::vector<Backend>& backends() {
   static const std::vector<Backend> table = {
 #ifdef AETHER_HAVE_BACKEND_udp
-      {{"udp", backends::udp_synopsis, backends::udp_summary, true}, &backends::open_udp_port},
+      {{"udp", backends::udp_synopsis, backends::udp_summary, true}, &backends::open_udp_port,
+       &check_with<&backends::parse_udp_port_config>},
 #else
-      {{"udp", "udp:IP:PORT", "kernel UDP socket", false}, nullptr},
+      {{"udp", "udp:IP:PORT", "kernel UDP socket", false}, nullptr, nullptr},
 #endif
 #ifdef AETHER_HAVE_BACKEND_afpacket
-      {{"afpacket", backends::afpacket_synopsis, backends::afpacket_summary, true}, &backends::open_afpacket_port},
+      {{"afpacket", backends::afpacket_synopsis, backends::afpacket_summary, true}, &backends::open_afpacket_port,
+       &check_with<&backends::parse_afpacket_config>},
 #else
-      {{"afpacket", "afpacket:IFNAME", "AF_PACKET TPACKET_V3 rings", false}, nullptr},
+      {{"afpacket", "afpacket:IFNAME", "AF_PACKET TPACKET_V3 rings", false}, nullptr, nullptr},
 #endif
 #ifdef AETHER_HAVE_BACKEND_afxdp
-      {{"afxdp", backends::afxdp_synopsis, backends::afxdp_summary, true}, &backends::open_afxdp_port},
+      {{"afxdp", backends::afxdp_synopsis, backends::afxdp_summary, true}, &backends::open_afxdp_port,
+       &check_with<&backends::parse_afxdp_options>},
 #else
-      {{"afxdp", "afxdp:IFNAME", "AF_XDP socket (this build has no libxdp)", false}, nullptr},
+      {{"afxdp", "afxdp:IFNAME", "AF_XDP socket (this build has no libxdp)", false}, nullptr, nullptr},
 #endif
 #ifdef AETHER_HAVE_BACKEND_memif
-      {{"memif", backends::memif_synopsis, backends::memif_summary, true}, &backends::open_memif_port},
+      {{"memif", backends::memif_synopsis, backends::memif_summary, true}, &backends::open_memif_port,
+       &check_with<&backends::parse_memif_config>},
 #else
-      {{"memif", "memif:SOCKET", "shared-memory interface (not built yet)", false}, nullptr},
+      {{"memif", "memif:SOCKET", "shared-memory interface (not built yet)", false}, nullptr, nullptr},
 #endif
 #ifdef AETHER_HAVE_BACKEND_vfio
-      {{"vfio", backends::vfio_synopsis, backends::vfio_summary, true}, &backends::open_vfio_port},
+      {{"vfio", backends::vfio_synopsis, backends::vfio_summary, true}, &backends::open_vfio_port,
+       &check_with<&backends::parse_vfio_spec>},
 #else
-      {{"vfio", "vfio:PCI_ADDRESS", "userspace NIC driver over VFIO (not built yet)", false}, nullptr},
+      {{"vfio", "vfio:PCI_ADDRESS", "userspace NIC driver over VFIO (not built yet)", false}, nullptr, nullptr},
 #endif
   };
   return table;
@@ -78,8 +93,10 @@ Result<std::unique_ptr<Port>> open_port(std::string_view spec, const PortOptions
   return open_port(*parsed, options);
 }
 
-Result<std::unique_ptr<Port>> open_port(const PortSpec& spec, const PortOptions& options) {
-  if (options.pool == nullptr) return invalid_argument(fmt::format("port '{}': no mempool given", spec.text));
+namespace {
+
+// The backend of `spec`'s kind, if this build has it.
+Result<const Backend*> backend_for(const PortSpec& spec) {
   for (const auto& backend : backends()) {
     if (backend.description.kind != spec.kind) continue;
     if (backend.open == nullptr) {
@@ -87,9 +104,27 @@ Result<std::unique_ptr<Port>> open_port(const PortSpec& spec, const PortOptions&
                    fmt::format("port '{}': the {} backend is not in this build ({})", spec.text, spec.kind,
                                backend.description.summary)};
     }
-    return backend.open(spec, options);
+    return &backend;
   }
   return invalid_argument(fmt::format("port '{}': unknown kind '{}'", spec.text, spec.kind));
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Port>> open_port(const PortSpec& spec, const PortOptions& options) {
+  if (options.pool == nullptr) return invalid_argument(fmt::format("port '{}': no mempool given", spec.text));
+  auto backend = backend_for(spec);
+  if (!backend) return std::move(backend).error();
+  return (*backend)->open(spec, options);
+}
+
+Result<PortSpec> check_port_spec(std::string_view text) {
+  auto spec = parse_port_spec(text);
+  if (!spec) return std::move(spec).error();
+  auto backend = backend_for(*spec);
+  if (!backend) return std::move(backend).error();
+  if (auto checked = (*backend)->check(*spec); !checked) return std::move(checked).error();
+  return spec;
 }
 
 std::vector<BackendDescription> describe_backends() {

@@ -39,7 +39,7 @@ Result<void> remember_driver(const BindingOptions& options, const PciAddress& ad
   // A state file from an earlier bind that was never undone keeps the true
   // original driver; do not overwrite it with "vfio-pci" or "".
   if (detail::path_exists(path)) return {};
-  std::FILE* file = std::fopen(path.c_str(), "w");
+  std::FILE* file = std::fopen(path.c_str(), "we");  // 'e': O_CLOEXEC, no leak into a concurrent fork+exec
   if (file == nullptr) return errno_error(fmt::format("cannot write the binding state file {}", path));
   const bool written = std::fprintf(file, "%s\n", driver.c_str()) >= 0;
   if (std::fclose(file) != 0 || !written) return errno_error(fmt::format("cannot write the binding state file {}", path));

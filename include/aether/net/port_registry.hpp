@@ -24,6 +24,13 @@ namespace aether::net {
 [[nodiscard]] Result<std::unique_ptr<Port>> open_port(std::string_view spec, const PortOptions& options);
 [[nodiscard]] Result<std::unique_ptr<Port>> open_port(const PortSpec& spec, const PortOptions& options);
 
+// Everything about `spec` that can be known without opening it: its syntax,
+// its kind in this build, and the backend's own parameters (names, ranges,
+// choices). Opens, allocates and touches nothing, so a command checks every
+// spec the user typed this way before it allocates a pool: a typo is an error
+// before any hugepage warning. open_port() checks the same again.
+[[nodiscard]] Result<PortSpec> check_port_spec(std::string_view spec);
+
 struct BackendDescription {
   std::string_view kind;
   std::string_view synopsis;   // "afxdp:IFNAME[?queue=N&mode=native|generic|auto&...]"

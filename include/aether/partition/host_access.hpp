@@ -58,7 +58,9 @@ class HostAccess {
   // also makes an empty value a one-byte write the kernel sees (an empty
   // cpuset.cpus). Never creates the file. The Error keeps the errno (EIO/EPERM
   // for a managed IRQ, EINVAL for a value the kernel rejects) and quotes the
-  // path and the value.
+  // path and the value. write, make_directory and remove_directory refuse
+  // (EINVAL) a path with a ".." component or a NUL byte: it could name a
+  // file outside the tree it seems to be in.
   virtual Result<void> write(std::string_view logical, std::string_view value);
   // mkdir; returns false if the directory already existed.
   virtual Result<bool> make_directory(std::string_view logical);

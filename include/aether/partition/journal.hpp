@@ -12,12 +12,24 @@
 //     the directory), so it either has its header or does not exist.
 //   - A last line without its newline is a record torn by a crash while it
 //     was being written; its change was not made yet, so it is ignored.
+//   - Every value it holds is kernel state that a reboot resets, so the
+//     header names the boot (/proc/sys/kernel/random/boot_id) and the kernel
+//     release; a journal of another boot restores nothing (journal_boot_mismatch).
+//   - One apply or revert at a time: Journal::open and revert hold an
+//     exclusive lock on "<journal>.lock" (journal_lock.hpp) for the whole
+//     operation.
+//   - Only the files apply writes are restored (journal_targets.hpp).
+//   - The journal and its lock are created 0600, O_EXCL|O_NOFOLLOW (the lock
+//     O_NOFOLLOW), in a directory made 0700; an existing directory writable by
+//     group or others, or owned by another user, is refused.
 //
 // Format: text, one record per line, fields separated by one space, paths
 // and values percent-encoded (bytes <= 0x20, '%' and >= 0x7f), values
 // prefixed by '=' so that an empty value still has a field:
-//   aether-partition-journal 1
-//   cpus 2-3 housekeeping 0-1 kernel 6.1.0-28-amd64
+//   aether-partition-journal 2
+//   cpus =2-3 housekeeping =0-1 kernel =6.1.0-28-amd64 boot =8a4c...-...-...
+// (version 1 had no boot field: such a journal's boot is unknown and only
+// its kernel release is compared)
 //   file /proc/irq/default_smp_affinity =f
 //   irq /proc/irq/24/smp_affinity_list =0-3
 //   directory /sys/fs/cgroup/aether
@@ -37,6 +49,8 @@
 #include <vector>
 
 #include "aether/core/result.hpp"
+#include "aether/partition/host_access.hpp"
+#include "aether/partition/journal_lock.hpp"
 
 namespace aether::partition {
 
@@ -64,7 +78,24 @@ struct JournalHeader {
   std::vector<unsigned> aether_cpus;
   std::vector<unsigned> housekeeping_cpus;
   std::string kernel_release;
+  std::string boot_id;  // /proc/sys/kernel/random/boot_id at apply; empty: unknown
 };
+
+// The running boot, as a journal header names it.
+struct BootIdentity {
+  std::string boot_id;  // empty if unreadable
+  std::string kernel_release;
+};
+
+// /proc/sys/kernel/random/boot_id (a random UUID the kernel makes at each
+// boot, random(4)) and /proc/sys/kernel/osrelease, through `host`.
+BootIdentity read_boot_identity(const HostAccess& host);
+
+// Why a journal with `header` is not of the running boot, e.g. "written in
+// boot 8a4c... (kernel 6.1.0-28-amd64), this is boot 17f0... (kernel
+// 6.12.9-amd64)"; std::nullopt when it is (a field empty on either side is
+// not compared).
+std::optional<std::string> journal_boot_mismatch(const JournalHeader& header, const BootIdentity& running);
 
 struct JournalContents {
   JournalHeader header;
@@ -82,10 +113,12 @@ Result<std::optional<JournalContents>> read_journal(const std::filesystem::path&
 // An append-only journal file, owned (move-only; closes the file).
 class Journal {
  public:
-  // Opens the journal at `path`, creating it (and its directory) with
-  // `header` if it does not exist. An existing journal must be for the same
-  // Aether CPUs (else an Error says to revert first); its records are loaded
-  // so that known paths and tasks are not recorded again.
+  // Takes the journal's lock (held until the Journal is destroyed; an Error
+  // if another apply or revert holds it), then opens the journal at `path`,
+  // creating it (and its directory) with `header` if it does not exist. An
+  // existing journal must be of the same boot and for the same Aether CPUs
+  // (else an Error says to revert first); its records are loaded so that
+  // known paths and tasks are not recorded again.
   static Result<Journal> open(const std::filesystem::path& path, const JournalHeader& header);
 
   Journal(Journal&& other) noexcept;
@@ -108,9 +141,10 @@ class Journal {
   [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
 
  private:
-  Journal(std::filesystem::path path, int fd, JournalContents contents);
+  Journal(JournalLock lock, std::filesystem::path path, int fd, JournalContents contents);
   Result<void> append(const std::string& text);
 
+  JournalLock lock_;
   std::filesystem::path path_;
   int fd_ = -1;
   JournalContents contents_;

@@ -8,11 +8,18 @@
 // apply enabled is disabled ("-cpuset"); a task that still exists (same TID
 // and start time) gets its previous affinity. Tasks that exited are skipped.
 //
+// Before anything is undone: the journal's lock is taken (journal_lock.hpp;
+// an Error if an apply or revert holds it); a journal of another boot
+// (journal_boot_mismatch) restores nothing and is removed; a journal naming
+// anything apply does not write (journal_targets.hpp) is an Error and
+// restores nothing.
+//
 // The journal is removed only when nothing failed; otherwise it stays, and
 // running revert again retries (every step is idempotent).
 #pragma once
 
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +36,7 @@ struct RevertReport {
   unsigned skipped = 0;               // nothing to undo: task gone, IRQ managed or gone, file gone
   std::vector<std::string> warnings;  // not restorable, but no reason to keep the journal
   std::vector<std::string> failures;  // not restored; the journal is kept
+  std::optional<std::string> other_boot;  // the journal is from another boot (why); nothing was restored
 };
 
 // An Error only when the journal cannot be read; an absent journal is a

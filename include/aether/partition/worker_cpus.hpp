@@ -3,7 +3,9 @@
 //
 // The Aether CPUs come from, in this order:
 //   1. the apply journal: the partition `aether partition apply` made (its
-//      header line "cpus LIST"); an apply that did not finish is refused;
+//      header line "cpus LIST"); an apply that did not finish, or a journal
+//      of another boot (journal_boot_mismatch: the reboot undid it), is
+//      refused;
 //   2. /sys/devices/system/cpu/isolated (isolcpus= domain CPUs);
 //   3. /sys/devices/system/cpu/nohz_full;
 // offline CPUs left out. Else an Error says how to make a partition.

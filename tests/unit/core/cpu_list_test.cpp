@@ -80,6 +80,31 @@ TEST(ParseCpuList, RejectsHugeNumbersWithoutAllocating) {
   EXPECT_THAT(parse_error("99999999999999999999999"), HasSubstr("largest supported CPU number"));
 }
 
+// Issue 13 item 14: a list that repeats a wide range ("0-65535," 16000
+// times, 128 kB) expanded every repetition before removing duplicates:
+// a billion entries, 4 GB. The result is bounded by the CPUs there can be.
+TEST(ParseCpuList, RepeatedRangesCostNoMoreThanOnce) {
+  std::string repeated;
+  for (int i = 0; i < 16000; ++i) repeated += "0-65535,";
+  auto cpus = parse_cpu_list(repeated);
+  ASSERT_TRUE(cpus.ok()) << cpus.error().describe();
+  EXPECT_EQ(cpus->size(), std::size_t{max_cpu_id} + 1);
+  EXPECT_EQ(cpus->front(), 0u);
+  EXPECT_EQ(cpus->back(), max_cpu_id);
+}
+
+// The CPUs named counting repetitions are bounded too, so that the time is.
+TEST(ParseCpuList, RepetitionsBeyondABoundAreRefused) {
+  std::string repeated;
+  for (int i = 0; i < 600; ++i) repeated += "0-65535:1/2,";
+  auto cpus = parse_cpu_list(repeated);
+  ASSERT_FALSE(cpus.ok());
+  EXPECT_THAT(cpus.error().message,
+              HasSubstr("repeats its CPUs too often (more work than 256 passes over every possible CPU)"));
+  EXPECT_THAT(parsed("0-65535:1/2,0-65535:1/2"), ::testing::SizeIs(32768u));
+  EXPECT_THAT(parsed("0-3:2/8,10-13:1/2"), ElementsAre(0u, 1u, 10u, 12u));  // one group, cut by its pattern
+}
+
 TEST(ParseCpuList, LastCpuTokensNeedTheHostSize) {
   EXPECT_THAT(parse_error("2-N"), HasSubstr("\"N\""));
   EXPECT_THAT(parse_error("all"), HasSubstr("\"all\""));

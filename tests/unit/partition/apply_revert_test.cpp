@@ -2,11 +2,13 @@
 // kernel (fake_host.hpp): the effects, idempotence, exact restoration, and
 // restoration after a "kill -9" at every single step of apply.
 #include <memory>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "aether/partition/apply.hpp"
+#include "aether/partition/journal_lock.hpp"
 #include "aether/partition/revert.hpp"
 #include "aether/partition/status.hpp"
 #include "fake_host.hpp"
@@ -254,6 +256,120 @@ void crash_everywhere(const Scenario& scenario) {
                                  << describe_differences(original, after);
     }
   }
+}
+
+// A copy of the v2 tree with the partition applied, journal in the
+// temporary directory.
+class AppliedV2 : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto applied = apply_partition(host, options_for(v2_scenario, journal));
+    ASSERT_TRUE(applied.ok()) << applied.error().describe();
+  }
+
+  TempDirectory temp;
+  std::unique_ptr<FakeHost> owner = host_for(v2_scenario, temp.path());
+  FakeHost& host = *owner;
+  std::filesystem::path journal = temp.path() / "partition.journal";
+};
+
+// A reboot resets every value the journal holds: revert restores nothing
+// (writing the old values would undo the new boot's settings and name IRQs,
+// TIDs and cgroups that may be someone else's now) and removes the journal;
+// apply refuses to continue it.
+TEST_F(AppliedV2, AJournalOfAnotherBootRestoresNothing) {
+  // The reboot: a new boot id, and the kernel's defaults back.
+  const auto rebooted = temp.path() / "rebooted";
+  std::filesystem::create_directory(rebooted);
+  { FakeHost fresh(v2_scenario.tree, rebooted); }
+  for (const char* dir : {"sys", "proc"}) std::filesystem::remove_all(host.root() / dir);
+  for (const char* dir : {"sys", "proc"}) {
+    std::filesystem::copy(rebooted / "host" / dir, host.root() / dir, std::filesystem::copy_options::recursive);
+  }
+  test::write_file(host.root() / "proc/sys/kernel/random/boot_id", "17f0aa00-0000-4000-8000-000000000000\n");
+  const auto after_reboot = snapshot(host.root());
+
+  auto again = apply_partition(host, options_for(v2_scenario, journal));
+  ASSERT_FALSE(again.ok());
+  EXPECT_THAT(again.error().message, HasSubstr("is from an earlier boot (written in boot 3f1c9a52"));
+  EXPECT_EQ(snapshot(host.root()), after_reboot);
+
+  auto reverted = revert_partition(host, journal);
+  ASSERT_TRUE(reverted.ok()) << reverted.error().describe();
+  EXPECT_EQ(reverted->restored, 0u);
+  EXPECT_TRUE(reverted->journal_removed);
+  ASSERT_TRUE(reverted->other_boot.has_value());
+  EXPECT_THAT(format_revert_report(*reverted),
+              HasSubstr("is from another boot (written in boot 3f1c9a52-8d1e-4b6a-9c0f-2e7d5a4b8c61 (kernel "
+                        "6.1.0-28-amd64), this is boot 17f0aa00-0000-4000-8000-000000000000 (kernel 6.1.0-28-amd64)): "
+                        "the reboot reset every value it holds, nothing restored"));
+  EXPECT_EQ(snapshot(host.root()), after_reboot) << describe_differences(after_reboot, snapshot(host.root()));
+  EXPECT_FALSE(std::filesystem::exists(journal));
+  EXPECT_TRUE(apply_partition(host, options_for(v2_scenario, journal)).ok());  // a fresh partition
+}
+
+// The journal names what root writes: a record apply never writes makes
+// revert restore nothing at all, and the target stays as it is.
+TEST_F(AppliedV2, RevertRefusesTargetsApplyNeverWrites) {
+  const std::string applied = read_file(journal);
+  const auto victim = temp.path() / "victim";
+  test::write_file(victim, "precious\n");
+  const std::vector<std::pair<std::string, std::string>> hostile = {
+      {"file " + victim.string() + " =pwned", "apply writes no such file"},
+      {"file /proc/sys/kernel/core_pattern =|/tmp/x", "apply writes no such file"},
+      {"file /proc/irq/../sys/kernel/modprobe =/tmp/x", "has a \".\" or \"..\" component"},
+      {"file /sys/fs/cgroup/release_agent =/tmp/x", "apply writes no such file"},
+      {"file /sys/fs/cgroup/aether/cpuset.cpus%00x =1", "contains a NUL byte"},
+      {"irq /proc/irq/5/../../sys/vm/nr_hugepages =1", "has a \".\" or \"..\" component"},
+      {"irq /proc/irq/default_smp_affinity =f", "not /proc/irq/N/smp_affinity_list"},
+      {"directory /etc", "apply creates directories only below a cgroup mount (cgroup2 at /sys/fs/cgroup)"},
+      {"directory /sys/fs/cgroup", "apply creates directories only below a cgroup mount"},
+      {"controller /sys/fs/cgroup/cgroup.procs cpuset", "not a cgroup.subtree_control"},
+      {"controller /sys/fs/cgroup/cgroup.subtree_control +memory%20-cpuset", "not a cgroup.subtree_control"},
+  };
+  for (const auto& [record, why] : hostile) {
+    test::write_file(journal, applied + record + "\n");
+    const auto before = snapshot(host.root());
+    auto reverted = revert_partition(host, journal);
+    ASSERT_FALSE(reverted.ok()) << record;
+    EXPECT_THAT(reverted.error().message, HasSubstr(why)) << record;
+    EXPECT_THAT(reverted.error().message, HasSubstr("nothing restored")) << record;
+    EXPECT_EQ(snapshot(host.root()), before) << record;
+    EXPECT_EQ(read_file(victim), "precious\n") << record;
+    EXPECT_TRUE(std::filesystem::exists(journal)) << record;
+  }
+  test::write_file(journal, applied);
+  EXPECT_TRUE(revert_partition(host, journal).ok());
+}
+
+// Item 10 of issue 13: while one apply or revert holds the journal (here
+// another thread, as another process would), a second apply or revert
+// changes nothing and says who holds it.
+TEST_F(AppliedV2, ASecondApplyOrRevertFailsWhileOneRuns) {
+  const auto applied = snapshot(host.root());
+  std::optional<JournalLock> lock;
+  {
+    auto acquired = JournalLock::acquire(journal);
+    ASSERT_TRUE(acquired.ok()) << acquired.error().describe();
+    lock.emplace(std::move(*acquired));
+  }
+  Result<ApplyReport> second_apply = Error{};
+  Result<RevertReport> second_revert = Error{};
+  std::thread other([&] {
+    second_apply = apply_partition(host, options_for(v2_scenario, journal));
+    second_revert = revert_partition(host, journal);
+  });
+  other.join();
+  for (const Error* error : {second_apply.ok() ? nullptr : &second_apply.error(),
+                             second_revert.ok() ? nullptr : &second_revert.error()}) {
+    ASSERT_NE(error, nullptr);
+    EXPECT_THAT(error->message, HasSubstr("is in use by another `aether partition apply` or `revert`"));
+  }
+  EXPECT_EQ(snapshot(host.root()), applied);
+  lock.reset();
+  auto reverted = revert_partition(host, journal);
+  ASSERT_TRUE(reverted.ok()) << reverted.error().describe();
+  EXPECT_TRUE(reverted->journal_removed);
 }
 
 TEST(ApplyRevert, RevertRestoresAfterAKillAtAnyPointV2) { crash_everywhere(v2_scenario); }

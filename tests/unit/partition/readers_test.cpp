@@ -28,6 +28,27 @@ TEST(HostRoots, MapsLogicalPaths) {
   EXPECT_EQ(roots.map("/var/lib/aether/partition.journal"), "/var/lib/aether/partition.journal");
 }
 
+// "/sys/../x" maps to "<sysfs root>/../x": outside the tree. The writers
+// refuse such paths rather than climb out (issue 13 item 11).
+TEST(HostAccess, WritersRefuseDotDotAndNul) {
+  test::TempDirectory temp;
+  std::filesystem::create_directories(temp.path() / "root" / "sys");
+  test::write_file(temp.path() / "outside", "precious\n");
+  HostAccess host(HostRoots{temp.path() / "root" / "sys", temp.path() / "root" / "proc"});
+  auto written = host.write("/sys/../../outside", "pwned");
+  ASSERT_FALSE(written.ok());
+  EXPECT_EQ(written.error().message, "refusing to change \"/sys/../../outside\": a \"..\" component or a NUL byte");
+  EXPECT_EQ(test::read_file(temp.path() / "outside"), "precious\n");
+  EXPECT_FALSE(host.write(std::string("/sys/x\0/../../outside", 22), "pwned").ok());
+  EXPECT_FALSE(host.make_directory("/sys/../../made").ok());
+  EXPECT_FALSE(std::filesystem::exists(temp.path() / "made"));
+  EXPECT_FALSE(host.remove_directory("/sys/../../root").ok());
+  EXPECT_TRUE(std::filesystem::exists(temp.path() / "root"));
+  // "..." and "..x" are ordinary names.
+  test::write_file(temp.path() / "root" / "sys" / "..x", "1\n");
+  EXPECT_TRUE(host.write("/sys/..x", "2").ok());
+}
+
 TEST(Irqs, ReadsAffinitiesHandlersCountsAndManagedFlags) {
   const HostAccess host = tree_host("isolated-v2");
   auto table = read_irqs(host);

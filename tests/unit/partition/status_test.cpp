@@ -115,6 +115,28 @@ TEST(Status, ImpossibleAetherCpusFail) {
   EXPECT_THAT(all_details(aether), HasSubstr("CPU 0 is the boot CPU"));
 }
 
+// A journal written in another boot describes nothing that is in effect:
+// status says so and does not take the Aether CPUs from it.
+TEST(Status, JournalOfAnotherBootIsReportedAndNotUsed) {
+  test::TempDirectory temp;
+  const auto journal = temp.path() / "partition.journal";
+  test::write_file(journal,
+                   "aether-partition-journal 2\ncpus =1-3 housekeeping =0 kernel =6.1.0-28-amd64 "
+                   "boot =17f0aa00-0000-4000-8000-000000000000\nfile /proc/irq/default_smp_affinity =f\ncomplete\n");
+  const HostAccess host = test::tree_host("isolated-v2");
+  StatusOptions options;
+  options.journal_path = journal;
+  auto report = collect_status(host, options);
+  ASSERT_TRUE(report.ok()) << report.error().describe();
+  EXPECT_EQ(report->aether_cpus_source, "/sys/devices/system/cpu/isolated");
+  EXPECT_THAT(report->aether_cpus, ElementsAre(2u, 3u));
+  const Check& check = item(*report, "journal");
+  EXPECT_EQ(check.level, CheckLevel::warn);
+  EXPECT_THAT(check.finding, HasSubstr("(CPUs 1-3) is from another boot (written in boot 17f0aa00"));
+  EXPECT_THAT(check.finding, HasSubstr("none of it is in effect"));
+  EXPECT_THAT(check.fix, HasSubstr("`aether partition revert` removes it (restoring nothing)"));
+}
+
 TEST(Status, TableAndJson) {
   const StatusReport report = status_of("smt-v1", std::vector<unsigned>{6, 7});
   const std::string table = format_status_table(report);

@@ -214,6 +214,26 @@ TEST(WorkerCpus, UnfinishedApplyIsRefused) {
   EXPECT_THAT(placement.error().describe(), HasSubstr("`aether partition apply --aether-cpus 2-3` again"));
 }
 
+// After a reboot the journal's partition is gone (the kernel's defaults are
+// back): placing workers from it would put them on CPUs nothing isolates.
+TEST(WorkerCpus, JournalOfAnotherBootIsRefused) {
+  TempDirectory temp;
+  auto host = nohz_full_only_host(temp.path());
+  const auto journal = temp.path() / "partition.journal";
+  ASSERT_TRUE(apply_partition(*host, apply_options({2, 3}, journal)).ok());
+  ASSERT_TRUE(aether_cpus_for_workers(*host, request(1, journal)).ok());
+  write_file(host->root() / "proc/sys/kernel/random/boot_id", "17f0aa00-0000-4000-8000-000000000000\n");
+  auto placement = aether_cpus_for_workers(*host, request(1, journal));
+  ASSERT_FALSE(placement.ok());
+  EXPECT_EQ(placement.error().message,
+            "--partition: the apply journal " + journal.string() +
+                " is from another boot (written in boot 3f1c9a52-8d1e-4b6a-9c0f-2e7d5a4b8c61 (kernel 6.1.0-28-amd64), "
+                "this is boot 17f0aa00-0000-4000-8000-000000000000 (kernel 6.1.0-28-amd64)): the partition it "
+                "describes (CPUs 2-3) was undone by the reboot, so no worker is placed from it; run `aether partition "
+                "revert` (it restores nothing and removes the journal), then `aether partition apply --aether-cpus "
+                "2-3` again, or drop --partition");
+}
+
 TEST(WorkerCpus, UnreadableJournalIsAnError) {
   TempDirectory temp;
   const HostAccess host = test::tree_host("isolated-v2");
