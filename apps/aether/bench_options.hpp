@@ -39,6 +39,7 @@ int run_latency_bench_command(const LatencyBenchOptions& options);
 Result<std::pair<unsigned, unsigned>> choose_bench_cpus(const std::string& text, const PartitionPlacementOptions& partition,
                                                         std::string_view command);
 void register_throughput_bench(CLI::App& bench, int& exit_code);
+void register_attest_bench(CLI::App& bench, int& exit_code);  // cmd_bench_attest.cpp
 // The paths of --backends, or the one path of --ports when it is given.
 Result<std::vector<measure::BenchBackend>> select_bench_paths(const std::string& backends, const std::string& ports);
 // Adds --ports to a bench command (it excludes --backends).
