@@ -7,6 +7,7 @@
 #include <tss2/tss2_tctildr.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 
 #include "try.hpp"
@@ -141,6 +142,9 @@ struct TpmSession::State {
 };
 
 Result<TpmSession> TpmSession::open(const TpmOptions& options) {
+  // libtss2 logs TPM errors to stderr itself; Aether's Error already names
+  // them, so its logging is off unless the user set TSS2_LOG.
+  ::setenv("TSS2_LOG", "all+NONE", 0);
   auto state = std::make_unique<State>();
   if (const TSS2_RC rc = Tss2_TctiLdr_Initialize(options.tcti.c_str(), &state->tcti); rc != TSS2_RC_SUCCESS) {
     state->tcti = nullptr;
