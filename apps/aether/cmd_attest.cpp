@@ -93,6 +93,9 @@ int run_quote(const AttestOptions& options) {
   if (!tpm) return fail("quote", tpm.error());
   auto bundle = quote_log(*tpm, std::move(*log), *nonce);
   if (!bundle) return fail("quote", bundle.error());
+  if (auto present = check_devices_still_present(bundle->log, *measure); !present) {
+    return fail("quote", present.error());
+  }
   if (auto written = write_json_file(options.out, bundle_to_json(*bundle)); !written) {
     return fail("quote", written.error());
   }

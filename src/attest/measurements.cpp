@@ -152,4 +152,21 @@ Result<EventLog> measure_host(const MeasureOptions& options) {
   return log;
 }
 
+Result<void> check_devices_still_present(const EventLog& log, const MeasureOptions& options) {
+  const vfio::PciSysfs pci(options.roots.sysfs.string());
+  constexpr std::string_view prefix = "device.";
+  for (const Event& event : log.events) {
+    if (!event.name.starts_with(prefix)) continue;
+    const std::string bdf = event.name.substr(prefix.size());
+    const auto address = vfio::PciAddress::parse(bdf);
+    if (!address || !pci.read(*address)) {
+      return Error{std::make_error_code(std::errc::no_such_device),
+                   fmt::format("device {} disappeared between measurement and quote; the quote would describe a "
+                               "device that is gone, so it was not written",
+                               bdf)};
+    }
+  }
+  return {};
+}
+
 }  // namespace aether::attest

@@ -49,4 +49,9 @@ struct MeasureOptions {
 // config space); optional kernel files absent on this host read as "absent".
 Result<EventLog> measure_host(const MeasureOptions& options);
 
+// After a quote: every device the log measured is still there (its sysfs
+// directory and IDs read). The Error names the first one that disappeared
+// between measurement and quote; the quote must then not be used.
+Result<void> check_devices_still_present(const EventLog& log, const MeasureOptions& options);
+
 }  // namespace aether::attest

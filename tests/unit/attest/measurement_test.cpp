@@ -80,6 +80,19 @@ TEST(Measurements, AListedDeviceThatDoesNotExistIsNamed) {
   EXPECT_NE(log.error().message.find("0000:00:09.0"), std::string::npos) << log.error().message;
 }
 
+TEST(Measurements, DeviceGoneBetweenMeasurementAndQuoteIsNamed) {
+  FakeAttestHost host;
+  auto log = measure_host(options_for(host));
+  ASSERT_TRUE(log);
+  EXPECT_TRUE(check_devices_still_present(*log, options_for(host)));
+  std::filesystem::remove_all(host.device_dir("0000:00:03.0"));
+  const auto gone = check_devices_still_present(*log, options_for(host));
+  ASSERT_FALSE(gone);
+  EXPECT_NE(gone.error().message.find("device 0000:00:03.0 disappeared between measurement and quote"),
+            std::string::npos)
+      << gone.error().message;
+}
+
 TEST(DeviceMeasurement, VolatileHeaderBytesAreMasked) {
   const auto config = make_config_space(0x1af4, 0x1041, 0x1af4, 0x1100, 3);
   auto base = masked_header_digest(config, "test");
