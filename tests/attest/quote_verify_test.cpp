@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "../integration/run_command.hpp"
 #include "aether/attest/measurements.hpp"
@@ -133,6 +134,29 @@ TEST_F(QuoteVerify, WatchCommandExitsOnDrift) {
   EXPECT_EQ(drift.exit_code, 1);
   EXPECT_NE(drift.out.find("DRIFT"), std::string::npos) << drift.out;
   EXPECT_NE(drift.out.find("aether.config"), std::string::npos) << drift.out;
+}
+
+}  // namespace
+}  // namespace aether::attest::test
+
+namespace aether::attest::test {
+namespace {
+
+TEST(BenchAttest, JsonHasEveryFigureAndNoLeftHandles) {
+  const auto result = aether::test::run_command(std::string(AETHER_CLI_PATH) +
+                                                " bench attest --rounds 20 --cli-rounds 1 --drift-trials 2 --interval-ms 20");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto report = nlohmann::json::parse(result.out, nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << result.out;
+  for (const char* key : {"quote_verify", "measure_without_binary", "binary_hash", "cli_quote_verify", "watch_drift"}) {
+    ASSERT_TRUE(report.contains(key)) << key;
+    EXPECT_GT(report[key]["count"].get<unsigned>(), 0u) << key;
+    EXPECT_LE(report[key]["p50_ms"].get<double>(), report[key]["max_ms"].get<double>()) << key;
+  }
+  EXPECT_EQ(report["quote_verify"]["count"], 20);
+  EXPECT_EQ(report["watch_drift"]["count"], 2);
+  EXPECT_EQ(report["tpm_handles_after"]["transient_objects"], 1);  // the bench session's own AK
+  EXPECT_EQ(report["tpm_handles_after"]["loaded_sessions"], 0);
 }
 
 }  // namespace
