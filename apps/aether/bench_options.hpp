@@ -48,6 +48,7 @@ void register_throughput_bench(CLI::App& bench, int& exit_code);
 // second, unless --allow-rt-throttling was given.
 Result<void> check_rt_throttling(int fifo_priority, bool allow_rt_throttling);
 void add_rt_throttling_option(CLI::App& command, bool& allow);
+void register_attest_bench(CLI::App& bench, int& exit_code);  // cmd_bench_attest.cpp
 // The paths of --backends, or the one path of --ports when it is given.
 Result<std::vector<measure::BenchBackend>> select_bench_paths(const std::string& backends, const std::string& ports);
 // Adds --ports to a bench command (it excludes --backends).

@@ -1,0 +1,270 @@
+// TpmSession over ESAPI (tss2_esys.h, libtss2 3.2.1). Sequence and pitfalls:
+// /work/shared/specs/tpm-attestation.md sections 2 and 3 (also docs/attestation.md).
+#include "aether/attest/tpm_session.hpp"
+
+#include <tss2/tss2_esys.h>
+#include <tss2/tss2_rc.h>
+#include <tss2/tss2_tctildr.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+
+#include "try.hpp"
+
+namespace aether::attest {
+namespace {
+
+// A TPM response code without the TSS layer bits (tss2_common.h: layer in bits 16-23).
+constexpr TSS2_RC tpm_layer_code(TSS2_RC rc) noexcept { return (rc & 0xff0000u) == 0 ? rc : 0; }
+
+Error tpm_error(std::string_view what, TSS2_RC rc) {
+  std::string hint;
+  switch (tpm_layer_code(rc) & ~TPM2_RC_P) {  // 0x902 may carry no parameter bits; be safe
+    case TPM2_RC_OBJECT_MEMORY:
+      hint = ": the TPM is out of object memory (TPM_RC_OBJECT_MEMORY 0x902), full of transient objects nobody "
+             "flushed; without --no-reclaim Aether flushes them at start (a TPM dedicated to Aether), else run "
+             "`tpm2_flushcontext -t` or use /dev/tpmrm0";
+      break;
+    case TPM2_RC_SESSION_MEMORY:
+      hint = ": the TPM is out of session memory (TPM_RC_SESSION_MEMORY 0x903); `tpm2_flushcontext -l`";
+      break;
+    case TPM2_RC_LOCALITY:
+      hint = ": not allowed at this locality (TPM_RC_LOCALITY 0x907; only PCRs 16 and 23 reset at locality 0)";
+      break;
+    default:
+      break;
+  }
+  return Error{std::make_error_code(std::errc::io_error),
+               fmt::format("{}: {} (0x{:x}){}", what, Tss2_RC_Decode(rc), rc, hint)};
+}
+
+// The AK template (tpm-attestation.md section 2.4, as tpm2_createak's ECC
+// key): restricted signing, ECDSA with SHA-256 on NIST P-256, no symmetric
+// part, created inside the TPM and never leaving it (fixedTPM, fixedParent).
+TPM2B_PUBLIC attestation_key_template() {
+  TPM2B_PUBLIC key{};
+  key.publicArea.type = TPM2_ALG_ECC;
+  key.publicArea.nameAlg = TPM2_ALG_SHA256;
+  key.publicArea.objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM |
+                                    TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
+                                    TPMA_OBJECT_USERWITHAUTH;
+  auto& ecc = key.publicArea.parameters.eccDetail;
+  ecc.symmetric.algorithm = TPM2_ALG_NULL;
+  ecc.scheme.scheme = TPM2_ALG_ECDSA;
+  ecc.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+  ecc.curveID = TPM2_ECC_NIST_P256;
+  ecc.kdf.scheme = TPM2_ALG_NULL;
+  return key;
+}
+
+// One PCR of the SHA-256 bank (Part 2, 10.6.2: sizeofSelect 3 covers PCRs 0-23).
+TPML_PCR_SELECTION sha256_selection(unsigned pcr) {
+  TPML_PCR_SELECTION selection{};
+  selection.count = 1;
+  selection.pcrSelections[0].hash = TPM2_ALG_SHA256;
+  selection.pcrSelections[0].sizeofSelect = 3;
+  selection.pcrSelections[0].pcrSelect[pcr / 8] = static_cast<BYTE>(1u << (pcr % 8));
+  return selection;
+}
+
+std::vector<std::uint8_t> padded_32(const TPM2B_ECC_PARAMETER& parameter) {
+  // A TPM may drop leading zero bytes of r or s; the file always holds 32.
+  std::vector<std::uint8_t> bytes(32 - std::min<std::size_t>(parameter.size, 32), 0);
+  bytes.insert(bytes.end(), parameter.buffer, parameter.buffer + std::min<std::size_t>(parameter.size, 32));
+  return bytes;
+}
+
+template <class T>
+struct EsysFree {
+  void operator()(T* pointer) const noexcept { Esys_Free(pointer); }
+};
+template <class T>
+using EsysPointer = std::unique_ptr<T, EsysFree<T>>;
+
+}  // namespace
+
+struct TpmSession::State {
+  TSS2_TCTI_CONTEXT* tcti = nullptr;
+  ESYS_CONTEXT* esys = nullptr;
+  ESYS_TR attestation_key = ESYS_TR_NONE;
+  AkPublic key_public;
+  TpmHandleCounts reclaimed;
+
+  State() = default;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+  // Cleanup in the reverse order of acquisition: the AK leaves the TPM
+  // (Esys_FlushContext; Esys_Finalize alone would leave it loaded), then
+  // ESAPI's bookkeeping, then the TCTI library and its socket.
+  ~State() {
+    if (attestation_key != ESYS_TR_NONE) Esys_FlushContext(esys, attestation_key);
+    if (esys != nullptr) Esys_Finalize(&esys);
+    if (tcti != nullptr) Tss2_TctiLdr_Finalize(&tcti);
+  }
+
+  Result<std::vector<TPM2_HANDLE>> handles(TPM2_HC first) {
+    std::vector<TPM2_HANDLE> found;
+    TPMI_YES_NO more = TPM2_YES;
+    TPM2_HC next = first;
+    while (more == TPM2_YES) {
+      TPMS_CAPABILITY_DATA* raw = nullptr;
+      const TSS2_RC rc = Esys_GetCapability(esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, TPM2_CAP_HANDLES, next,
+                                            TPM2_MAX_CAP_HANDLES, &more, &raw);
+      EsysPointer<TPMS_CAPABILITY_DATA> data(raw);
+      if (rc != TSS2_RC_SUCCESS) return tpm_error("TPM2_GetCapability(handles)", rc);
+      const auto& list = data->data.handles;
+      // Only handles of the asked-for type (the TPM continues into the next range).
+      for (UINT32 i = 0; i < list.count; ++i) {
+        if ((list.handle[i] >> 24) == (first >> 24)) found.push_back(list.handle[i]);
+      }
+      if (list.count == 0 || (list.handle[list.count - 1] >> 24) != (first >> 24)) break;
+      next = list.handle[list.count - 1] + 1;
+    }
+    return found;
+  }
+
+  // Flushes every handle of the given type through the SAPI context beneath
+  // ESAPI (Esys_FlushContext needs an ESYS_TR, which this process never had).
+  Result<unsigned> flush_all(TPM2_HC first) {
+    AETHER_TRY(const auto found, handles(first));
+    TSS2_SYS_CONTEXT* sys = nullptr;
+    if (const TSS2_RC rc = Esys_GetSysContext(esys, &sys); rc != TSS2_RC_SUCCESS) {
+      return tpm_error("Esys_GetSysContext", rc);
+    }
+    for (const TPM2_HANDLE handle : found) {
+      if (const TSS2_RC rc = Tss2_Sys_FlushContext(sys, handle); rc != TSS2_RC_SUCCESS) {
+        return tpm_error(fmt::format("TPM2_FlushContext(0x{:08x}) of a handle left behind", handle), rc);
+      }
+    }
+    return static_cast<unsigned>(found.size());
+  }
+};
+
+Result<TpmSession> TpmSession::open(const TpmOptions& options) {
+  // libtss2 logs TPM errors to stderr itself; Aether's Error already names
+  // them, so its logging is off unless the user set TSS2_LOG.
+  ::setenv("TSS2_LOG", "all+NONE", 0);
+  auto state = std::make_unique<State>();
+  if (const TSS2_RC rc = Tss2_TctiLdr_Initialize(options.tcti.c_str(), &state->tcti); rc != TSS2_RC_SUCCESS) {
+    state->tcti = nullptr;
+    return Error{std::make_error_code(std::errc::connection_refused),
+                 fmt::format("no TPM reachable at TCTI '{}' ({}); start swtpm or pass --tcti", options.tcti,
+                             Tss2_RC_Decode(rc))};
+  }
+  if (const TSS2_RC rc = Esys_Initialize(&state->esys, state->tcti, nullptr); rc != TSS2_RC_SUCCESS) {
+    state->esys = nullptr;
+    return tpm_error(fmt::format("Esys_Initialize on TCTI '{}'", options.tcti), rc);
+  }
+  // TPM2_Startup(CLEAR); libtss2 3.2.1 maps "already started" (0x100) to success.
+  if (const TSS2_RC rc = Esys_Startup(state->esys, TPM2_SU_CLEAR); rc != TSS2_RC_SUCCESS) {
+    return tpm_error(fmt::format("TPM2_Startup on TCTI '{}'", options.tcti), rc);
+  }
+  if (options.reclaim) {
+    AETHER_TRY(state->reclaimed.transient_objects, state->flush_all(TPM2_TRANSIENT_FIRST));
+    AETHER_TRY(state->reclaimed.loaded_sessions, state->flush_all(TPM2_LOADED_SESSION_FIRST));
+  }
+
+  const TPM2B_SENSITIVE_CREATE sensitive{};
+  const TPM2B_PUBLIC key_template = attestation_key_template();
+  const TPM2B_DATA outside_info{};
+  const TPML_PCR_SELECTION creation_pcrs{};
+  TPM2B_PUBLIC* public_raw = nullptr;
+  TPM2B_CREATION_DATA* creation_data = nullptr;
+  TPM2B_DIGEST* creation_hash = nullptr;
+  TPMT_TK_CREATION* creation_ticket = nullptr;
+  const TSS2_RC rc = Esys_CreatePrimary(state->esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                                        ESYS_TR_NONE, &sensitive, &key_template, &outside_info, &creation_pcrs,
+                                        &state->attestation_key, &public_raw, &creation_data, &creation_hash,
+                                        &creation_ticket);
+  EsysPointer<TPM2B_PUBLIC> key_public(public_raw);
+  Esys_Free(creation_data);
+  Esys_Free(creation_hash);
+  Esys_Free(creation_ticket);
+  if (rc != TSS2_RC_SUCCESS) {
+    state->attestation_key = ESYS_TR_NONE;
+    return tpm_error("TPM2_CreatePrimary of the attestation key (endorsement hierarchy)", rc);
+  }
+  const auto& point = key_public->publicArea.unique.ecc;
+  state->key_public.x.assign(point.x.buffer, point.x.buffer + point.x.size);
+  state->key_public.y.assign(point.y.buffer, point.y.buffer + point.y.size);
+  if (options.kill_after_key_loaded) std::raise(SIGKILL);
+  return TpmSession(std::move(state));
+}
+
+TpmSession::TpmSession(std::unique_ptr<State> state) : state_(std::move(state)) {}
+TpmSession::TpmSession(TpmSession&&) noexcept = default;
+TpmSession& TpmSession::operator=(TpmSession&&) noexcept = default;
+TpmSession::~TpmSession() = default;
+
+TpmHandleCounts TpmSession::reclaimed() const noexcept { return state_->reclaimed; }
+const AkPublic& TpmSession::attestation_key() const noexcept { return state_->key_public; }
+
+Result<void> TpmSession::reset_pcr(unsigned pcr) {
+  const TSS2_RC rc = Esys_PCR_Reset(state_->esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE);
+  if (rc != TSS2_RC_SUCCESS) return tpm_error(fmt::format("TPM2_PCR_Reset of PCR {}", pcr), rc);
+  return {};
+}
+
+Result<void> TpmSession::extend_pcr(unsigned pcr, const Sha256& digest) {
+  TPML_DIGEST_VALUES values{};
+  values.count = 1;
+  values.digests[0].hashAlg = TPM2_ALG_SHA256;
+  std::memcpy(values.digests[0].digest.sha256, digest.data(), digest.size());
+  const TSS2_RC rc =
+      Esys_PCR_Extend(state_->esys, ESYS_TR_PCR0 + pcr, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE, &values);
+  if (rc != TSS2_RC_SUCCESS) return tpm_error(fmt::format("TPM2_PCR_Extend of PCR {}", pcr), rc);
+  return {};
+}
+
+Result<Sha256> TpmSession::read_pcr(unsigned pcr) {
+  const TPML_PCR_SELECTION selection = sha256_selection(pcr);
+  UINT32 update_counter = 0;
+  TPML_PCR_SELECTION* selection_out = nullptr;
+  TPML_DIGEST* values_raw = nullptr;
+  const TSS2_RC rc = Esys_PCR_Read(state_->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &selection,
+                                   &update_counter, &selection_out, &values_raw);
+  Esys_Free(selection_out);
+  EsysPointer<TPML_DIGEST> values(values_raw);
+  if (rc != TSS2_RC_SUCCESS) return tpm_error(fmt::format("TPM2_PCR_Read of PCR {}", pcr), rc);
+  if (values->count != 1 || values->digests[0].size != sha256_size) {
+    return invalid_argument(fmt::format("TPM2_PCR_Read of PCR {}: the TPM has no SHA-256 bank for it", pcr));
+  }
+  Sha256 value{};
+  std::memcpy(value.data(), values->digests[0].buffer, value.size());
+  return value;
+}
+
+Result<QuoteOutput> TpmSession::quote(unsigned pcr, std::span<const std::uint8_t> nonce) {
+  TPM2B_DATA qualifying{};
+  if (nonce.size() > sizeof(qualifying.buffer)) {
+    return invalid_argument(fmt::format("nonce of {} bytes: a TPM takes at most {}", nonce.size(),
+                                        sizeof(qualifying.buffer)));
+  }
+  qualifying.size = static_cast<UINT16>(nonce.size());
+  std::copy(nonce.begin(), nonce.end(), qualifying.buffer);
+  TPMT_SIG_SCHEME scheme{};
+  scheme.scheme = TPM2_ALG_ECDSA;
+  scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
+  const TPML_PCR_SELECTION selection = sha256_selection(pcr);
+  TPM2B_ATTEST* quoted_raw = nullptr;
+  TPMT_SIGNATURE* signature_raw = nullptr;
+  const TSS2_RC rc = Esys_Quote(state_->esys, state_->attestation_key, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                &qualifying, &scheme, &selection, &quoted_raw, &signature_raw);
+  EsysPointer<TPM2B_ATTEST> quoted(quoted_raw);
+  EsysPointer<TPMT_SIGNATURE> signature(signature_raw);
+  if (rc != TSS2_RC_SUCCESS) return tpm_error(fmt::format("TPM2_Quote of PCR {}", pcr), rc);
+  QuoteOutput output;
+  output.quoted.assign(quoted->attestationData, quoted->attestationData + quoted->size);
+  output.signature_r = padded_32(signature->signature.ecdsa.signatureR);
+  output.signature_s = padded_32(signature->signature.ecdsa.signatureS);
+  return output;
+}
+
+Result<TpmHandleCounts> TpmSession::handle_counts() {
+  AETHER_TRY(const auto objects, state_->handles(TPM2_TRANSIENT_FIRST));
+  AETHER_TRY(const auto sessions, state_->handles(TPM2_LOADED_SESSION_FIRST));
+  return TpmHandleCounts{static_cast<unsigned>(objects.size()), static_cast<unsigned>(sessions.size())};
+}
+
+}  // namespace aether::attest
