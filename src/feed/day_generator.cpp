@@ -316,23 +316,21 @@ class DayGenerator {
     const std::uint32_t shares = round_lot_shares();
     const std::uint32_t price = passive_price(symbol, side, ticks_from_mid());
     const std::uint64_t reference = insert_order(symbol, side, shares, price);
-    if (attributed) {
-      auto message = with_header<itch::AddOrderWithMpid>(locate_of(symbol));
+    // 'A' and 'F' share their first 36 bytes; 'F' adds the attribution.
+    const auto fill = [&](auto message) {
       message.order_reference.set(reference);
       message.side = side;
       message.shares.set(shares);
       message.stock.set(symbol_name(symbol));
       message.price.set(price);
+      return message;
+    };
+    if (attributed) {
+      auto message = fill(with_header<itch::AddOrderWithMpid>(locate_of(symbol)));
       message.attribution.set(mpids[below(mpids.size())]);
       emit(message, time);
     } else {
-      auto message = with_header<itch::AddOrder>(locate_of(symbol));
-      message.order_reference.set(reference);
-      message.side = side;
-      message.shares.set(shares);
-      message.stock.set(symbol_name(symbol));
-      message.price.set(price);
-      emit(message, time);
+      emit(fill(with_header<itch::AddOrder>(locate_of(symbol))), time);
     }
   }
 
