@@ -146,12 +146,33 @@ class DayGenerator {
     return std::min(index, config_.symbols - 1);
   }
 
-  // A live order of `symbol`, mostly a recent one (most orders are cancelled soon after entry).
-  std::optional<std::uint64_t> pick_order(std::uint32_t symbol) {
+  // A live order of `symbol` for a message of `type`. Executions hit the
+  // most aggressive of a few sampled orders (trades happen at the touch);
+  // deletes, replaces and cancels mostly take a recent order (most orders
+  // are cancelled soon after entry), otherwise the stalest of a few sampled
+  // (quotes left behind, or crossed, by the walking mid get pulled). Without
+  // both, the walk would leave a crossed book with deep stale ladders.
+  std::optional<std::uint64_t> pick_order(std::uint32_t symbol, char type) {
     const std::vector<std::uint64_t>& live = symbols_[symbol].live_orders;
     if (live.empty()) return std::nullopt;
-    const std::size_t index = chance(0.7) ? live.size() - 1 - below(std::min<std::size_t>(live.size(), 8)) : below(live.size());
-    return live[index];
+    const bool execution = type == 'E' || type == 'C';
+    if (!execution && chance(0.7)) return live[live.size() - 1 - below(std::min<std::size_t>(live.size(), 8))];
+    const auto mid_price = static_cast<std::int64_t>(symbols_[symbol].mid_cents) * cents;
+    std::uint64_t chosen = 0;
+    std::int64_t chosen_score = 0;
+    for (int sample = 0; sample < 4; ++sample) {
+      const std::uint64_t reference = live[below(live.size())];
+      const OrderState& order = orders_[reference];
+      // How far the order reaches past the mid toward the other side (> 0: crossed).
+      const std::int64_t reach = order.side == 'B' ? static_cast<std::int64_t>(order.price) - mid_price
+                                                   : mid_price - static_cast<std::int64_t>(order.price);
+      const std::int64_t score = execution ? reach : (reach > 0 ? reach * 1000 : -reach);
+      if (sample == 0 || score > chosen_score) {
+        chosen = reference;
+        chosen_score = score;
+      }
+    }
+    return chosen;
   }
 
   void remove_order(std::uint64_t reference) {
@@ -287,7 +308,7 @@ class DayGenerator {
       draw -= weight.per_million;
     }
     const bool needs_order = type == 'D' || type == 'U' || type == 'E' || type == 'X' || type == 'C';
-    const std::optional<std::uint64_t> order = needs_order ? pick_order(symbol) : std::nullopt;
+    const std::optional<std::uint64_t> order = needs_order ? pick_order(symbol, type) : std::nullopt;
     if (needs_order && !order) type = 'A';  // an empty book can only grow
     const std::uint64_t reference = order.value_or(0);
     switch (type) {

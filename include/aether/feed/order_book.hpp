@@ -52,6 +52,13 @@ class OrderBook {
     return ladders_[index(locate, side)];
   }
   [[nodiscard]] std::size_t order_count() const noexcept { return orders_.size(); }
+  // Empties the book for a new day, keeping every table's and ladder's
+  // capacity (so a second day runs without allocating). Control path.
+  void clear() noexcept {
+    orders_.clear();
+    for (auto& ladder : ladders_) ladder.clear();
+    anomalies_ = BookAnomalies{};
+  }
   [[nodiscard]] const BookAnomalies& anomalies() const noexcept { return anomalies_; }
 
  private:

@@ -10,6 +10,7 @@
 // empty-slot key).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -49,6 +50,12 @@ class OrderTable {
   }
   // Removes the order `found` points at (a pointer find() returned).
   void erase(LiveOrder* found) noexcept;
+
+  // Empties the table, keeping its capacity.
+  void clear() noexcept {
+    std::fill(slots_.begin(), slots_.end(), LiveOrder{});
+    size_ = 0;
+  }
 
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] std::size_t capacity() const noexcept { return slots_.size(); }
