@@ -8,7 +8,7 @@
 #include "aether/feed/day_generator.hpp"
 #include "aether/feed/itch_messages.hpp"
 #include "aether/feed/pcap_file.hpp"
-#include "commands.hpp"
+#include "feed_commands.hpp"
 
 namespace aether::cli {
 namespace {
@@ -27,7 +27,9 @@ void print_day(const feed::DayStats& stats, const std::string& path, double seco
   });
 }
 
-void register_generate(CLI::App& feed_command, int& exit_code) {
+}  // namespace
+
+void register_feed_generate(CLI::App& feed_command, int& exit_code) {
   static feed::DayConfig config;
   static std::string out;
   CLI::App* command = feed_command.add_subcommand(
@@ -48,14 +50,6 @@ void register_generate(CLI::App& feed_command, int& exit_code) {
     print_day(*stats, out, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
     exit_code = exit_ok;
   });
-}
-
-}  // namespace
-
-void register_feed(CLI::App& app, int& exit_code) {
-  CLI::App* feed_command = app.add_subcommand("feed", "Market data: ITCH 5.0 over MoldUDP64 (docs/market-data.md)");
-  feed_command->require_subcommand(1);
-  register_generate(*feed_command, exit_code);
 }
 
 }  // namespace aether::cli

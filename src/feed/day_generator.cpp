@@ -532,7 +532,9 @@ std::string symbol_name(std::uint32_t index) {
   return name;
 }
 
-Result<DayStats> generate_day(const DayConfig& config, const PacketSink& sink) {
+namespace {
+
+Result<void> check_config(const DayConfig& config) {
   if (config.symbols == 0 || config.symbols > 65535) {
     return invalid_argument(fmt::format("--symbols {}: must be 1..65535 (stock locate is 2 bytes)", config.symbols));
   }
@@ -546,11 +548,21 @@ Result<DayStats> generate_day(const DayConfig& config, const PacketSink& sink) {
   if (config.payload_size < 64 || config.payload_size > 65507 - mold::header_size) {
     return invalid_argument(fmt::format("payload size {}: must be 64..{} bytes", config.payload_size, 65507 - mold::header_size));
   }
+  return {};
+}
+
+}  // namespace
+
+Result<DayStats> generate_day(const DayConfig& config, const PacketSink& sink) {
+  auto valid = check_config(config);
+  if (!valid) return std::move(valid).error();
   DayGenerator generator(config, sink);
   return generator.run();
 }
 
 Result<DayStats> write_day_pcap(const DayConfig& config, const std::string& path) {
+  auto valid = check_config(config);  // before the file is created
+  if (!valid) return std::move(valid).error();
   auto writer = PcapWriter::create(path);
   if (!writer) return std::move(writer).error();
   // A fixed calendar day, Friday 2 January 2026, midnight US Eastern (UTC-5).

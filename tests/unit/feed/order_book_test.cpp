@@ -11,55 +11,17 @@
 
 #include "aether/feed/day_generator.hpp"
 #include "aether/feed/itch_decoder.hpp"
-#include "aether/feed/order_book.hpp"
-#include "aether/feed/reference_book.hpp"
+#include "aether/feed/book_check.hpp"
 
 namespace aether::feed {
 namespace {
-
-// Applies every message to both books and compares the touched symbol's top.
-struct BothBooks {
-  OrderBook fast{std::size_t{1} << 16};  // small on purpose: the table must grow
-  ReferenceBook reference;
-  std::uint64_t divergences = 0;
-  std::uint64_t book_messages = 0;
-
-  template <class T>
-  void on(const T& message) {
-    fast.on(message);
-    reference.on(message);
-    constexpr bool book_message = T::type == 'A' || T::type == 'F' || T::type == 'E' || T::type == 'C' ||
-                                  T::type == 'X' || T::type == 'D' || T::type == 'U';
-    if constexpr (book_message) {
-      ++book_messages;
-      const auto locate = static_cast<std::uint16_t>(message.header.stock_locate.value());
-      for (Side side : {Side::buy, Side::sell}) {
-        if (fast.best(locate, side) != reference.best(locate, side)) ++divergences;
-      }
-    }
-  }
-
-  std::uint64_t full_divergences(std::uint32_t symbols) const {
-    std::uint64_t count = 0;
-    for (std::uint32_t locate = 0; locate <= symbols + 1; ++locate) {
-      for (Side side : {Side::buy, Side::sell}) {
-        const auto fast_levels = fast.levels(static_cast<std::uint16_t>(locate), side);
-        const auto reference_levels = reference.levels(static_cast<std::uint16_t>(locate), side);
-        if (!std::equal(fast_levels.begin(), fast_levels.end(), reference_levels.begin(), reference_levels.end())) {
-          ++count;
-        }
-      }
-    }
-    return count + (fast.order_count() != reference.order_count()) + (fast.anomalies() != reference.anomalies());
-  }
-};
 
 TEST(OrderBook, ZeroDivergenceFromTheReferenceOverAGeneratedDay) {
   DayConfig config;
   config.seed = 2026;
   config.symbols = 2000;
   config.messages = 1'100'000;
-  auto books = std::make_unique<BothBooks>();
+  auto books = std::make_unique<BookCheck>(std::size_t{1} << 16);  // small on purpose: the table must grow
   DropCounters drops;
   std::uint64_t messages = 0;
   std::uint64_t full_checks = 0;
@@ -68,7 +30,7 @@ TEST(OrderBook, ZeroDivergenceFromTheReferenceOverAGeneratedDay) {
     (void)mold::parse_packet(packet, drops, [&](std::uint64_t, std::span<const std::byte> bytes) {
       (void)decode_message(bytes, *books, drops);
       if (++messages % 65536 == 0) {
-        full_check_divergences += books->full_divergences(config.symbols);
+        full_check_divergences += books->compare_all();
         ++full_checks;
       }
     });
@@ -78,13 +40,13 @@ TEST(OrderBook, ZeroDivergenceFromTheReferenceOverAGeneratedDay) {
   ASSERT_TRUE(stats) << stats.error().describe();
   EXPECT_EQ(messages, config.messages);
   EXPECT_EQ(drops.total(), 0u);
-  EXPECT_GT(books->book_messages, 1'000'000u);
-  EXPECT_EQ(books->divergences, 0u);
+  EXPECT_GT(books->book_messages(), 1'000'000u);
+  EXPECT_EQ(books->top_divergences(), 0u);
   EXPECT_EQ(full_check_divergences, 0u) << "over " << full_checks << " full comparisons";
-  EXPECT_EQ(books->full_divergences(config.symbols), 0u);
+  EXPECT_EQ(books->compare_all(), 0u);
   // The generator only names live orders, so a correct book sees no anomaly.
-  EXPECT_EQ(books->fast.anomalies(), BookAnomalies{});
-  EXPECT_EQ(books->fast.order_count(), stats->live_orders_at_close);
+  EXPECT_EQ(books->fast().anomalies(), BookAnomalies{});
+  EXPECT_EQ(books->fast().order_count(), stats->live_orders_at_close);
 }
 
 itch::AddOrder add(std::uint64_t reference, std::uint16_t locate, char side, std::uint32_t shares, std::uint32_t price) {
@@ -117,13 +79,13 @@ itch::OrderReplace replace(std::uint64_t original, std::uint64_t replacement, st
 }
 
 TEST(OrderBook, AggregatesLevelsAndHandlesInconsistentMessagesLikeTheReference) {
-  BothBooks books;
+  BookCheck books;
   books.on(add(1, 5, 'B', 100, 10'0000));
   books.on(add(2, 5, 'B', 200, 10'0000));
   books.on(add(3, 5, 'B', 300, 9'9900));
   books.on(add(4, 5, 'S', 50, 10'0100));
-  ASSERT_EQ(books.fast.best(5, Side::buy), (PriceLevel{10'0000, 2, 300}));
-  ASSERT_EQ(books.fast.best(5, Side::sell), (PriceLevel{10'0100, 1, 50}));
+  ASSERT_EQ(books.fast().best(5, Side::buy), (PriceLevel{10'0000, 2, 300}));
+  ASSERT_EQ(books.fast().best(5, Side::sell), (PriceLevel{10'0100, 1, 50}));
 
   books.on(add(5, 0, 'B', 100, 1));      // locate 0: bad add
   books.on(add(6, 5, 'X', 100, 1));      // side: bad add
@@ -137,22 +99,22 @@ TEST(OrderBook, AggregatesLevelsAndHandlesInconsistentMessagesLikeTheReference) 
   auto execute = referencing<itch::OrderExecuted>(1);
   execute.executed_shares.set(500);
   books.on(execute);  // more than 100 remain: overfill, removed
-  EXPECT_EQ(books.fast.best(5, Side::buy), (PriceLevel{10'0000, 1, 50}));
+  EXPECT_EQ(books.fast().best(5, Side::buy), (PriceLevel{10'0000, 1, 50}));
   books.on(replace(2, 3, 10, 1));         // new reference live: original removed, duplicate
   books.on(replace(42, 43, 10, 1));       // unknown original
   books.on(replace(3, 8, 400, 10'0200));  // bid moves up, keeps side and locate
-  EXPECT_EQ(books.fast.best(5, Side::buy), (PriceLevel{10'0200, 1, 400}));
+  EXPECT_EQ(books.fast().best(5, Side::buy), (PriceLevel{10'0200, 1, 400}));
   books.on(referencing<itch::OrderDelete>(8));
   books.on(referencing<itch::OrderDelete>(4));
-  EXPECT_FALSE(books.fast.best(5, Side::buy));
-  EXPECT_FALSE(books.fast.best(5, Side::sell));
-  EXPECT_EQ(books.fast.order_count(), 0u);
+  EXPECT_FALSE(books.fast().best(5, Side::buy));
+  EXPECT_FALSE(books.fast().best(5, Side::sell));
+  EXPECT_EQ(books.fast().order_count(), 0u);
 
   const BookAnomalies expected{.bad_add = 4, .duplicate_order = 2, .unknown_order = 2, .overfill = 1};
-  EXPECT_EQ(books.fast.anomalies(), expected);
-  EXPECT_EQ(books.reference.anomalies(), expected);
-  EXPECT_EQ(books.divergences, 0u);
-  EXPECT_EQ(books.full_divergences(10), 0u);
+  EXPECT_EQ(books.fast().anomalies(), expected);
+  EXPECT_EQ(books.reference().anomalies(), expected);
+  EXPECT_EQ(books.top_divergences(), 0u);
+  EXPECT_EQ(books.compare_all(), 0u);
 }
 
 TEST(OrderTable, MatchesAMapUnderCollidingReferencesAndGrowth) {
