@@ -317,7 +317,8 @@ static_assert(offsetof(DlcrPriceDiscovery, minimum_allowable_price) == 20 &&
               offsetof(DlcrPriceDiscovery, near_execution_time) == 32 &&
               offsetof(DlcrPriceDiscovery, upper_price_range_collar) == 44);
 
-// Calls `visit(T{})`-style: `each_message_type([](auto tag) { ... decltype(tag) ... })`
+// Calls visit(T{}) once for every message type above, in spec order:
+// `for_each_message_type([](auto message) { using T = decltype(message); ... })`.
 // for every message type above, in spec order.
 template <class Visitor>
 constexpr void for_each_message_type(Visitor&& visit) {

@@ -1,4 +1,4 @@
-// The full-depth order book every symbol of the feed, built from ITCH 5.0:
+// The full-depth order book of every symbol of the feed, built from ITCH 5.0:
 // per-order state (OrderTable) and aggregated price levels per symbol and
 // side.
 //
