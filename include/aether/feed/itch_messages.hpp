@@ -319,7 +319,6 @@ static_assert(offsetof(DlcrPriceDiscovery, minimum_allowable_price) == 20 &&
 
 // Calls visit(T{}) once for every message type above, in spec order:
 // `for_each_message_type([](auto message) { using T = decltype(message); ... })`.
-// for every message type above, in spec order.
 template <class Visitor>
 constexpr void for_each_message_type(Visitor&& visit) {
   visit(SystemEvent{});
