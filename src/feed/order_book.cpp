@@ -1,0 +1,142 @@
+// OrderBook: applying ITCH book messages (see order_book.hpp).
+#include "aether/feed/order_book.hpp"
+
+#include <algorithm>
+#include <limits>
+
+namespace aether::feed {
+namespace {
+
+// Position of `price` in a ladder sorted worst..best (bids ascending, asks
+// descending): the first level not worse than it. Nearly all traffic is a
+// few levels from the best, so the last `near_best` levels are scanned
+// linearly (predictable branches, one cache line or two) before a binary
+// search of the rest (log(depth) for the deep, stale orders).
+constexpr std::size_t near_best = 8;
+
+template <class Worse>
+std::vector<PriceLevel>::iterator find_level_in(std::vector<PriceLevel>& ladder, std::uint32_t price, Worse worse) noexcept {
+  auto position = ladder.end();
+  const auto stop = ladder.size() > near_best ? ladder.end() - near_best : ladder.begin();
+  while (position != stop && !worse(*(position - 1), price)) --position;
+  if (position != stop || stop == ladder.begin()) return position;
+  return std::lower_bound(ladder.begin(), stop, price, worse);
+}
+
+std::vector<PriceLevel>::iterator find_level(std::vector<PriceLevel>& ladder, std::uint32_t price, Side side) noexcept {
+  if (side == Side::buy) {
+    return find_level_in(ladder, price, [](const PriceLevel& level, std::uint32_t wanted) { return level.price < wanted; });
+  }
+  return find_level_in(ladder, price, [](const PriceLevel& level, std::uint32_t wanted) { return level.price > wanted; });
+}
+
+constexpr std::size_t locates = std::size_t{std::numeric_limits<std::uint16_t>::max()} + 1;
+
+}  // namespace
+
+OrderBook::OrderBook(std::size_t expected_orders) : orders_(expected_orders), ladders_(locates * 2) {}
+
+void OrderBook::on(const itch::AddOrder& message) noexcept {
+  add(message.order_reference.value(), static_cast<std::uint16_t>(message.header.stock_locate.value()), message.side,
+      static_cast<std::uint32_t>(message.shares.value()), static_cast<std::uint32_t>(message.price.value()));
+}
+
+void OrderBook::on(const itch::AddOrderWithMpid& message) noexcept {
+  add(message.order_reference.value(), static_cast<std::uint16_t>(message.header.stock_locate.value()), message.side,
+      static_cast<std::uint32_t>(message.shares.value()), static_cast<std::uint32_t>(message.price.value()));
+}
+
+void OrderBook::on(const itch::OrderExecuted& message) noexcept {
+  reduce(message.order_reference.value(), message.executed_shares.value());
+}
+
+void OrderBook::on(const itch::OrderExecutedWithPrice& message) noexcept {
+  reduce(message.order_reference.value(), message.executed_shares.value());
+}
+
+void OrderBook::on(const itch::OrderCancel& message) noexcept {
+  reduce(message.order_reference.value(), message.cancelled_shares.value());
+}
+
+void OrderBook::on(const itch::OrderDelete& message) noexcept {
+  LiveOrder* order = orders_.find(message.order_reference.value());
+  if (order == nullptr) {
+    ++anomalies_.unknown_order;
+    return;
+  }
+  remove(order);
+}
+
+void OrderBook::on(const itch::OrderReplace& message) noexcept {
+  LiveOrder* original = orders_.find(message.original_order_reference.value());
+  if (original == nullptr) {
+    ++anomalies_.unknown_order;
+    return;
+  }
+  // Side and stock stay the original's (spec 1.4.5).
+  const std::uint16_t locate = original->locate;
+  const char side_indicator = original->side == static_cast<std::uint8_t>(Side::buy) ? 'B' : 'S';
+  remove(original);
+  add(message.new_order_reference.value(), locate, side_indicator, static_cast<std::uint32_t>(message.shares.value()),
+      static_cast<std::uint32_t>(message.price.value()));
+}
+
+void OrderBook::add(std::uint64_t reference, std::uint16_t locate, char side_indicator, std::uint32_t shares,
+                    std::uint32_t price) noexcept {
+  Side side{};
+  if (locate == 0 || reference == 0 || shares == 0 || !side_from_wire(side_indicator, side)) {
+    ++anomalies_.bad_add;
+    return;
+  }
+  if (orders_.find(reference) != nullptr) {
+    ++anomalies_.duplicate_order;
+    return;
+  }
+  const LiveOrder order{reference, price, shares, locate, static_cast<std::uint8_t>(side)};
+  orders_.insert(order);
+  level_add(order);
+}
+
+void OrderBook::reduce(std::uint64_t reference, std::uint64_t shares) noexcept {
+  LiveOrder* order = orders_.find(reference);
+  if (order == nullptr) {
+    ++anomalies_.unknown_order;
+    return;
+  }
+  if (shares >= order->shares) {
+    if (shares > order->shares) ++anomalies_.overfill;
+    remove(order);
+    return;
+  }
+  const auto taken = static_cast<std::uint32_t>(shares);
+  order->shares -= taken;
+  level_subtract(*order, taken, false);
+}
+
+void OrderBook::remove(LiveOrder* order) noexcept {
+  level_subtract(*order, order->shares, true);
+  orders_.erase(order);
+}
+
+void OrderBook::level_add(const LiveOrder& order) noexcept {
+  const auto side = static_cast<Side>(order.side);
+  std::vector<PriceLevel>& ladder = ladders_[index(order.locate, side)];
+  auto level = find_level(ladder, order.price, side);
+  if (level == ladder.end() || level->price != order.price) {
+    level = ladder.insert(level, PriceLevel{order.price, 0, 0});
+  }
+  ++level->orders;
+  level->shares += order.shares;
+}
+
+void OrderBook::level_subtract(const LiveOrder& order, std::uint32_t shares, bool order_gone) noexcept {
+  const auto side = static_cast<Side>(order.side);
+  std::vector<PriceLevel>& ladder = ladders_[index(order.locate, side)];
+  auto level = find_level(ladder, order.price, side);
+  // Every live order is counted in its level: a miss is a broken invariant.
+  level->shares -= shares;
+  if (!order_gone) return;
+  if (--level->orders == 0) ladder.erase(level);
+}
+
+}  // namespace aether::feed
