@@ -195,6 +195,7 @@ void register_bench(CLI::App& app, int& exit_code) {
   add_ports_option(*latency, latency->get_option("--backends"), latency_options->ports);
   latency->callback([latency_options, &exit_code] { exit_code = run_latency_bench_command(*latency_options); });
   register_throughput_bench(*bench, exit_code);
+  register_fluid_probe_bench(*bench, exit_code);
 }
 
 }  // namespace aether::cli

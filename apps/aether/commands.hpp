@@ -17,5 +17,7 @@ void register_demo(CLI::App& app, int& exit_code);
 void register_ports(CLI::App& app, int& exit_code);
 void register_partition(CLI::App& app, int& exit_code);  // partition status|plan|apply|revert, doctor
 void register_devices(CLI::App& app, int& exit_code);  // devices, bind, unbind, vfio-probe
+void register_fluid(CLI::App& app, int& exit_code);    // fluid watch|workload
+void register_fluid_probe_bench(CLI::App& bench, int& exit_code);  // bench fluid-probe (called by register_bench)
 
 }  // namespace aether::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   aether::cli::register_jitter(app, exit_code);
   aether::cli::register_partition(app, exit_code);
   aether::cli::register_devices(app, exit_code);
+  aether::cli::register_fluid(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
