@@ -141,11 +141,15 @@ int run_fluid_probe(const FluidProbeOptions& options) {
   }
   std::vector<double> baseline, fluid, bpftrace;
   std::vector<std::uint64_t> fluid_counted;
-  std::vector<double> program_ns;  // the sys_enter program's own run time per run
-  // The kernel's run-time accounting, on only while this fd is open (no sysctl).
-  auto stats_fd = fluid::Telemetry::enable_run_time_stats();
-  for (unsigned round = 0; round < options.rounds; ++round) {
-    baseline.push_back(time_getppid(options.calls));
+  // One more round with the kernel's run-time accounting on (it adds two
+  // clock reads per program run to every BPF program, so the timed rounds
+  // run without it): how much of the added cost is the program itself.
+  std::vector<double> program_ns;
+  Result<UniqueFd> stats_fd = errno_error("not enabled", 0);
+  for (unsigned round = 0; round <= options.rounds; ++round) {
+    const bool stats_round = round == options.rounds;
+    if (stats_round) stats_fd = fluid::Telemetry::enable_run_time_stats();
+    if (!stats_round) baseline.push_back(time_getppid(options.calls));
     auto telemetry = fluid::Telemetry::open();
     if (!telemetry) {
       fmt::print(stderr, "aether bench fluid-probe: {}\n", telemetry.error().describe());
@@ -156,19 +160,23 @@ int run_fluid_probe(const FluidProbeOptions& options) {
       return exit_failure;
     }
     auto before = telemetry->read();
-    fluid.push_back(time_getppid(options.calls));
+    const double ns_per_call = time_getppid(options.calls);
     auto after = telemetry->read();
     if (!before || !after) {
       fmt::print(stderr, "aether bench fluid-probe: cannot read the counters\n");
       return exit_failure;
     }
+    if (stats_round) {
+      for (const auto& program : telemetry->run_stats()) {
+        if (program.name == "fluid_sys_enter" && program.run_count > 0) {
+          program_ns.push_back(static_cast<double>(program.run_time_ns) / static_cast<double>(program.run_count));
+        }
+      }
+      continue;
+    }
+    fluid.push_back(ns_per_call);
     const auto other = static_cast<std::size_t>(fluid::SyscallClass::other);
     fluid_counted.push_back(after->syscalls[other] - before->syscalls[other]);
-    for (const auto& program : telemetry->run_stats()) {
-      if (program.name == "fluid_sys_enter" && program.run_count > 0) {
-        program_ns.push_back(static_cast<double>(program.run_time_ns) / static_cast<double>(program.run_count));
-      }
-    }
   }  // each round's Telemetry is destroyed here: programs detached
   if (stats_fd) stats_fd->reset();
   nlohmann::json bpftrace_json;

@@ -124,22 +124,27 @@ Result<Telemetry> Telemetry::open() {
   return telemetry;
 }
 
-Result<void> Telemetry::watch(pid_t tgid) {
-  const std::uint32_t key = static_cast<std::uint32_t>(tgid);
-  const std::uint8_t value = 1;
-  if (bpf_map__update_elem(skeleton_->maps.watched_tgids, &key, sizeof key, &value, sizeof value, BPF_ANY) != 0) {
-    return errno_error(fmt::format("fluid telemetry: cannot watch tgid {} (watched_tgids map full?)", tgid));
+Result<void> Telemetry::set_watched(pid_t tgid, bool watched) {
+  if (tgid <= 0 || static_cast<std::uint64_t>(tgid) >= std::uint64_t{FLUID_TGID_WORDS} * 64) {
+    return invalid_argument(fmt::format("fluid telemetry: tgid {} is outside 1..{}", tgid, FLUID_TGID_WORDS * 64 - 1));
+  }
+  // Read-modify-write of one bitmap word; only this (control) thread writes
+  // the map, and a BPF reader sees the word before or after the update.
+  const std::uint32_t word = static_cast<std::uint32_t>(tgid) / 64;
+  std::uint64_t bits = 0;
+  if (bpf_map__lookup_elem(skeleton_->maps.watched_tgids, &word, sizeof word, &bits, sizeof bits, 0) != 0) {
+    return errno_error(fmt::format("fluid telemetry: cannot read the filter word of tgid {}", tgid));
+  }
+  const std::uint64_t bit = std::uint64_t{1} << (static_cast<std::uint32_t>(tgid) % 64);
+  bits = watched ? (bits | bit) : (bits & ~bit);
+  if (bpf_map__update_elem(skeleton_->maps.watched_tgids, &word, sizeof word, &bits, sizeof bits, BPF_ANY) != 0) {
+    return errno_error(fmt::format("fluid telemetry: cannot {} tgid {}", watched ? "watch" : "stop watching", tgid));
   }
   return {};
 }
 
-Result<void> Telemetry::unwatch(pid_t tgid) {
-  const std::uint32_t key = static_cast<std::uint32_t>(tgid);
-  if (bpf_map__delete_elem(skeleton_->maps.watched_tgids, &key, sizeof key, 0) != 0 && errno != ENOENT) {
-    return errno_error(fmt::format("fluid telemetry: cannot stop watching tgid {}", tgid));
-  }
-  return {};
-}
+Result<void> Telemetry::watch(pid_t tgid) { return set_watched(tgid, true); }
+Result<void> Telemetry::unwatch(pid_t tgid) { return set_watched(tgid, false); }
 
 void Telemetry::set_watched_cpus(std::span<const int> cpus) noexcept {
   // Built whole, then stored word by word into the mmapped .bss (each

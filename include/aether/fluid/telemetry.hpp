@@ -38,7 +38,7 @@ class Telemetry {
   Telemetry& operator=(Telemetry&&) noexcept;
   ~Telemetry();
 
-  // Adds/removes a tgid (init PID namespace) to/from the in-kernel filter.
+  // Adds/removes a tgid (init PID namespace, 1..4194303) to/from the in-kernel filter.
   Result<void> watch(pid_t tgid);
   Result<void> unwatch(pid_t tgid);
 
@@ -69,6 +69,7 @@ class Telemetry {
     void operator()(::fluid_telemetry* skeleton) const noexcept;
   };
   explicit Telemetry(std::unique_ptr<::fluid_telemetry, SkeletonDeleter> skeleton) noexcept;
+  Result<void> set_watched(pid_t tgid, bool watched);
 
   std::unique_ptr<::fluid_telemetry, SkeletonDeleter> skeleton_;
   int possible_cpus_ = 0;

@@ -24,11 +24,15 @@ const volatile __u8 syscall_class_of[FLUID_SYSCALL_TABLE_SIZE];
  * word either before or after an update. */
 __u64 watched_cpus[FLUID_MAX_CPUS / 64];
 
+/* The filter: bit (tgid % 64) of word (tgid / 64) is set for a watched tgid
+ * (init PID namespace). An array, not a hash: the verifier inlines an array
+ * lookup into a bounds check and an add, where a hash lookup is a helper call
+ * that hashes the key, and the filter runs on every syscall of the host. */
 struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, 16384);
-  __type(key, __u32);  /* tgid, init PID namespace */
-  __type(value, __u8); /* unused */
+  __uint(type, BPF_MAP_TYPE_ARRAY);
+  __uint(max_entries, FLUID_TGID_WORDS);
+  __type(key, __u32);
+  __type(value, __u64);
 } watched_tgids SEC(".maps");
 
 struct {
@@ -48,7 +52,9 @@ struct {
 } runnable_since SEC(".maps");
 
 static __always_inline int is_watched(__u32 tgid) {
-  return bpf_map_lookup_elem(&watched_tgids, &tgid) != 0;
+  __u32 word = tgid / 64;
+  __u64 *bits = bpf_map_lookup_elem(&watched_tgids, &word); /* NULL past the end */
+  return bits && ((*bits >> (tgid % 64)) & 1);
 }
 
 static __always_inline struct fluid_counters *this_cpu_counters(void) {

@@ -11,6 +11,8 @@
 #define FLUID_SYSCALL_CLASSES 5
 /* x86_64 syscall numbers are below 512 (the highest in 6.18 is ~470). */
 #define FLUID_SYSCALL_TABLE_SIZE 512
+/* The tgid bitmap covers PID_MAX_LIMIT on 64-bit (4194304 = 4 << 20): 512 KiB. */
+#define FLUID_TGID_WORDS ((4u << 20) / 64)
 /* The softirq "watched CPUs" bitmap: CPUs 0..1023. */
 #define FLUID_MAX_CPUS 1024
 
