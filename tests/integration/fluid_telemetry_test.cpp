@@ -38,6 +38,7 @@ using test::run_command;
 
 constexpr int calls = 20'000;
 constexpr int pages = 1'000;
+constexpr int sleeps = 20;
 constexpr std::size_t other = static_cast<std::size_t>(SyscallClass::other);
 const std::string cli = AETHER_CLI_PATH;
 
@@ -45,7 +46,7 @@ const std::string cli = AETHER_CLI_PATH;
   if (::geteuid() != 0) GTEST_SKIP() << "SKIPPED LOUDLY: needs root (loads BPF programs)"
 
 // A child that waits for one byte on a pipe, then makes `calls` getppid()
-// calls and touches `pages` fresh pages, then exits.
+// calls, touches `pages` fresh pages and sleeps `sleeps` times, then exits.
 class WorkerChild {
  public:
   WorkerChild() {
@@ -60,6 +61,7 @@ class WorkerChild {
       auto* memory = static_cast<volatile char*>(
           ::mmap(nullptr, pages * 4096UL, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
       for (int i = 0; i < pages; ++i) memory[i * 4096L] = 1;
+      for (int i = 0; i < sleeps; ++i) ::usleep(1000);  // each: block (voluntary switch), wake up, wait to run
       ::_exit(0);
     }
     ::close(ends[0]);
@@ -104,6 +106,10 @@ TEST(FluidTelemetry, CountsAWatchedChildsRealSyscallsAndPageFaults) {
   EXPECT_LT(delta.syscalls[other], static_cast<std::uint64_t>(calls) + 200);
   EXPECT_GE(delta.user_page_faults, static_cast<std::uint64_t>(pages));
   EXPECT_GE(delta.syscalls[static_cast<std::size_t>(SyscallClass::memory)], 1u);  // the mmap
+  EXPECT_GE(delta.syscalls[static_cast<std::size_t>(SyscallClass::sync)], static_cast<std::uint64_t>(sleeps));
+  EXPECT_GE(delta.voluntary_switches, static_cast<std::uint64_t>(sleeps));
+  EXPECT_GE(delta.runqueue_waits, static_cast<std::uint64_t>(sleeps));  // every wakeup, then on a CPU
+  EXPECT_GT(delta.runqueue_wait_ns, 0u);
   // (The pipe read() entered before watch(): sys_enter fires at entry, so it is not counted.)
 }
 
@@ -192,16 +198,22 @@ TEST(FluidWatchCli, FollowsTheBuiltInWorkloadAndStopsWhenItExits) {
   std::smatch match;
   ASSERT_TRUE(std::regex_search(workload, match, std::regex(R"(phase syscall: (\d+) operations)"))) << workload;
   const std::uint64_t rounds = std::stoull(match[1]);  // each: getppid, write, read
-  std::uint64_t getppid_seen = 0, io_seen = 0;
+  std::uint64_t getppid_seen = 0, io_seen = 0, faults_seen = 0, softirq_ns = 0;
   std::ifstream lines(json_path);
   std::string line;
   while (std::getline(lines, line)) {
     const auto interval = nlohmann::json::parse(line);
     getppid_seen += interval["syscalls"]["other"].get<std::uint64_t>();
     io_seen += interval["syscalls"]["io"].get<std::uint64_t>();
+    faults_seen += interval["user_page_faults"].get<std::uint64_t>();
+    softirq_ns += interval["softirq_ns"].get<std::uint64_t>();
+    EXPECT_TRUE(interval["pmu"].contains("unavailable") || interval["pmu"].contains("instructions_per_cycle"));
   }
   EXPECT_GE(getppid_seen, rounds);
   EXPECT_GE(io_seen, 2 * rounds);
+  ASSERT_TRUE(std::regex_search(workload, match, std::regex(R"(phase faults: (\d+) operations)"))) << workload;
+  EXPECT_GE(faults_seen, std::stoull(match[1]));  // one user fault per touched page
+  EXPECT_GT(softirq_ns, 0u);                      // 2 s of a 2-CPU host's timer, RCU and scheduler softirqs
   std::filesystem::remove(json_path);
   std::filesystem::remove(json_path + ".workload");
 }
