@@ -37,8 +37,6 @@ static_assert(sizeof(fluid_counters) == 8 * (FLUID_SYSCALL_CLASSES + 7));
 static_assert(FLUID_SYSCALL_CLASSES == syscall_class_count);
 static_assert(FLUID_SYSCALL_TABLE_SIZE == syscall_table_size);
 
-constexpr const char* btf_path = "/sys/kernel/btf/vmlinux";
-
 // libbpf's own log, kept for the error message of a failed load.
 thread_local std::string libbpf_log;
 int capture_libbpf_log(enum libbpf_print_level level, const char* format, va_list args) {
@@ -80,7 +78,7 @@ Error load_error(const char* step, int error) {
 
 }  // namespace
 
-std::string bpf_unavailable_reason() {
+std::string bpf_unavailable_reason(const std::string& btf_path) {
   std::error_code ignored;
   if (!std::filesystem::exists(btf_path, ignored)) {
     return fmt::format("BTF missing: {} does not exist (the kernel needs CONFIG_DEBUG_INFO_BTF=y)", btf_path);

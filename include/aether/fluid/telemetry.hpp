@@ -26,7 +26,8 @@ namespace aether::fluid {
 // before trying): /sys/kernel/btf/vmlinux missing (CONFIG_DEBUG_INFO_BTF), or
 // CAP_BPF / CAP_PERFMON missing from this process's effective set
 // (CAP_SYS_ADMIN covers both).
-[[nodiscard]] std::string bpf_unavailable_reason();
+// `btf_path` is the kernel's BTF file (tests pass a missing path).
+[[nodiscard]] std::string bpf_unavailable_reason(const std::string& btf_path = "/sys/kernel/btf/vmlinux");
 
 class Telemetry {
  public:

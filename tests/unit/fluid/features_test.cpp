@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "aether/fluid/telemetry.hpp"
 #include "aether/fluid/watch.hpp"
 
 namespace aether::fluid {
@@ -75,6 +76,18 @@ TEST(CgroupProcs, ReadsPidsAndNamesBadInput) {
   auto missing = read_cgroup_procs(dir);
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("does not exist"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace aether::fluid
+
+namespace aether::fluid {
+namespace {
+
+TEST(BpfAvailability, MissingBtfIsNamed) {
+  const std::string reason = bpf_unavailable_reason("/nonexistent/btf/vmlinux");
+  EXPECT_NE(reason.find("BTF missing: /nonexistent/btf/vmlinux does not exist"), std::string::npos) << reason;
+  EXPECT_NE(reason.find("CONFIG_DEBUG_INFO_BTF"), std::string::npos) << reason;
 }
 
 }  // namespace
