@@ -142,7 +142,8 @@ Result<FeatureVector> WatchSession::next(std::chrono::milliseconds interval) {
   features.pmu = pmu_.read_interval();
   last_ = *snapshot;
   last_time_ = now_time;
-  if (!target_.cgroup.empty()) {
+  // New cgroup members, departed ones, and affinity changes (the softirq CPUs).
+  if (!pid_exited_) {
     if (auto refreshed = refresh_members(); !refreshed) return std::move(refreshed).error();
   }
   return features;
