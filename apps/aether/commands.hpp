@@ -19,5 +19,7 @@ void register_partition(CLI::App& app, int& exit_code);  // partition status|pla
 void register_devices(CLI::App& app, int& exit_code);  // devices, bind, unbind, vfio-probe
 void register_attest(CLI::App& app, int& exit_code);   // attest quote|verify|policy|watch
 void register_feed(CLI::App& app, int& exit_code);     // feed generate
+void register_fluid(CLI::App& app, int& exit_code);    // fluid watch|workload
+void register_fluid_probe_bench(CLI::App& bench, int& exit_code);  // bench fluid-probe (called by register_bench)
 
 }  // namespace aether::cli

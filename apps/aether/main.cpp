@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   aether::cli::register_devices(app, exit_code);
   aether::cli::register_attest(app, exit_code);
   aether::cli::register_feed(app, exit_code);
+  aether::cli::register_fluid(app, exit_code);
   CLI11_PARSE(app, argc, argv);
   return exit_code;
 }
