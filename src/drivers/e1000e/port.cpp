@@ -149,6 +149,11 @@ Result<std::unique_ptr<net::Port>> open_e1000e_port(VfioPortContext context) {
     return invalid_argument(fmt::format("port '{}': {} is {:04x}:{:04x}, not an Intel 82574 (8086:10d3)",
                                         context.spec, device.name(), *ids & 0xffff, *ids >> 16));
   }
+  auto bar0_info = device.region_info(0);
+  if (!bar0_info) return in_context(context, std::move(bar0_info).error());
+  if (auto fits = e1000e::check_bar0_size(bar0_info->size, device.name()); !fits) {
+    return in_context(context, std::move(fits).error());
+  }
   if (auto done = device.enable_bus_master(); !done) return in_context(context, std::move(done).error());
   auto bar0 = device.map_bar(0);
   if (!bar0) return in_context(context, std::move(bar0).error());
