@@ -33,13 +33,13 @@ class VirtioNetPort final : public net::Port {
     info_.spec = std::move(context.spec);
   }
 
-  // Cleanup order: stop the device's DMA (reset through device_status, as
-  // virtio drivers do: QEMU's virtio-net has no function-level reset), give
-  // back the buffers it held, then unmap the pool and the rings, free the
-  // ring memory, unmap the BARs, and close the VFIO session last (which
-  // also resets the device if VFIO can). Members are declared so that
-  // implicit destruction follows the same order; the body spells out the
-  // part that matters.
+  // Cleanup order (dma_mapping.hpp): stop the device's DMA (reset through
+  // device_status, as virtio drivers do: QEMU's virtio-net has no
+  // function-level reset), unmap the pool and the rings, and only then give
+  // back the buffers the device held: if an unmap failed the device may
+  // still write them, so they are kept out of the pool and reported. Then
+  // free the ring memory, unmap the BARs, and close the VFIO session last
+  // (which also resets the device if VFIO can).
   ~VirtioNetPort() override {
     if (common_) {
       if (auto reset = common_->reset(); !reset) {
@@ -47,13 +47,19 @@ class VirtioNetPort final : public net::Port {
                           reset.error().describe());
       }
     }
+    msix_ = vfio::MsixVectors();
+    const bool unmapped = vfio::unmap_for_teardown({&pool_mapping_, &ring_mapping_}, name_);
     if (queue_) {
-      queue_->release_ring_buffers();
+      if (unmapped) {
+        queue_->release_ring_buffers();
+      } else {
+        const std::size_t kept = queue_->abandon_ring_buffers();
+        aether::log::error("{}: {} buffers of pool '{}' the device held are kept out of the pool: an IOMMU mapping "
+                           "could not be removed, so the device may still write them",
+                           name_, kept, pool_->name());
+      }
       queue_.reset();
     }
-    msix_ = vfio::MsixVectors();
-    pool_mapping_ = vfio::DmaMapping();
-    ring_mapping_ = vfio::DmaMapping();
   }
 
   [[nodiscard]] const net::PortInfo& info() const noexcept override { return info_; }

@@ -79,6 +79,18 @@ void NetQueue::release_ring_buffers() noexcept {
   }
 }
 
+std::size_t NetQueue::abandon_ring_buffers() noexcept {
+  std::size_t abandoned = 0;
+  for (std::uint16_t slot = 0; slot < size_; ++slot) {
+    for (net::Packet** held : {&receive_slots_[slot], &transmit_slots_[slot]}) {
+      if (*held == nullptr) continue;
+      *held = nullptr;
+      ++abandoned;
+    }
+  }
+  return abandoned;
+}
+
 void NetQueue::set_rx_interrupt(bool enabled) noexcept {
   if (rx_interrupt_fd_ < 0 || stopped()) return;
   receive_.set_interrupt_suppression(!enabled);

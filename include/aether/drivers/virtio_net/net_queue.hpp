@@ -115,10 +115,14 @@ class NetQueue final : public net::Queue {
   // After DRIVER_OK: the first doorbell (the driver MUST NOT notify before,
   // 3.1.1).
   void start() noexcept;
-  // After the device was reset (its DMA stopped): every packet the rings
-  // still hold goes back to the pool. Call at most once, before the pool's
-  // mapping goes away or after: the device no longer looks.
+  // Teardown, after the device was reset and the pool's DMA mapping is gone
+  // (vfio::unmap_for_teardown): every packet the rings still hold goes back
+  // to the pool. Call at most once.
   void release_ring_buffers() noexcept;
+  // Teardown when the pool's mapping could not be removed: the device may
+  // still write the packets the rings hold, so they are forgotten, never
+  // reused (the pool is short by that many). Returns how many.
+  std::size_t abandon_ring_buffers() noexcept;
 
   unsigned rx_burst(std::span<net::Packet*> packets) noexcept override;
   unsigned tx_burst(std::span<net::Packet*> packets) noexcept override;
