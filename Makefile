@@ -4,8 +4,9 @@
 # Everything else here is a convenience around CMake presets.
 
 DEMO_SECONDS ?= 2
+FUZZ_SECONDS ?= 10
 
-.PHONY: all deps build demo test test-release test-asan test-tsan bench clean
+.PHONY: all deps build demo test test-release test-asan test-tsan test-fuzz bench clean
 
 all: build
 
@@ -19,7 +20,7 @@ build: deps
 demo: build
 	./build/release/apps/aether/aether demo --seconds $(DEMO_SECONDS)
 
-test: deps test-release test-asan test-tsan
+test: deps test-release test-asan test-tsan test-fuzz
 	@echo "make test: all variants passed"
 
 test-release: build
@@ -34,6 +35,13 @@ test-tsan: deps
 	cmake --preset tsan
 	cmake --build --preset tsan
 	ctest --preset tsan
+
+# Every libFuzzer target (tests/fuzz) for FUZZ_SECONDS each; a crash fails
+# with its reproducer's path. Builds only what the targets need (clang).
+test-fuzz: deps
+	cmake --preset fuzz
+	cmake --build --preset fuzz --target fuzz_all
+	FUZZ_SECONDS=$(FUZZ_SECONDS) ./scripts/fuzz-test
 
 bench: build
 	for b in build/release/bench/aether_bench_*; do \

@@ -81,7 +81,8 @@ int run_probe(const ProbeOptions& options) {
     // Every structure must lie inside its BAR (virtio 1.2, 4.1.4: offset and
     // length are within the BAR).
     bool inside = true;
-    for (const auto* location : {&layout->common, &layout->notify}) {
+    for (const auto* location : {&layout->common, &layout->notify, layout->device ? &*layout->device : nullptr}) {
+      if (location == nullptr) continue;
       auto bar = device.region_info(location->bar);
       inside = inside && bar && std::uint64_t{location->offset} + location->length <= bar->size;
     }
@@ -109,7 +110,10 @@ int run_probe(const ProbeOptions& options) {
         device_bar = std::move(*mapped);
         device_config = device_bar.base() + layout->device->offset;
       }
-      const auto net = drivers::virtio_net::read_net_config(common, device_config, features->accepted);
+      auto read = drivers::virtio_net::read_net_config(common, {device_config, layout->device->length},
+                                                       features->accepted);
+      if (!check(read, "virtio device configuration")) return exit_failure;
+      const auto& net = *read;
       fmt::print("virtio: mac {} link {}\n", net.has_mac ? net.mac_text() : "(not offered)",
                  !net.has_status ? "(no status)" : net.link_up ? "up" : "down");
       if (options.fault_test) {

@@ -46,6 +46,33 @@ DmaMapping& DmaMapping::operator=(DmaMapping&& other) noexcept {
   return *this;
 }
 
+Result<void> DmaMapping::unmap() {
+  if (space_ == nullptr) return {};
+  if (const int error = space_->unmap_dma(iova_, length_); error != 0) {
+    return errno_error(fmt::format("unmapping IOVA {:#x} ({} bytes) from {} failed; the device can still reach that "
+                                   "memory",
+                                   iova_, length_, space_->describe()),
+                       error);
+  }
+  space_ = nullptr;
+  return {};
+}
+
+bool unmap_for_teardown(std::initializer_list<DmaMapping*> mappings, std::string_view device_name) noexcept {
+  bool all_gone = true;
+  for (DmaMapping* mapping : mappings) {
+    try {
+      if (auto unmapped = mapping->unmap(); !unmapped) {
+        aether::log::error("{}: {}", device_name, unmapped.error().describe());
+        all_gone = false;
+      }
+    } catch (...) {  // formatting the message ran out of memory: still not unmapped
+      all_gone = all_gone && !mapping->mapped();
+    }
+  }
+  return all_gone;
+}
+
 void DmaMapping::release() noexcept {
   if (space_ == nullptr) return;
   if (const int error = space_->unmap_dma(iova_, length_); error != 0) {

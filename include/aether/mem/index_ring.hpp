@@ -45,11 +45,14 @@ class IndexRing {
   static constexpr std::uint32_t kMaxCapacity = std::uint32_t{1} << 30;
 
   // Creates an empty ring holding up to `minimum_capacity` rounded up to a
-  // power of two (so that `ticket & mask` picks the slot).
+  // power of two (so that `ticket & mask` picks the slot), and at least 2:
+  // with one slot, "full at ticket t" (sequence t + 1) reads as "free for
+  // ticket t + 1" and a second push overwrote the first (found by
+  // tests/fuzz/rings_fuzz.cpp).
   // Precondition: 1 <= minimum_capacity <= kMaxCapacity (the caller
   // validates; this is the control path and allocates the slot array).
   explicit IndexRing(std::uint32_t minimum_capacity)
-      : mask_(std::bit_ceil(minimum_capacity) - 1), slots_(new Slot[std::size_t{mask_} + 1]) {
+      : mask_(std::bit_ceil(minimum_capacity < 2 ? 2 : minimum_capacity) - 1), slots_(new Slot[std::size_t{mask_} + 1]) {
     for (std::uint64_t ticket = 0; ticket <= mask_; ++ticket) {
       // relaxed: the ring is not shared yet; publishing the ring object to
       // other threads (thread creation, a mutex) orders these stores.

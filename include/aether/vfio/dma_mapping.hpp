@@ -6,10 +6,19 @@
 // The IoAddressSpace must outlive every mapping made in it; destroy the
 // mappings after the device was reset or stopped (a device still doing DMA
 // into an unmapped range only causes IOMMU faults, never corruption).
+//
+// Teardown order (a running device could DMA into recycled buffers):
+// quiesce the device, unmap (unmap() or unmap_for_teardown(), which say
+// whether the mapping is gone), and only then give the buffers the device
+// held back to their pool. A failed unmap leaves the mapping owned and
+// reported: the memory stays reachable by the device, so its buffers must
+// not be reused.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
+#include <string_view>
 
 #include "aether/core/result.hpp"
 #include "aether/mem/memory_region.hpp"
@@ -33,6 +42,12 @@ class DmaMapping {
   DmaMapping(const DmaMapping&) = delete;
   DmaMapping& operator=(const DmaMapping&) = delete;
 
+  // Removes the mapping now. On failure the mapping stays owned (mapped()
+  // stays true; the destructor tries again) and the error names the IOVA,
+  // length, address space and errno. No-op when not mapped.
+  [[nodiscard]] Result<void> unmap();
+  [[nodiscard]] bool mapped() const noexcept { return space_ != nullptr; }
+
   [[nodiscard]] std::uint64_t iova() const noexcept { return iova_; }
   [[nodiscard]] std::size_t length() const noexcept { return length_; }
   [[nodiscard]] const void* address() const noexcept { return address_; }
@@ -52,5 +67,10 @@ class DmaMapping {
   std::size_t length_ = 0;
   std::uint64_t iova_ = 0;
 };
+
+// Unmaps every mapping in order, logging each failure with `device_name`.
+// True when all are gone: only then may the buffers the device could reach
+// through them go back to a pool. For destructors (never throws).
+[[nodiscard]] bool unmap_for_teardown(std::initializer_list<DmaMapping*> mappings, std::string_view device_name) noexcept;
 
 }  // namespace aether::vfio

@@ -15,6 +15,13 @@ std::string LinkState::describe() const {
   return fmt::format("mac {}, link up {} Mb/s {} duplex", mac_text, speed_mbps, full_duplex ? "full" : "half");
 }
 
+Result<void> check_bar0_size(std::uint64_t bar0_size, const std::string& device_name) {
+  if (bar0_size >= bar0_bytes_used) return {};
+  return invalid_argument(fmt::format("{}: BAR 0 has {:#x} bytes; the 82574 driver uses registers up to {:#x} "
+                                      "(RAH(0)), and an 82574's BAR 0 is 128 KiB: not an 82574, or a broken device",
+                                      device_name, bar0_size, bar0_bytes_used));
+}
+
 Result<LinkState> reset_and_link_up(volatile std::byte* bar0, const std::string& device_name,
                                     std::chrono::milliseconds link_timeout) {
   using namespace std::chrono_literals;

@@ -104,6 +104,17 @@ Result<std::unique_ptr<LegacyQueue>> LegacyQueue::start(volatile std::byte* bar0
   return queue;
 }
 
+std::size_t LegacyQueue::abandon_ring_buffers() noexcept {
+  std::size_t abandoned = 0;
+  for (std::size_t slot = 0; slot <= mask_; ++slot) {
+    if (rx_packets_[slot] != nullptr) ++abandoned;
+    rx_packets_[slot] = nullptr;
+  }
+  abandoned += tx_tail_ - tx_clean_;  // in flight
+  tx_clean_ = tx_tail_;
+  return abandoned;
+}
+
 LegacyQueue::~LegacyQueue() {
   // Receive buffers: every slot (nullptr ones are skipped by free_bulk).
   pool_.free_bulk(std::span<net::Packet* const>(rx_packets_.get(), mask_ + 1));

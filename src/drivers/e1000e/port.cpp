@@ -54,9 +54,19 @@ class E1000ePort final : public net::Port {
         log::warn("{}: {}", session_->device().name(), reset.error().describe());
       }
     }
-    queue_.reset();  // every buffer in the rings back to the pool
-    // Then, by declaration order: pool and ring mappings, ring memory, BAR,
-    // and the session (which resets the device again and closes it).
+    // Unmap before any buffer goes back to the pool (dma_mapping.hpp): if
+    // an unmap failed the device may still write them, so they are kept
+    // out of the pool and reported.
+    const bool unmapped = vfio::unmap_for_teardown({&pool_mapping_, &ring_mapping_}, session_->device().name());
+    if (queue_ && !unmapped) {
+      const std::size_t kept = queue_->abandon_ring_buffers();
+      log::error("{}: {} buffers the device held are kept out of their pool: an IOMMU mapping could not be removed, "
+                 "so the device may still write them",
+                 session_->device().name(), kept);
+    }
+    queue_.reset();  // every buffer still in the rings back to the pool
+    // Then, by declaration order: ring memory, BAR, and the session (which
+    // resets the device again and closes it).
   }
 
   Result<void> start(mem::Mempool& pool, const VfioPortContext& context, const e1000e::LinkState& link) {
@@ -148,6 +158,11 @@ Result<std::unique_ptr<net::Port>> open_e1000e_port(VfioPortContext context) {
   if (*ids != intel_82574l) {
     return invalid_argument(fmt::format("port '{}': {} is {:04x}:{:04x}, not an Intel 82574 (8086:10d3)",
                                         context.spec, device.name(), *ids & 0xffff, *ids >> 16));
+  }
+  auto bar0_info = device.region_info(0);
+  if (!bar0_info) return in_context(context, std::move(bar0_info).error());
+  if (auto fits = e1000e::check_bar0_size(bar0_info->size, device.name()); !fits) {
+    return in_context(context, std::move(fits).error());
   }
   if (auto done = device.enable_bus_master(); !done) return in_context(context, std::move(done).error());
   auto bar0 = device.map_bar(0);

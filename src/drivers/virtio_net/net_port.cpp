@@ -33,13 +33,13 @@ class VirtioNetPort final : public net::Port {
     info_.spec = std::move(context.spec);
   }
 
-  // Cleanup order: stop the device's DMA (reset through device_status, as
-  // virtio drivers do: QEMU's virtio-net has no function-level reset), give
-  // back the buffers it held, then unmap the pool and the rings, free the
-  // ring memory, unmap the BARs, and close the VFIO session last (which
-  // also resets the device if VFIO can). Members are declared so that
-  // implicit destruction follows the same order; the body spells out the
-  // part that matters.
+  // Cleanup order (dma_mapping.hpp): stop the device's DMA (reset through
+  // device_status, as virtio drivers do: QEMU's virtio-net has no
+  // function-level reset), unmap the pool and the rings, and only then give
+  // back the buffers the device held: if an unmap failed the device may
+  // still write them, so they are kept out of the pool and reported. Then
+  // free the ring memory, unmap the BARs, and close the VFIO session last
+  // (which also resets the device if VFIO can).
   ~VirtioNetPort() override {
     if (common_) {
       if (auto reset = common_->reset(); !reset) {
@@ -47,13 +47,19 @@ class VirtioNetPort final : public net::Port {
                           reset.error().describe());
       }
     }
+    msix_ = vfio::MsixVectors();
+    const bool unmapped = vfio::unmap_for_teardown({&pool_mapping_, &ring_mapping_}, name_);
     if (queue_) {
-      queue_->release_ring_buffers();
+      if (unmapped) {
+        queue_->release_ring_buffers();
+      } else {
+        const std::size_t kept = queue_->abandon_ring_buffers();
+        aether::log::error("{}: {} buffers of pool '{}' the device held are kept out of the pool: an IOMMU mapping "
+                           "could not be removed, so the device may still write them",
+                           name_, kept, pool_->name());
+      }
       queue_.reset();
     }
-    msix_ = vfio::MsixVectors();
-    pool_mapping_ = vfio::DmaMapping();
-    ring_mapping_ = vfio::DmaMapping();
   }
 
   [[nodiscard]] const net::PortInfo& info() const noexcept override { return info_; }
@@ -63,7 +69,8 @@ class VirtioNetPort final : public net::Port {
     if (queue_->check_device()) return net::LinkState::down;
     // 5.1.4.2: without VIRTIO_NET_F_STATUS the driver assumes the link is up.
     const auto config = virtio_net::read_net_config(*common_, device_config_, features_);
-    return config.link_up ? net::LinkState::up : net::LinkState::down;
+    if (!config) return net::LinkState::unknown;  // checked at open; a generation that never settles
+    return config->link_up ? net::LinkState::up : net::LinkState::down;
   }
 
   [[nodiscard]] std::optional<std::string> device_fault() const override {
@@ -76,8 +83,15 @@ class VirtioNetPort final : public net::Port {
   Result<void> open(const VfioPortOptions& options, std::uint16_t port_id);
 
  private:
-  [[nodiscard]] std::string describe_fault(std::uint8_t status) const {
+  [[nodiscard]] std::string describe_fault(int fault) const {
     namespace bits = virtio_net::device_status;
+    if (fault == NetQueue::used_index_overrun_fault) {
+      return fmt::format("{}: the device's used ring index claimed more buffers than it was given (virtio 1.2, "
+                         "2.7.8): a device bug. The port stopped using its rings; restart the program to reset and "
+                         "reopen the device",
+                         name_);
+    }
+    const auto status = static_cast<std::uint8_t>(fault);
     std::string what;
     if (status == 0xff) {
       what = "reads all-ones: the device no longer answers (removed, or its bus is in error)";
@@ -105,7 +119,7 @@ class VirtioNetPort final : public net::Port {
   std::string name_;
   std::array<vfio::BarMapping, 6> bars_;
   std::optional<CommonConfig> common_;
-  volatile std::byte* device_config_ = nullptr;
+  virtio_net::DeviceConfigWindow device_config_;
   std::uint64_t features_ = 0;
   mem::MemoryRegion ring_memory_;
   vfio::DmaMapping ring_mapping_;
@@ -156,7 +170,8 @@ Result<void> VirtioNetPort::open(const VfioPortOptions& options, std::uint16_t p
   if (layout->device) {
     auto device_base = map_structure(*layout->device, 6, "device configuration");
     if (!device_base) return std::move(device_base).error();
-    device_config_ = *device_base;
+    // map_structure checked that these bytes lie inside the BAR; reads stay inside them.
+    device_config_ = {*device_base, layout->device->length};
   }
   common_.emplace(*common_base, name_);
 
@@ -174,12 +189,14 @@ Result<void> VirtioNetPort::open(const VfioPortOptions& options, std::uint16_t p
   using virtio_net::feature::bit;
   const std::uint64_t config_features =
       bit(virtio_net::feature::net_mac) | bit(virtio_net::feature::net_status) | bit(virtio_net::feature::net_mtu);
-  if (device_config_ == nullptr && (features_ & config_features) != 0) {
+  if (device_config_.base == nullptr && (features_ & config_features) != 0) {
     return invalid_argument(fmt::format("{}: MAC, STATUS or MTU negotiated but the device has no device "
                                         "configuration structure (4.1.4.6)",
                                         name_));
   }
-  const auto net_config = virtio_net::read_net_config(*common_, device_config_, features_);
+  auto read_config = virtio_net::read_net_config(*common_, device_config_, features_);
+  if (!read_config) return std::move(read_config).error();
+  const virtio_net::NetDeviceConfig net_config = *read_config;
 
   // DMA memory: the rings in a region of our own, the whole pool region.
   mem::RegionOptions ring_options;

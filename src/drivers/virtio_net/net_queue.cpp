@@ -79,6 +79,18 @@ void NetQueue::release_ring_buffers() noexcept {
   }
 }
 
+std::size_t NetQueue::abandon_ring_buffers() noexcept {
+  std::size_t abandoned = 0;
+  for (std::uint16_t slot = 0; slot < size_; ++slot) {
+    for (net::Packet** held : {&receive_slots_[slot], &transmit_slots_[slot]}) {
+      if (*held == nullptr) continue;
+      *held = nullptr;
+      ++abandoned;
+    }
+  }
+  return abandoned;
+}
+
 void NetQueue::set_rx_interrupt(bool enabled) noexcept {
   if (rx_interrupt_fd_ < 0 || stopped()) return;
   receive_.set_interrupt_suppression(!enabled);
@@ -93,7 +105,7 @@ bool NetQueue::is_fault(std::uint8_t status) noexcept {
   return (status & device_status::driver_ok) == 0;
 }
 
-std::optional<std::uint8_t> NetQueue::check_device() noexcept {
+std::optional<int> NetQueue::check_device() noexcept {
   if (auto known = fault_status()) return known;
   const std::uint8_t status = mmio::read8(windows_.common_config, common_cfg::device_status);
   if (!is_fault(status)) return std::nullopt;
@@ -101,10 +113,19 @@ std::optional<std::uint8_t> NetQueue::check_device() noexcept {
   return status;
 }
 
-std::optional<std::uint8_t> NetQueue::fault_status() const noexcept {
+std::optional<int> NetQueue::fault_status() const noexcept {
   const int fault = fault_.load(std::memory_order_relaxed);
   if (fault < 0) return std::nullopt;
-  return static_cast<std::uint8_t>(fault);
+  return fault;
+}
+
+void NetQueue::check_used_index(const SplitQueue& ring) noexcept {
+  if (ring.used_index_overrun()) {
+    int running = -1;
+    // Keeps a device_status fault seen first (compare_exchange: a control
+    // thread may be storing one now).
+    (void)fault_.compare_exchange_strong(running, used_index_overrun_fault, std::memory_order_relaxed);
+  }
 }
 
 void NetQueue::note_idle() noexcept {

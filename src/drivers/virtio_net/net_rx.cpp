@@ -62,6 +62,7 @@ unsigned NetQueue::rx_burst(std::span<net::Packet*> packets) noexcept {
     post_receive(slot, refill);
     ++reposted;
   }
+  check_used_index(receive_);
   if (reposted != 0) {
     receive_.publish();
     if (receive_.device_wants_notification()) notify(windows_.receive_notify, receive_queue_index);

@@ -31,6 +31,7 @@ void NetQueue::reap_transmitted() noexcept {
     }
   }
   if (count != 0) pool_.free_bulk(std::span<net::Packet* const>(done, count), &cache_);
+  check_used_index(transmit_);
 }
 
 net::Packet* NetQueue::copy_foreign(net::Packet* packet) noexcept {
@@ -52,6 +53,7 @@ unsigned NetQueue::tx_burst(std::span<net::Packet*> packets) noexcept {
   if (stopped()) return 0;
   const std::uint16_t free_before = free_transmit_count_;
   reap_transmitted();
+  if (stopped()) return 0;  // the used ring overran: not to be trusted
   const bool reaped = free_transmit_count_ != free_before;
 
   unsigned taken = 0;

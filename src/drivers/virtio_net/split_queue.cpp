@@ -23,11 +23,19 @@ void SplitQueue::publish() noexcept {
   // 2.7.13: descriptors and ring entries before the index that exposes them.
   std::atomic_signal_fence(std::memory_order_seq_cst);
   reinterpret_cast<volatile std::uint16_t*>(available_)[1] = available_index_;
+  published_index_ = available_index_;
 }
 
 bool SplitQueue::take_used(VirtqUsedElem& element) noexcept {
+  if (used_index_overrun_) return false;
   const std::uint16_t device_index = reinterpret_cast<volatile std::uint16_t*>(used_)[1];
   if (device_index == used_index_) return false;
+  // Free-running 16-bit indices (2.7.8): the difference is what the device
+  // says it returned since we last looked; never more than it holds.
+  if (static_cast<std::uint16_t>(device_index - used_index_) > outstanding()) {
+    used_index_overrun_ = true;
+    return false;
+  }
   // The index before the element it covers (2.7.8).
   std::atomic_signal_fence(std::memory_order_seq_cst);
   const std::size_t position = used_index_ & (size_ - 1);

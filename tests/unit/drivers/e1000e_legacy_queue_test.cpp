@@ -318,6 +318,18 @@ TEST_F(LegacyQueueTest, DestructionReturnsEveryBuffer) {
   EXPECT_EQ(pool_->available(), pool_->capacity());
 }
 
+// Teardown when the pool's IOMMU mapping could not be removed: the buffers
+// the device holds must not go back to the pool, even when the queue goes.
+TEST_F(LegacyQueueTest, AbandonedBuffersNeverReturnToThePool) {
+  std::array<net::Packet*, 2> packets{alloc(60, 1, *pool_), alloc(60, 2, *pool_)};
+  ASSERT_EQ(queue_->tx_burst(packets), 2U);
+  const std::size_t available = pool_->available();
+  EXPECT_EQ(queue_->abandon_ring_buffers(), size + 2U);  // every receive slot, two in flight
+  queue_.reset();
+  EXPECT_EQ(pool_->available(), available);
+  EXPECT_EQ(pool_->capacity() - pool_->available(), size + 2U);
+}
+
 TEST(LegacyQueueStart, RefusesBadSizesAndSmallPools) {
   for (std::uint16_t bad : {0, 4, 12, 100, 8192}) {
     auto result = LegacyQueue::validate_size(bad, "0000:00:04.0");

@@ -12,9 +12,24 @@ namespace aether::mem {
 namespace {
 
 TEST(IndexRing, CapacityRoundsUpToAPowerOfTwo) {
-  EXPECT_EQ(IndexRing(1).capacity(), 1u);
+  EXPECT_EQ(IndexRing(1).capacity(), 2u);  // at least 2 (see the next test)
+  EXPECT_EQ(IndexRing(2).capacity(), 2u);
   EXPECT_EQ(IndexRing(5).capacity(), 8u);
   EXPECT_EQ(IndexRing(64).capacity(), 64u);
+}
+
+// Found by tests/fuzz/rings_fuzz.cpp: a one-slot ring took a second push
+// over the first, then popped nothing (both indices lost).
+TEST(IndexRing, TheSmallestRingLosesNothing) {
+  IndexRing ring(1);
+  const std::array<std::uint32_t, 4> values{1, 2, 3, 4};
+  std::array<std::uint32_t, 4> out{};
+  EXPECT_EQ(ring.push_bulk(std::span<const std::uint32_t>(values.data(), 1)), 1u);
+  EXPECT_EQ(ring.push_bulk(std::span<const std::uint32_t>(values.data() + 1, 3)), ring.capacity() - 1);
+  ASSERT_EQ(ring.pop_bulk(out), ring.capacity());
+  EXPECT_EQ(out[0], 1u);
+  EXPECT_EQ(out[1], 2u);
+  EXPECT_EQ(ring.pop_bulk(out), 0u);
 }
 
 TEST(IndexRing, BulkPushAndPopAreFifoAndPartialAtTheLimits) {

@@ -81,6 +81,12 @@ class PlayedDevice {
     put_used(receive_queue_index, slot, reported.value_or(written));
     return slot;
   }
+  // Writes used->idx as a broken or hostile device might: `ahead` more
+  // than the elements it returned so far.
+  void overrun_used_index(std::uint16_t queue, std::uint16_t ahead) {
+    const auto index = static_cast<std::uint16_t>(produced_[queue] + ahead);
+    std::memcpy(part(queue, layout().used) + 2, &index, 2);
+  }
   // Returns an element naming descriptor `id` without any buffer.
   void return_bogus(std::uint16_t queue, std::uint32_t id) { put_used(queue, id, 64); }
 
@@ -270,6 +276,45 @@ TEST_F(NetQueueTest, UsedElementNamingNoBufferIsCountedAndSkipped) {
   EXPECT_EQ(queue_->invalid_used_elements(), 1U);
 }
 
+TEST_F(NetQueueTest, ReceiveUsedIndexBeyondTheRingStopsTheQueueWithoutHandingOutStaleSlots) {
+  open(/*size=*/16);
+  device_->deliver(frame_of(60, 1));
+  net::Packet* packets[64] = {};
+  ASSERT_EQ(queue_->rx_burst(packets), 1U);
+  pool_->free_bulk(std::span<net::Packet* const>(packets, 1));
+  // 16 receive buffers outstanding; the device claims 17 more returned.
+  device_->overrun_used_index(receive_queue_index, 17);
+  EXPECT_EQ(queue_->rx_burst(packets), 0U);
+  EXPECT_EQ(queue_->fault_status(), std::optional<int>(NetQueue::used_index_overrun_fault));
+  EXPECT_TRUE(queue_->stopped());
+  EXPECT_EQ(queue_->check_device(), std::optional<int>(NetQueue::used_index_overrun_fault));
+}
+
+TEST_F(NetQueueTest, TransmitUsedIndexBeyondWhatWasSentStopsTheQueue) {
+  open();
+  auto outgoing = frames(2, 60);
+  ASSERT_EQ(queue_->tx_burst(outgoing), 2U);
+  device_->overrun_used_index(transmit_queue_index, 3);  // two sent, three "returned"
+  auto more = frames(1, 60);
+  EXPECT_EQ(queue_->tx_burst(more), 0U);  // the caller keeps it
+  EXPECT_TRUE(queue_->stopped());
+  EXPECT_EQ(queue_->invalid_used_elements(), 0U);  // no stale element was read
+  pool_->free_bulk(more);
+}
+
+// Teardown when the pool's IOMMU mapping could not be removed: the buffers
+// the device holds are forgotten, never handed out again.
+TEST_F(NetQueueTest, AbandonedRingBuffersNeverReturnToThePool) {
+  open(/*size=*/16);
+  auto outgoing = frames(2, 60);
+  ASSERT_EQ(queue_->tx_burst(outgoing), 2U);
+  EXPECT_EQ(queue_->abandon_ring_buffers(), 16U + 2U);
+  queue_->release_ring_buffers();  // nothing left to release
+  queue_.reset();                  // gives back only its spares, which the device never saw
+  EXPECT_EQ(pool_->capacity() - pool_->available(), 16U + 2U);
+  pool_.reset();  // the fixture's "nothing lost" check does not apply here
+}
+
 TEST_F(NetQueueTest, TransmitsWithAZeroedHeaderAndFreesOnTheNextBurst) {
   open();
   const std::size_t free_before = pool_->available();
@@ -381,7 +426,7 @@ TEST_F(NetQueueTest, NeedsResetAndAllOnesAreFaultsButARunningDeviceIsNot) {
   open();
   EXPECT_FALSE(queue_->check_device().has_value());
   device_->set_status(running | device_status::device_needs_reset);
-  EXPECT_EQ(queue_->check_device(), std::optional<std::uint8_t>(running | device_status::device_needs_reset));
+  EXPECT_EQ(queue_->check_device(), std::optional<int>(running | device_status::device_needs_reset));
   EXPECT_TRUE(queue_->stopped());
   EXPECT_TRUE(NetQueue::is_fault(0xff));
   EXPECT_TRUE(NetQueue::is_fault(running & ~device_status::driver_ok));

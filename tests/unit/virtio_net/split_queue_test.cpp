@@ -55,5 +55,56 @@ TEST(SplitQueue, PublishesBuffersAndTakesWhatTheDeviceReturns) {
   EXPECT_FALSE(queue.take_used(element));
 }
 
+TEST(SplitQueue, UsedIndexBeyondWhatTheDeviceHoldsIsNotFollowed) {
+  constexpr std::uint16_t size = 8;
+  std::vector<std::byte> memory(layout_for(size).total);
+  SplitQueue queue(memory.data(), 0x10000, size);
+  queue.add_buffer(0, 0xabc000, 2048, true);
+  queue.add_buffer(1, 0xabd000, 2048, true);
+  queue.add_buffer(2, 0xabe000, 2048, true);  // added, not published: the device cannot have it
+  queue.publish();
+  queue.add_buffer(3, 0xabf000, 2048, true);
+  EXPECT_EQ(queue.outstanding(), 3U);
+  std::byte* used = memory.data() + layout_for(size).used;
+  // A device claiming 4 returned buffers (or 65535, a "negative" index)
+  // while it holds 3: none of it is read.
+  const std::uint16_t bogus_index = 4;
+  std::memcpy(used + 2, &bogus_index, sizeof(bogus_index));
+  VirtqUsedElem element{};
+  EXPECT_FALSE(queue.take_used(element));
+  EXPECT_TRUE(queue.used_index_overrun());
+  // Once overrun, the ring stays untrusted even if the index looks sane again.
+  const std::uint16_t sane_index = 1;
+  std::memcpy(used + 2, &sane_index, sizeof(sane_index));
+  EXPECT_FALSE(queue.take_used(element));
+}
+
+TEST(SplitQueue, UsedIndexUpToTheOutstandingCountIsFollowedAcrossTheWrap) {
+  constexpr std::uint16_t size = 4;
+  std::vector<std::byte> memory(layout_for(size).total);
+  SplitQueue queue(memory.data(), 0x10000, size);
+  std::byte* used = memory.data() + layout_for(size).used;
+  // 70000 buffers through a 4-entry ring: the 16-bit indices wrap.
+  std::uint16_t device_index = 0;
+  for (unsigned round = 0; round < 70000 / size; ++round) {
+    for (std::uint16_t slot = 0; slot < size; ++slot) queue.add_buffer(slot, 0x1000 * slot, 64, false);
+    queue.publish();
+    ASSERT_EQ(queue.outstanding(), size);
+    for (std::uint16_t slot = 0; slot < size; ++slot) {
+      const VirtqUsedElem returned{slot, 64};
+      std::memcpy(used + 4 + (device_index & (size - 1)) * sizeof(returned), &returned, sizeof(returned));
+      ++device_index;
+    }
+    std::memcpy(used + 2, &device_index, sizeof(device_index));
+    VirtqUsedElem element{};
+    for (std::uint16_t slot = 0; slot < size; ++slot) {
+      ASSERT_TRUE(queue.take_used(element)) << round;
+      EXPECT_EQ(element.id, slot);
+    }
+    ASSERT_FALSE(queue.take_used(element));
+  }
+  EXPECT_FALSE(queue.used_index_overrun());
+}
+
 }  // namespace
 }  // namespace aether::drivers::virtio_net

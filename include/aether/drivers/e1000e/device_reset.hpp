@@ -23,6 +23,11 @@ struct LinkState {
   [[nodiscard]] std::string describe() const;  // "mac 52:54:00:12:34:57, link up 1000 Mb/s full duplex"
 };
 
+// Before BAR 0 is used: `bar0_size` bytes (VFIO's region size) must cover
+// every register the driver touches (bar0_bytes_used). Errors name the
+// device, its BAR size and what is needed.
+[[nodiscard]] Result<void> check_bar0_size(std::uint64_t bar0_size, const std::string& device_name);
+
 // `bar0` is the mapped BAR 0. Resets the device (CTRL.RST, waits for it to
 // clear), masks all interrupts (IMC) and clears pending causes (ICR), sets
 // CTRL.SLU|ASDE and waits up to `link_timeout` for STATUS.LU.

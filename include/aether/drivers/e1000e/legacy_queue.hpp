@@ -93,7 +93,13 @@ class LegacyQueue final : public net::Queue {
 
   // Returns every buffer still in either ring to the pool. The device must
   // have stopped its DMA first (the port resets it).
-  ~LegacyQueue() override;
+  ~LegacyQueue() override;  // every buffer the rings still hold goes back to the pool
+
+  // Teardown when the pool's DMA mapping could not be removed
+  // (vfio::unmap_for_teardown): the device may still write the buffers the
+  // rings hold, so they are forgotten, never returned to the pool (which is
+  // short by that many). Returns how many.
+  std::size_t abandon_ring_buffers() noexcept;
   LegacyQueue(const LegacyQueue&) = delete;
   LegacyQueue& operator=(const LegacyQueue&) = delete;
 

@@ -36,6 +36,13 @@ inline constexpr std::size_t receive_address_low = 0x05400;   // RAL(0)
 inline constexpr std::size_t receive_address_high = 0x05404;  // RAH(0)
 }  // namespace reg
 
+// Bytes of BAR 0 the driver touches: up to the end of RAH(0), the highest
+// register above. The 82574's BAR 0 is 128 KiB (QEMU hw/net/e1000e.c;
+// specs/e1000e-82574.md), but a device is untrusted: open checks that its
+// BAR 0 covers these before any access (check_bar0_size, device_reset.hpp).
+inline constexpr std::size_t bar0_bytes_used = reg::receive_address_high + 4;
+static_assert(reg::multicast_table + 128 * 4 <= bar0_bytes_used && reg::missed_packets < bar0_bytes_used);
+
 namespace ctrl {
 inline constexpr std::uint32_t auto_speed_detect = 0x20;  // ASDE
 inline constexpr std::uint32_t set_link_up = 0x40;        // SLU

@@ -28,6 +28,9 @@
 // DRIVER_OK (the device was reset underneath us), with DEVICE_NEEDS_RESET
 // or FAILED, or all-ones (gone) stops the queue: from then on both bursts
 // return 0 and the rings are not touched. fault_status() says what it saw.
+// A used ring whose index claims more buffers than the device holds
+// (SplitQueue::used_index_overrun) stops the queue the same way, with
+// fault code used_index_overrun_fault: the driver no longer trusts it.
 #pragma once
 
 #include <atomic>
@@ -112,10 +115,14 @@ class NetQueue final : public net::Queue {
   // After DRIVER_OK: the first doorbell (the driver MUST NOT notify before,
   // 3.1.1).
   void start() noexcept;
-  // After the device was reset (its DMA stopped): every packet the rings
-  // still hold goes back to the pool. Call at most once, before the pool's
-  // mapping goes away or after: the device no longer looks.
+  // Teardown, after the device was reset and the pool's DMA mapping is gone
+  // (vfio::unmap_for_teardown): every packet the rings still hold goes back
+  // to the pool. Call at most once.
   void release_ring_buffers() noexcept;
+  // Teardown when the pool's mapping could not be removed: the device may
+  // still write the packets the rings hold, so they are forgotten, never
+  // reused (the pool is short by that many). Returns how many.
+  std::size_t abandon_ring_buffers() noexcept;
 
   unsigned rx_burst(std::span<net::Packet*> packets) noexcept override;
   unsigned tx_burst(std::span<net::Packet*> packets) noexcept override;
@@ -127,12 +134,17 @@ class NetQueue final : public net::Queue {
   [[nodiscard]] int rx_interrupt_fd() const noexcept override { return rx_interrupt_fd_; }
   void set_rx_interrupt(bool enabled) noexcept override;
 
+  // The fault code of a queue stopped because the device's used->idx ran
+  // ahead of what it held; other codes are device_status values (0..255).
+  static constexpr int used_index_overrun_fault = 0x100;
+
   // Reads device_status now and stops the queue if it shows a fault (see
-  // above). Returns the status that stopped the queue, now or earlier. Any
-  // thread: one MMIO read, one atomic store.
-  std::optional<std::uint8_t> check_device() noexcept;
-  // The status that stopped the queue, if any (no device access).
-  [[nodiscard]] std::optional<std::uint8_t> fault_status() const noexcept;
+  // above). Returns the fault code that stopped the queue, now or earlier:
+  // a device_status value or used_index_overrun_fault. Any thread: one
+  // MMIO read, one atomic store.
+  std::optional<int> check_device() noexcept;
+  // The fault code that stopped the queue, if any (no device access).
+  [[nodiscard]] std::optional<int> fault_status() const noexcept;
   [[nodiscard]] bool stopped() const noexcept { return fault_.load(std::memory_order_relaxed) >= 0; }
 
   // Used elements whose id named no buffer we gave the device (a device
@@ -151,6 +163,8 @@ class NetQueue final : public net::Queue {
   [[nodiscard]] net::Packet* copy_foreign(net::Packet* packet) noexcept;
   // net_queue.cpp
   void note_idle() noexcept;
+  // Stops the queue if a ring's used index overran (see SplitQueue).
+  void check_used_index(const SplitQueue& ring) noexcept;
   void notify(volatile std::byte* doorbell, std::uint16_t queue_index) noexcept;
   [[nodiscard]] std::uint64_t iova_of(const std::byte* address) const noexcept {
     return pool_iova_ + static_cast<std::uint64_t>(address - pool_base_);
@@ -181,7 +195,7 @@ class NetQueue final : public net::Queue {
   unsigned spare_count_ = 0;
   std::uint32_t idle_bursts_ = 0;
   net::QueueCounters::Counter invalid_used_;
-  // -1: running; otherwise the device_status that stopped the queue.
+  // -1: running; otherwise the fault code that stopped the queue.
   // Written by the worker or by a control thread asking, read by both;
   // relaxed: it carries no other data, and a burst that starts just before
   // the store only touches rings the device no longer reads.

@@ -74,10 +74,22 @@ class SplitQueue {
   // Makes every added buffer visible to the device (avail->idx).
   void publish() noexcept;
 
-  // Takes the next used element, if the device returned one.
+  // Takes the next used element, if the device returned one. A device is
+  // untrusted: a used->idx that claims more elements than the driver has
+  // published and not yet taken back (2.7.8: the device returns only
+  // buffers it was given) is not followed; take_used returns false from
+  // then on and used_index_overrun() says why. Without the bound, a bogus
+  // index makes the driver read stale elements, up to 65535 per call.
   [[nodiscard]] bool take_used(VirtqUsedElem& element) noexcept;
   // True when the device has returned an element not taken yet.
   [[nodiscard]] bool has_used() const noexcept;
+  // Buffers published to the device and not yet returned through the used ring.
+  [[nodiscard]] std::uint16_t outstanding() const noexcept {
+    return static_cast<std::uint16_t>(published_index_ - used_index_);
+  }
+  // The device's used->idx once ran ahead of outstanding(): a device bug;
+  // the ring is no longer trusted (the caller stops the queue).
+  [[nodiscard]] bool used_index_overrun() const noexcept { return used_index_overrun_; }
 
   // After publish(): does the device want a notification? False while it
   // sets VIRTQ_USED_F_NO_NOTIFY (2.7.10; it is polling the ring anyway).
@@ -103,7 +115,9 @@ class SplitQueue {
   SplitQueueLayout layout_{};
   std::uint16_t size_ = 0;
   std::uint16_t available_index_ = 0;  // next free available-ring position (free-running)
+  std::uint16_t published_index_ = 0;  // avail->idx as last written by publish()
   std::uint16_t used_index_ = 0;       // next used-ring position to read (free-running)
+  bool used_index_overrun_ = false;
 };
 
 }  // namespace aether::drivers::virtio_net
