@@ -199,9 +199,10 @@ TEST_P(PortConformance, ReturnsEveryBufferToItsPool) {
 TEST_P(PortConformance, RefusesAMissingInterfaceByName) {
   auto pool = mem::Mempool::create(net::default_packet_pool_config(512, "missing"));
   ASSERT_TRUE(pool.ok());
-  // memif's "interface" is its socket: a server cannot listen in a
-  // directory that does not exist. (A client waits for its server to appear.)
-  const std::string missing_socket = "/nonexistent-aether-dir/memif.sock";
+  // memif's "interface" is its socket: a server cannot listen below a path
+  // that is not a directory and cannot be made one (it makes a missing
+  // socket directory itself, 0700). A client waits for its server instead.
+  const std::string missing_socket = "/dev/null/aether-memif.sock";
   const std::string spec = GetParam() == "udp"     ? "udp:10.254.254.254:9000"
                            : GetParam() == "memif" ? "memif:" + missing_socket + "?role=server"
                                                    : GetParam() + ":no-such-if0";
