@@ -40,6 +40,27 @@ const char* to_string(LinkState state) noexcept {
   return "unknown";
 }
 
+const char* to_string(RxTimestampSource source) noexcept {
+  switch (source) {
+    case RxTimestampSource::poll_time: return "poll time";
+    case RxTimestampSource::kernel: return "kernel";
+    case RxTimestampSource::device: return "device";
+    case RxTimestampSource::none: break;
+  }
+  return "none";
+}
+
+namespace {
+Error unsupported(const PortInfo& info, const char* what) {
+  return Error{std::make_error_code(std::errc::operation_not_supported),
+                     info.spec + ": " + info.kind + " ports do not support " + what + " yet"};
+}
+}  // namespace
+
+Result<void> Port::join_multicast(std::uint32_t /*group_be*/) { return unsupported(info(), "joining a multicast group"); }
+Result<void> Port::leave_multicast(std::uint32_t /*group_be*/) { return unsupported(info(), "leaving a multicast group"); }
+Result<void> Port::set_promiscuous(bool /*enabled*/) { return unsupported(info(), "promiscuous mode"); }
+
 QueueStats Port::stats() noexcept {
   QueueStats total;
   for (unsigned i = 0; i < info().queue_count; ++i) total += queue(i).stats();

@@ -8,6 +8,16 @@
 //
 // Threading: a Queue is driven by one thread at a time (its worker). Its
 // counters may be read from any thread (relaxed atomics, single writer).
+//
+// The contract every backend meets (docs/runtime.md, "The port contract"):
+// - sleeping only through Queue::rx_interrupt_fd(): rx_burst never blocks;
+// - Packet::timestamp on rx is nanoseconds on core::Clock's TSC-derived
+//   scale (the kernel's timestamp where the kernel gives one, else the poll
+//   time; each backend says which in rx_timestamp_source());
+// - backend-specific counters as name/value pairs (xstats), never found by
+//   dynamic_cast;
+// - multicast and receive-mode control (join_multicast, set_promiscuous),
+//   refused with a clear error where the backend cannot.
 #pragma once
 
 #include <atomic>
@@ -69,6 +79,22 @@ class QueueCounters {
 
   [[nodiscard]] QueueStats snapshot() const noexcept;
 };
+
+// One backend-specific counter: a stable snake_case name ("rx_ring_full",
+// "interrupts_sent") and its value. Names are unique within one port.
+struct XStat {
+  std::string name;
+  std::uint64_t value = 0;
+};
+
+// Where Packet::timestamp comes from on receive (see the contract above).
+enum class RxTimestampSource : std::uint8_t {
+  none,         // not filled (0): a backend that has not met the contract yet
+  poll_time,    // the TSC read once per rx_burst that returned frames
+  kernel,       // the kernel's receive timestamp (SO_TIMESTAMPNS, tpacket), converted to the TSC scale
+  device,       // the device's own timestamp, converted to the TSC scale
+};
+[[nodiscard]] const char* to_string(RxTimestampSource source) noexcept;
 
 enum class LinkState : std::uint8_t { unknown, down, up };
 [[nodiscard]] const char* to_string(LinkState state) noexcept;
@@ -136,6 +162,22 @@ class Port {
   // port's queues touch the device no more: bursts return 0. Any thread;
   // cheap enough to call once a second. Kernel-socket backends have none.
   [[nodiscard]] virtual std::optional<std::string> device_fault() const { return std::nullopt; }
+
+  // Backend-specific counters, summed over queues where per-queue. Control
+  // path (allocates); any thread. Empty where the backend has none.
+  [[nodiscard]] virtual std::vector<XStat> xstats() const { return {}; }
+
+  // Where rx timestamps come from on this port.
+  [[nodiscard]] virtual RxTimestampSource rx_timestamp_source() const noexcept { return RxTimestampSource::none; }
+
+  // Receive the IPv4 multicast group `group_be` (network byte order):
+  // udp joins it (IP_ADD_MEMBERSHIP), L2 backends add 01:00:5e:xx:xx:xx to
+  // the netdev's or device's filter. Control path; joining twice is not an
+  // error. The default refuses, naming the backend.
+  [[nodiscard]] virtual Result<void> join_multicast(std::uint32_t group_be);
+  [[nodiscard]] virtual Result<void> leave_multicast(std::uint32_t group_be);
+  // Receive every frame on the wire, not only those addressed to the port.
+  [[nodiscard]] virtual Result<void> set_promiscuous(bool enabled);
 
   // The sum over all queues.
   [[nodiscard]] QueueStats stats() noexcept;
