@@ -16,7 +16,7 @@
 #include "aether/attest/verify.hpp"
 #include "aether/attest/watch.hpp"
 #include "commands.hpp"
-#include "interrupt.hpp"
+#include "aether/runtime/stop_signal.hpp"
 
 namespace aether::cli {
 namespace {
@@ -145,7 +145,7 @@ int run_watch(const AttestOptions& options) {
   if (!tpm) return fail("watch", tpm.error());
   auto watcher = Watcher::create(*tpm, std::move(*measure), std::move(*policy));
   if (!watcher) return fail("watch", watcher.error());
-  const auto& stop = install_interrupt_flag();
+  const auto& stop = runtime::install_stop_signals();
   const auto interval = std::chrono::milliseconds(options.interval_ms);
   const auto start = std::chrono::steady_clock::now();
   std::vector<std::string> last;

@@ -12,7 +12,7 @@
 #include "aether/measure/latency_bench.hpp"
 #include "bench_options.hpp"
 #include "commands.hpp"
-#include "interrupt.hpp"
+#include "aether/runtime/stop_signal.hpp"
 #include "report_files.hpp"
 
 namespace aether::cli {
@@ -122,7 +122,7 @@ int run_latency_bench_command(const LatencyBenchOptions& options) {
     fmt::print(stderr, "aether bench latency: warning: {}\n", locked.error().describe());
   }
 
-  const auto& stop = install_interrupt_flag();
+  const auto& stop = runtime::install_stop_signals();
   const Clock clock = Clock::calibrate();
   fmt::print(stderr, "aether bench latency: {} path(s), CPUs {} and {} (Ctrl-C prints what was measured so far)\n",
              config.backends.size(), config.generator_cpu, config.responder_cpu);

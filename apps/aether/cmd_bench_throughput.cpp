@@ -9,7 +9,7 @@
 #include "aether/measure/throughput_bench.hpp"
 #include "bench_options.hpp"
 #include "commands.hpp"
-#include "interrupt.hpp"
+#include "aether/runtime/stop_signal.hpp"
 #include "report_files.hpp"
 
 namespace aether::cli {
@@ -62,7 +62,7 @@ int run_throughput(const ThroughputOptions& options) {
   // The SPSC ring round trip between the same two cores: the floor line.
   config.ring_messages = options.ring_messages;
   if (options.fifo_priority > 0) config.fifo_priority = options.fifo_priority;
-  const auto& stop = install_interrupt_flag();
+  const auto& stop = runtime::install_stop_signals();
   const auto report = measure::run_throughput_bench(config, stop, [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
   fmt::print("\n{}", measure::format_throughput_table(report));
   if (!options.json_path.empty()) {

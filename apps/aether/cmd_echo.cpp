@@ -10,7 +10,7 @@
 #include "aether/core/thread_setup.hpp"
 #include "aether/dataplane/echo.hpp"
 #include "commands.hpp"
-#include "interrupt.hpp"
+#include "aether/runtime/stop_signal.hpp"
 #include "partition_placement.hpp"
 #include "opened_port.hpp"
 
@@ -52,7 +52,7 @@ Result<unsigned> choose_cpu(const DataplaneOptions& options, std::string_view co
 std::optional<std::string> report_every_second(const DataplaneOptions& options,
                                                std::initializer_list<const net::Port*> ports,
                                                const std::function<std::string(double)>& line) {
-  const auto& stop = install_interrupt_flag();
+  const auto& stop = runtime::install_stop_signals();
   const auto start = std::chrono::steady_clock::now();
   auto next = start + std::chrono::seconds(1);
   while (!stop.load(std::memory_order_relaxed)) {

@@ -12,7 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands.hpp"
-#include "interrupt.hpp"
+#include "aether/runtime/stop_signal.hpp"
 
 #if defined(AETHER_HAVE_FLUID)
 #include "aether/fluid/telemetry.hpp"
@@ -75,7 +75,7 @@ int run_fluid_watch(const FluidWatchOptions& options) {
     fmt::print("aether fluid watch: PMU counters (IPC, LLC misses) unavailable: {}\n", reason);
   }
   std::fflush(stdout);
-  const auto& interrupted = install_interrupt_flag();
+  const auto& interrupted = runtime::install_stop_signals();
   for (std::uint64_t done = 0; options.count == 0 || done < options.count; ++done) {
     if (interrupted.load(std::memory_order_relaxed)) break;  // relaxed: a flag, nothing published with it
     auto features = session->next(std::chrono::milliseconds(options.interval_ms));

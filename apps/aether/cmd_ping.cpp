@@ -9,7 +9,7 @@
 
 #include "aether/dataplane/ping.hpp"
 #include "commands.hpp"
-#include "interrupt.hpp"
+#include "aether/runtime/stop_signal.hpp"
 #include "opened_port.hpp"
 
 namespace aether::cli {
@@ -78,7 +78,7 @@ int run_ping(const PingCommandOptions& options) {
              options.peer, options.port, ping.count,
              ping.udp_port != 0 ? fmt::format(" and {} UDP datagrams to port {}", ping.count, ping.udp_port) : "");
   std::fflush(stdout);
-  auto report = dataplane::ping_peer(port.queue(0), *opened->pool, ping, &install_interrupt_flag());
+  auto report = dataplane::ping_peer(port.queue(0), *opened->pool, ping, &runtime::install_stop_signals());
   if (!report) {
     fmt::print(stderr, "aether ping: {}\n", report.error().describe());
     return exit_failure;
