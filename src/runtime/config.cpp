@@ -124,6 +124,17 @@ Result<void> check_workers(const RuntimeConfig& config) {
   if (config.workers.empty()) {
     return invalid_argument("no worker is defined; add a [[worker]] with a name and its pollers");
   }
+  if (config.partition) {
+    const auto with_cpu = std::count_if(config.workers.begin(), config.workers.end(),
+                                        [](const WorkerConfig& worker) { return worker.cpu.has_value(); });
+    if (with_cpu != 0 && static_cast<std::size_t>(with_cpu) != config.workers.size()) {
+      const auto without = std::find_if(config.workers.begin(), config.workers.end(),
+                                        [](const WorkerConfig& worker) { return !worker.cpu.has_value(); });
+      return config_error(without->where, fmt::format("worker '{}': no cpu, but other workers name one; with "
+                                                      "partition = true give cpu to every worker or to none",
+                                                      without->name));
+    }
+  }
   std::map<std::string, ConfigLocation> workers;
   std::map<std::string, ConfigLocation> pollers;
   std::map<unsigned, std::string> cpus;

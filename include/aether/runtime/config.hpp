@@ -68,8 +68,8 @@ struct PortConfig {
 struct WorkerConfig {
   std::string name;
   // The CPU the worker is pinned to. Without partition placement it is
-  // required; with it, it must be one of the Aether CPUs, and workers
-  // without one take the next free Aether CPU.
+  // required; with it, either every worker names one (each an Aether CPU)
+  // or none does (they take the first Aether CPUs, in order).
   std::optional<unsigned> cpu;
   std::optional<int> fifo_priority;  // SCHED_FIFO 1..99; none: SCHED_OTHER
   std::vector<std::string> pollers;  // run in this order, each on one worker only
@@ -89,7 +89,8 @@ struct RuntimeConfig {
 // [A-Za-z0-9_.-] and unique per kind; buffer counts in range; every port's
 // spec parses (net::check_port_spec: kind, target, backend keys) and its
 // pool exists; at least one worker; every worker has pollers and a CPU (or
-// partition placement); no CPU or poller on two workers; FIFO priority 1..99.
+// partition placement, with a CPU on every worker or on none); no CPU or
+// poller on two workers; FIFO priority 1..99.
 // The Error names the item and where it was written.
 [[nodiscard]] Result<void> validate_config(const RuntimeConfig& config);
 

@@ -98,6 +98,12 @@ TEST(RuntimeConfig, PartitionPlacementMakesCpuOptional) {
   EXPECT_FALSE(config->workers[0].cpu.has_value());
 }
 
+TEST(RuntimeConfig, PartitionPlacementWantsACpuOnEveryWorkerOrNone) {
+  EXPECT_THAT(error_of("[runtime]\npartition = true\n[[worker]]\nname = \"a\"\ncpu = 2\npollers = [\"p\"]\n"
+                       "[[worker]]\nname = \"b\"\npollers = [\"q\"]\n"),
+              StartsWith("test.toml:7:1: worker 'b': no cpu, but other workers name one"));
+}
+
 TEST(RuntimeConfig, InvalidTomlNamesLineAndColumn) {
   EXPECT_THAT(error_of("[[worker]\nname = 1\n"), StartsWith("test.toml:1:"));
   EXPECT_THAT(error_of("[runtime]\npartition = \n"), StartsWith("test.toml:2:"));

@@ -1,0 +1,222 @@
+// Runtime over real udp ports on loopback (no privileges): pools allocated
+// and shared as configured, pollers run on their workers until stopped,
+// frames received through the port a poller polls, and the errors an
+// application meets when its code and its config disagree.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <string>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "aether/core/thread_setup.hpp"
+#include "aether/core/unique_fd.hpp"
+#include "aether/runtime/runtime.hpp"
+
+namespace aether::runtime {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+// Polls until `stop_after` loops, then stops the runtime: a run that
+// returns proves the worker ran it.
+class CountingPoller final : public dataplane::Poller {
+ public:
+  CountingPoller(Runtime& runtime, std::uint64_t stop_after) : runtime_(runtime), stop_after_(stop_after) {}
+  bool poll() noexcept override {
+    if (polls_.fetch_add(1, std::memory_order_relaxed) + 1 == stop_after_) runtime_.stop();
+    return false;
+  }
+  [[nodiscard]] std::uint64_t polls() const noexcept { return polls_.load(std::memory_order_relaxed); }
+
+ private:
+  Runtime& runtime_;
+  std::uint64_t stop_after_;
+  std::atomic<std::uint64_t> polls_{0};
+};
+
+// Receives on queue 0 of `port` and frees what it got; stops the runtime
+// after the first frame.
+class ReceivingPoller final : public dataplane::Poller {
+ public:
+  ReceivingPoller(Runtime& runtime, net::Port& port, mem::Mempool& pool)
+      : runtime_(runtime), queue_(port.queue(0)), pool_(pool) {}
+  bool poll() noexcept override {
+    std::array<net::Packet*, 32> packets{};
+    const unsigned received = queue_.rx_burst(packets);
+    if (received > 0) {
+      last_length_.store(packets[received - 1]->length(), std::memory_order_relaxed);
+      pool_.free_bulk(std::span(packets.data(), received));
+      frames_.fetch_add(received, std::memory_order_relaxed);
+      runtime_.stop();
+    }
+    return received > 0;
+  }
+  [[nodiscard]] net::Queue* rx_queue() const noexcept override { return &queue_; }
+  std::atomic<std::uint64_t> frames_{0};
+  std::atomic<std::uint32_t> last_length_{0};
+
+ private:
+  Runtime& runtime_;
+  net::Queue& queue_;
+  mem::Mempool& pool_;
+};
+
+unsigned first_allowed_cpu() {
+  auto cpus = allowed_cpus();
+  return cpus && !cpus->empty() ? cpus->front() : 0;
+}
+
+RuntimeConfig one_worker_config(std::vector<std::string> pollers) {
+  RuntimeConfig config;
+  config.lock_memory = false;  // unit tests run unprivileged
+  config.workers.push_back(WorkerConfig{.name = "w", .cpu = first_allowed_cpu(), .fifo_priority = {},
+                                        .pollers = std::move(pollers), .where = {}});
+  return config;
+}
+
+TEST(Runtime, RunsAPollerOnItsPinnedWorkerUntilStopped) {
+  const unsigned cpu = first_allowed_cpu();  // before create(), which moves this (control) thread off it
+  auto runtime = Runtime::create(one_worker_config({"count"}));
+  ASSERT_TRUE(runtime) << runtime.error().describe();
+  CountingPoller counter(**runtime, 1000);
+  ASSERT_TRUE((*runtime)->add_poller("count", counter));
+  RunOptions options;
+  options.control_interval = std::chrono::milliseconds(5);
+  auto report = (*runtime)->run(options);
+  ASSERT_TRUE(report) << report.error().describe();
+  EXPECT_GE(counter.polls(), 1000u);
+  ASSERT_EQ(report->workers.size(), 1u);
+  EXPECT_EQ(report->workers[0].name, "w");
+  EXPECT_EQ(report->workers[0].cpu, cpu);
+  EXPECT_GE(report->workers[0].stats.loops, 1000u);
+  EXPECT_FALSE(report->stopped_by_signal);
+  EXPECT_TRUE(report->faults.empty());
+}
+
+TEST(Runtime, StopsAfterTheDurationAndTicksOnTheControlThread) {
+  auto runtime = Runtime::create(one_worker_config({"count"}));
+  ASSERT_TRUE(runtime) << runtime.error().describe();
+  CountingPoller counter(**runtime, 0);  // never stops by itself
+  ASSERT_TRUE((*runtime)->add_poller("count", counter));
+  int ticks = 0;
+  RunOptions options;
+  options.control_interval = std::chrono::milliseconds(10);
+  options.duration = std::chrono::milliseconds(50);
+  options.on_tick = [&](std::chrono::nanoseconds) { ++ticks; };
+  auto report = (*runtime)->run(options);
+  ASSERT_TRUE(report) << report.error().describe();
+  EXPECT_GE(ticks, 1);
+  EXPECT_GE(report->elapsed, std::chrono::milliseconds(50));
+}
+
+TEST(Runtime, RefusesPollersTheConfigDoesNotName) {
+  auto runtime = Runtime::create(one_worker_config({"count"}));
+  ASSERT_TRUE(runtime) << runtime.error().describe();
+  CountingPoller counter(**runtime, 1);
+  auto unknown = (*runtime)->add_poller("other", counter);
+  ASSERT_FALSE(unknown);
+  EXPECT_THAT(unknown.error().message, HasSubstr("poller 'other': no worker runs it"));
+  ASSERT_TRUE((*runtime)->add_poller("count", counter));
+  auto twice = (*runtime)->add_poller("count", counter);
+  ASSERT_FALSE(twice);
+  EXPECT_THAT(twice.error().message, HasSubstr("poller 'count' is already added"));
+}
+
+TEST(Runtime, RefusesToRunWithAPollerNeverAdded) {
+  auto config = parse_config(fmt::format("[runtime]\nlock_memory = false\n[[worker]]\nname = \"w\"\ncpu = {}\n"
+                                         "pollers = [\"missing\"]\n",
+                                         first_allowed_cpu()),
+                             "app.toml");
+  ASSERT_TRUE(config) << config.error().describe();
+  auto runtime = Runtime::create(std::move(*config));
+  ASSERT_TRUE(runtime) << runtime.error().describe();
+  auto report = (*runtime)->run();
+  ASSERT_FALSE(report);
+  EXPECT_THAT(report.error().message,
+              StartsWith("app.toml:3:1: worker 'w': poller 'missing' was never added (Runtime::add_poller)"));
+}
+
+TEST(Runtime, RefusesACpuOutsideTheAllowedSet) {
+  auto config = one_worker_config({"count"});
+  config.workers[0].cpu = 4000;
+  auto runtime = Runtime::create(std::move(config));
+  ASSERT_FALSE(runtime);
+  EXPECT_THAT(runtime.error().message, StartsWith("worker 'w': cpu 4000 is not one this process may run on; allowed: "));
+}
+
+TEST(Runtime, OpensPortsOnSharedAndOwnPools) {
+  auto config = one_worker_config({"count"});
+  config.pools.push_back(PoolConfig{.name = "shared", .buffers = 512, .where = {}});
+  config.ports.push_back(PortConfig{.name = "a", .spec = "udp:127.0.0.1:0", .pool = "shared", .buffers = 0, .where = {}});
+  config.ports.push_back(PortConfig{.name = "b", .spec = "udp:127.0.0.1:0", .pool = "shared", .buffers = 0, .where = {}});
+  config.ports.push_back(PortConfig{.name = "c", .spec = "udp:127.0.0.1:0", .pool = "", .buffers = 256, .where = {}});
+  auto runtime = Runtime::create(std::move(config));
+  ASSERT_TRUE(runtime) << runtime.error().describe();
+  Runtime& rt = **runtime;
+  auto shared = rt.pool("shared");
+  ASSERT_TRUE(shared) << shared.error().describe();
+  EXPECT_EQ((*shared)->capacity(), 512u);
+  EXPECT_EQ(rt.pool_of_port("a").value(), *shared);
+  EXPECT_EQ(rt.pool_of_port("b").value(), *shared);
+  mem::Mempool* own = rt.pool_of_port("c").value();
+  EXPECT_NE(own, *shared);
+  EXPECT_EQ(own->capacity(), 256u);
+  auto missing = rt.port("d");
+  ASSERT_FALSE(missing);
+  EXPECT_THAT(missing.error().message, HasSubstr("no port is named 'd'; ports: a, b, c"));
+  EXPECT_THAT(rt.pool("x").error().message, HasSubstr("no pool is named 'x'; pools: shared"));
+}
+
+TEST(Runtime, NamesThePortItCannotOpen) {
+  auto config = parse_config(fmt::format("[runtime]\nlock_memory = false\n[[port]]\nname = \"feed\"\n"
+                                         "spec = \"udp:192.0.2.77:9\"\n[[worker]]\nname = \"w\"\ncpu = {}\n"
+                                         "pollers = [\"p\"]\n",
+                                         first_allowed_cpu()),
+                             "app.toml");
+  ASSERT_TRUE(config) << config.error().describe();
+  auto runtime = Runtime::create(std::move(*config));
+  ASSERT_FALSE(runtime);
+  EXPECT_THAT(runtime.error().message, StartsWith("app.toml:3:1: port 'feed': "));
+}
+
+TEST(Runtime, APollerReceivesWhatIsSentToItsPort) {
+  auto config = one_worker_config({"receive"});
+  config.ports.push_back(PortConfig{.name = "in", .spec = "udp:127.0.0.1:0", .pool = "", .buffers = 256, .where = {}});
+  auto runtime = Runtime::create(std::move(config));
+  ASSERT_TRUE(runtime) << runtime.error().describe();
+  net::Port& port = *(*runtime)->port("in").value();
+  ReceivingPoller receiver(**runtime, port, *(*runtime)->pool_of_port("in").value());
+  ASSERT_TRUE((*runtime)->add_poller("receive", receiver));
+
+  // The kernel chose the port: info().interface is "127.0.0.1:PORT".
+  const std::string& bound = port.info().interface;
+  const auto colon = bound.rfind(':');
+  ASSERT_NE(colon, std::string::npos) << bound;
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<std::uint16_t>(std::stoul(bound.substr(colon + 1))));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  UniqueFd sender(socket(AF_INET, SOCK_DGRAM, 0));
+  ASSERT_TRUE(sender.valid());
+  const char payload[100] = {};
+  ASSERT_EQ(sendto(sender.get(), payload, sizeof(payload), 0, reinterpret_cast<const sockaddr*>(&to), sizeof(to)),
+            static_cast<ssize_t>(sizeof(payload)));
+
+  RunOptions options;
+  options.control_interval = std::chrono::milliseconds(5);
+  options.duration = std::chrono::seconds(20);  // a bound, not a timing assertion: a lost frame fails below
+  auto report = (*runtime)->run(options);
+  ASSERT_TRUE(report) << report.error().describe();
+  EXPECT_EQ(receiver.frames_.load(), 1u);
+  EXPECT_EQ(receiver.last_length_.load(), 42u + sizeof(payload));  // Ethernet + IPv4 + UDP headers in front
+}
+
+}  // namespace
+}  // namespace aether::runtime
