@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <array>
+#include <csignal>
+#include <cstdlib>
 #include <atomic>
 #include <string>
 
@@ -114,6 +116,38 @@ TEST(Runtime, StopsAfterTheDurationAndTicksOnTheControlThread) {
   ASSERT_TRUE(report) << report.error().describe();
   EXPECT_GE(ticks, 1);
   EXPECT_GE(report->elapsed, std::chrono::milliseconds(50));
+}
+
+// Sends SIGINT to the process on its first poll, as Ctrl-C would.
+class InterruptingPoller final : public dataplane::Poller {
+ public:
+  bool poll() noexcept override {
+    if (!sent_) kill(getpid(), SIGINT);
+    sent_ = true;
+    return false;
+  }
+
+ private:
+  bool sent_ = false;
+};
+
+// In a child process (the stop flag is process-wide and never reset):
+// exits 0 when SIGINT ended the run cleanly with the report saying so.
+[[noreturn]] void run_until_sigint() {
+  auto runtime = Runtime::create(one_worker_config({"interrupt"}));
+  if (!runtime) std::exit(2);
+  InterruptingPoller interrupter;
+  if (!(*runtime)->add_poller("interrupt", interrupter)) std::exit(3);
+  RunOptions options;
+  options.control_interval = std::chrono::milliseconds(5);
+  options.duration = std::chrono::seconds(20);  // a bound, not a timing assertion
+  auto report = (*runtime)->run(options);
+  std::exit(report && report->stopped_by_signal && report->workers.size() == 1 ? 0 : 4);
+}
+
+TEST(RuntimeDeathTest, SigintStopsTheRunAndSaysSo) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(run_until_sigint(), ::testing::ExitedWithCode(0), "");
 }
 
 TEST(Runtime, RefusesPollersTheConfigDoesNotName) {
