@@ -50,9 +50,8 @@ int main(int argc, char** argv) {
   if (argc < 3) return std::fprintf(stderr, "usage: %s PORT_SPEC CPU [SECONDS]\n", argv[0]), 2;
   runtime::RuntimeConfig config;  // or runtime::load_config("app.toml")
   config.lock_memory = false;     // true (the default) needs CAP_IPC_LOCK or a large ulimit -l
-  config.ports.push_back({.name = "in", .spec = argv[1], .pool = "", .buffers = 4096, .where = {}});
-  config.workers.push_back({.name = "echo", .cpu = std::stoul(argv[2]), .fifo_priority = {},
-                            .pollers = {"echo"}, .where = {}});
+  config.add_port("in", argv[1]);                            // a pool of its own, 4096 buffers
+  config.add_worker("echo", std::stoul(argv[2]), {"echo"});  // pinned to CPU argv[2], runs poller "echo"
   auto rt = runtime::Runtime::create(std::move(config));  // places, allocates, opens
   if (!rt) return fail(rt.error());
 

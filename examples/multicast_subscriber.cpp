@@ -69,9 +69,8 @@ int main(int argc, char** argv) {
   }
   runtime::RuntimeConfig config;
   config.lock_memory = false;
-  config.ports.push_back({.name = "feed", .spec = argv[1], .pool = "", .buffers = 4096, .where = {}});
-  config.workers.push_back({.name = "rx", .cpu = std::stoul(argv[2]), .fifo_priority = {},
-                            .pollers = {"count"}, .where = {}});
+  config.add_port("feed", argv[1]);
+  config.add_worker("rx", std::stoul(argv[2]), {"count"});
   auto rt = runtime::Runtime::create(std::move(config));
   if (!rt) return fail(rt.error());
   net::Port& port = *(*rt)->port("feed").value();

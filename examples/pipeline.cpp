@@ -50,12 +50,10 @@ int main(int argc, char** argv) {
   if (argc < 4) return std::fprintf(stderr, "usage: %s PORT_SPEC IO_CPU WORK_CPU [SECONDS]\n", argv[0]), 2;
   runtime::RuntimeConfig config;
   config.lock_memory = false;
-  config.ports.push_back({.name = "port", .spec = argv[1], .pool = "", .buffers = 4096, .where = {}});
+  config.add_port("port", argv[1]);
   // The io worker runs two pollers in turn: receive into one ring, send from the other.
-  config.workers.push_back({.name = "io", .cpu = std::stoul(argv[2]), .fifo_priority = {},
-                            .pollers = {"receive", "send"}, .where = {}});
-  config.workers.push_back({.name = "work", .cpu = std::stoul(argv[3]), .fifo_priority = {},
-                            .pollers = {"reply"}, .where = {}});
+  config.add_worker("io", std::stoul(argv[2]), {"receive", "send"});
+  config.add_worker("work", std::stoul(argv[3]), {"reply"});
   auto rt = runtime::Runtime::create(std::move(config));
   if (!rt) return fail(rt.error());
 

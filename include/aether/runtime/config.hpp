@@ -31,6 +31,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "aether/core/result.hpp"
@@ -83,6 +84,18 @@ struct RuntimeConfig {
   std::vector<PoolConfig> pools;
   std::vector<PortConfig> ports;
   std::vector<WorkerConfig> workers;
+
+  // Building in code, one line per item; the returned item can be adjusted
+  // (port.pool, worker.fifo_priority, ...). Checked by validate_config.
+  PoolConfig& add_pool(std::string name, std::uint32_t buffers) {
+    return pools.emplace_back(PoolConfig{std::move(name), buffers, {}});
+  }
+  PortConfig& add_port(std::string name, std::string spec) {
+    return ports.emplace_back(PortConfig{std::move(name), std::move(spec), {}, 4096, {}});
+  }
+  WorkerConfig& add_worker(std::string name, std::optional<unsigned> cpu, std::vector<std::string> pollers) {
+    return workers.emplace_back(WorkerConfig{std::move(name), cpu, std::nullopt, std::move(pollers), {}});
+  }
 };
 
 // Checks what does not need the host: names are non-empty, made of

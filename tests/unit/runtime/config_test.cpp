@@ -226,6 +226,21 @@ TEST(RuntimeConfig, ValidatesConfigsBuiltInCodeWithoutLocations) {
   EXPECT_THAT(result.error().message, StartsWith("port 'p': pool 'nope' is not defined"));
 }
 
+TEST(RuntimeConfig, BuildsInCodeOneLinePerItem) {
+  RuntimeConfig config;
+  config.add_pool("shared", 1024);
+  config.add_port("in", "udp:127.0.0.1:9000").pool = "shared";
+  config.add_port("out", "udp:127.0.0.1:9001").buffers = 512;
+  config.add_worker("w", 1, {"p"}).fifo_priority = 5;
+  ASSERT_TRUE(validate_config(config));
+  EXPECT_EQ(config.ports[0].pool, "shared");
+  EXPECT_EQ(config.ports[1].pool, "");
+  EXPECT_EQ(config.ports[1].buffers, 512u);
+  EXPECT_EQ(config.workers[0].cpu, 1u);
+  EXPECT_EQ(config.workers[0].fifo_priority, 5);
+  EXPECT_FALSE(config.workers[0].where.known());
+}
+
 TEST(RuntimeConfig, LoadsAFileAndNamesAMissingOne) {
   const std::filesystem::path path =
       std::filesystem::temp_directory_path() / ("aether-runtime-config-" + std::to_string(getpid()) + ".toml");
