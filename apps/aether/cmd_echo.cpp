@@ -49,6 +49,13 @@ Result<unsigned> choose_cpu(const DataplaneOptions& options, std::string_view co
 // Prints one line per second until stopped; `line` gets the seconds elapsed.
 // Stops early, returning it, when one of `ports` reports a device fault (a
 // userspace driver's device reset underneath it, or gone).
+// The port's own counters (xstats) and its rx timestamp source, one line.
+void print_port_xstats(const net::Port& port) {
+  std::string line = fmt::format("{} ({} rx timestamps):", port.info().spec, net::to_string(port.rx_timestamp_source()));
+  for (const auto& stat : port.xstats()) line += fmt::format(" {}={}", stat.name, stat.value);
+  fmt::print("{}\n", line);
+}
+
 std::optional<std::string> report_every_second(const DataplaneOptions& options,
                                                std::initializer_list<const net::Port*> ports,
                                                const std::function<std::string(double)>& line) {
@@ -118,6 +125,7 @@ int run_echo(const DataplaneOptions& options) {
   fmt::print("total: received {}, echoed {}, dropped {} (not IPv4/UDP {}, tx full {}); port rx drops {}, tx drops {}\n",
              c.received.get(), c.sent.get(), c.dropped(), c.dropped_not_udp.get(), c.dropped_tx_full.get(),
              port_stats.rx_drops(), port_stats.tx_drops());
+  print_port_xstats(*port->port);
   if (local) {
     fmt::print("answered: arp {}, icmp echo {}, udp {}; dropped: not for {} {}, malformed arp/icmp {}\n",
                c.arp_replies.get(), c.icmp_replies.get(), c.udp_replies.get(), options.ip, c.dropped_not_for_us.get(),
@@ -165,6 +173,8 @@ int run_fwd(const DataplaneOptions& options) {
   (*worker)->join();
   fmt::print("total: A->B forwarded {} dropped {}; B->A forwarded {} dropped {}\n", a_to_b.forwarded(), a_to_b.dropped(),
              b_to_a.forwarded(), b_to_a.dropped());
+  print_port_xstats(*a->port);
+  print_port_xstats(*b->port);
   if (fault) {
     fmt::print(stderr, "aether fwd: device fault, stopped: {}\n", *fault);
     return exit_failure;

@@ -2,6 +2,7 @@
 #include "aether/net/port_registry.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #ifdef AETHER_HAVE_BACKEND_udp
 #include "aether/backends/udp_port.hpp"
@@ -106,7 +107,8 @@ Result<const Backend*> backend_for(const PortSpec& spec) {
     }
     return &backend;
   }
-  return invalid_argument(fmt::format("port '{}': unknown kind '{}'", spec.text, spec.kind));
+  return invalid_argument(
+      fmt::format("port '{}': unknown kind '{}' (known: {})", spec.text, spec.kind, fmt::join(port_kinds(), ", ")));
 }
 
 }  // namespace
@@ -125,6 +127,12 @@ Result<PortSpec> check_port_spec(std::string_view text) {
   if (!backend) return std::move(backend).error();
   if (auto checked = (*backend)->check(*spec); !checked) return std::move(checked).error();
   return spec;
+}
+
+std::vector<std::string_view> port_kinds() {
+  std::vector<std::string_view> kinds;
+  for (const auto& backend : backends()) kinds.push_back(backend.description.kind);
+  return kinds;
 }
 
 std::vector<BackendDescription> describe_backends() {

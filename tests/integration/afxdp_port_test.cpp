@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 
 #include "aether/backends/afxdp_port.hpp"
+#include "port_contract_checks.hpp"
 #include "port_test_support.hpp"
 
 namespace aether::test {
@@ -110,12 +111,10 @@ void exchange(OpenedPort& from, const net::VethEnd& from_end, OpenedPort& to, co
 }
 
 void expect_clean_diagnostics(net::Port& port) {
-  auto diagnostics = backends::afxdp_queue_diagnostics(port);
-  ASSERT_TRUE(diagnostics.ok()) << diagnostics.error().describe();
-  EXPECT_EQ(diagnostics->invalid_kernel_addresses, 0u);
-  EXPECT_EQ(diagnostics->kernel_rx_invalid_descs, 0u);
-  EXPECT_EQ(diagnostics->kernel_tx_invalid_descs, 0u);
-  EXPECT_EQ(diagnostics->kernel_rx_ring_full, 0u);
+  EXPECT_EQ(contract::xstat(port, "invalid_kernel_addresses"), 0u);
+  EXPECT_EQ(contract::xstat(port, "kernel_rx_invalid_descs"), 0u);
+  EXPECT_EQ(contract::xstat(port, "kernel_tx_invalid_descs"), 0u);
+  EXPECT_EQ(contract::xstat(port, "kernel_rx_ring_full"), 0u);
 }
 
 class AfxdpPortTest : public ::testing::Test {
@@ -290,9 +289,7 @@ TEST_F(AfxdpPortTest, CopiesPacketsFromAnotherPoolAndCountsThem) {
   auto foreign = mem::Mempool::create(net::default_packet_pool_config(512, "foreign"));
   ASSERT_TRUE(foreign.ok()) << foreign.error().describe();
   exchange(a, veth_->end_a(), b, veth_->end_b(), 200, foreign->get());
-  auto diagnostics = backends::afxdp_queue_diagnostics(*a.port);
-  ASSERT_TRUE(diagnostics.ok());
-  EXPECT_EQ(diagnostics->tx_foreign_copied, 200u);
+  EXPECT_EQ(contract::xstat(*a.port, "tx_foreign_copied"), 200u);
   EXPECT_EQ((*foreign)->available(), (*foreign)->capacity()) << "the originals went back to their own pool";
 }
 
@@ -329,9 +326,7 @@ TEST_F(AfxdpPortTest, CountsFramesDroppedForWantOfBuffers) {
     ASSERT_TRUE(port.ok()) << port.error().describe();
     b.port = std::move(*port);
   }
-  auto diagnostics = backends::afxdp_queue_diagnostics(*b.port);
-  ASSERT_TRUE(diagnostics.ok());
-  ASSERT_EQ(diagnostics->fill_ring_target, 256u);
+  ASSERT_EQ(contract::xstat(*b.port, "fill_ring_target"), 256u);
 
   constexpr std::size_t sent = 600;
   for (std::size_t offset = 0; offset < sent; offset += 32) {
@@ -356,9 +351,7 @@ TEST_F(AfxdpPortTest, CountsFramesDroppedForWantOfBuffers) {
   EXPECT_EQ(stats.rx_packets, received);
   EXPECT_EQ(stats.rx_drop_no_buffer, sent - received) << "kernel drops for want of a buffer, counted once";
   EXPECT_EQ(stats.rx_drop_kernel, 0u);
-  diagnostics = backends::afxdp_queue_diagnostics(*b.port);
-  ASSERT_TRUE(diagnostics.ok());
-  EXPECT_EQ(diagnostics->kernel_rx_fill_ring_empty_descs, sent - received);
+  EXPECT_EQ(contract::xstat(*b.port, "kernel_rx_fill_ring_empty_descs"), sent - received);
 }
 
 TEST_F(AfxdpPortTest, BusyPollingIsNegotiatedAndFramesStillFlow) {

@@ -29,7 +29,6 @@ namespace aether::test {
 namespace {
 
 constexpr std::uint16_t udp_port = 9000;
-constexpr std::chrono::seconds memif_link_timeout{5};
 
 // Backends this suite runs on this host: all but vfio (see above).
 std::vector<std::string> available_kinds() {
@@ -51,15 +50,6 @@ net::VethEnd memif_end(std::string name, std::uint8_t last, const char* ip) {
   return end;
 }
 
-bool wait_until_up(const net::Port& port) {
-  const auto deadline = std::chrono::steady_clock::now() + memif_link_timeout;
-  while (port.link_state() != net::LinkState::up) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
 class PortConformance : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -78,27 +68,14 @@ class PortConformance : public ::testing::TestWithParam<std::string> {
   }
 
   // memif: a server (a) and a client (b) in this process on an abstract
-  // socket named after the process and test, both waited for up.
+  // socket named after the process and test.
   void open_memif_pair() {
     const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    const std::string socket = fmt::format("@aether-conformance-{}-{}", ::getpid(), test->name());
     end_a_ = memif_end("server", 0xa, "10.77.0.1");
     end_b_ = memif_end("client", 0xb, "10.77.0.2");
-    auto server = measure::open_port_and_pool("memif:" + socket + "?role=server", 0);
-    ASSERT_TRUE(server.ok()) << server.error().describe();
-    pair_.a = std::move(*server);
-    auto client = measure::open_port_and_pool("memif:" + socket + "?role=client", 1);
-    ASSERT_TRUE(client.ok()) << client.error().describe();
-    pair_.b = std::move(*client);
-    ASSERT_TRUE(wait_until_up(*pair_.b.port)) << "memif client not connected after " << memif_link_timeout.count() << " s";
-    ASSERT_TRUE(wait_until_up(*pair_.a.port)) << "memif server not connected after " << memif_link_timeout.count() << " s";
-    // A queue takes up its connection on its worker's next burst, and a
-    // memif client offers the server its receive buffers then: until the
-    // client has polled once, the server has nowhere to send (memif's
-    // design: the receiving client owns the S2C buffers).
-    std::array<mem::Packet*, 1> none{};
-    EXPECT_EQ(pair_.b.port->queue(0).rx_burst(none), 0u);
-    EXPECT_EQ(pair_.a.port->queue(0).rx_burst(none), 0u);
+    auto pair = test::open_memif_pair(fmt::format("aether-conformance-{}-{}", ::getpid(), test->name()));
+    ASSERT_TRUE(pair.ok()) << pair.error().describe();
+    pair_ = std::move(*pair);
   }
 
   // Sends `count` frames of varied sizes from `from` to `to` and checks that

@@ -5,11 +5,13 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -54,6 +56,34 @@ inline Result<PortPair> open_port_pair(const SpecForEnd& spec_for, bool kernel_a
   auto b = open_in_namespace(pair.veth->namespace_b(), spec_for(pair.veth->end_b()), 1);
   if (!b) return std::move(b).error();
   pair.b = std::move(*b);
+  return pair;
+}
+
+// Two memif ports of this process on the abstract socket @`name`: a server
+// (a) and a client (b), `query` ("&mode=interrupt") added to both specs,
+// both waited for up. A queue takes up its connection on its worker's next
+// burst, and a memif client offers the server its receive buffers then:
+// until the client has polled once the server has nowhere to send (memif's
+// design: the receiving client owns the S2C buffers), so each polls once.
+inline Result<PortPair> open_memif_pair(const std::string& name, const std::string& query = "") {
+  PortPair pair;
+  const std::string socket = "memif:@" + name;
+  auto server = measure::open_port_and_pool(socket + "?role=server" + query, 0);
+  if (!server) return std::move(server).error();
+  pair.a = std::move(*server);
+  auto client = measure::open_port_and_pool(socket + "?role=client" + query, 1);
+  if (!client) return std::move(client).error();
+  pair.b = std::move(*client);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (pair.a.port->link_state() != net::LinkState::up || pair.b.port->link_state() != net::LinkState::up) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Error{std::make_error_code(std::errc::timed_out), socket + ": memif ports not connected after 5 s"};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::array<mem::Packet*, 1> none{};
+  (void)pair.b.port->queue(0).rx_burst(none);
+  (void)pair.a.port->queue(0).rx_burst(none);
   return pair;
 }
 

@@ -1,6 +1,7 @@
 // afpacket: AF_PACKET sockets with TPACKET mmap rings on one interface.
 //
-//   afpacket:IFNAME[?version=2|3&frames=N&frame_size=N&block_size=N&block_timeout_ms=N&qdisc_bypass=0|1]
+//   afpacket:IFNAME[?version=2|3&frames=N&frame_size=N&block_size=N&block_timeout_ms=N&qdisc_bypass=0|1
+//                    &wait=spin|block]
 //
 //   version           rx ring format (default 2, see below)
 //   frames            frames per ring, rx and tx alike (default 2048)
@@ -14,6 +15,17 @@
 //                     pick from the link speed, typically 8 ms)
 //   qdisc_bypass      PACKET_QDISC_BYPASS on tx (default 1): frames go
 //                     straight to the driver, skipping the qdisc layer
+//   wait              spin (default): no rx_interrupt_fd(), a worker busy-polls
+//                     the ring. block: rx_interrupt_fd() is an epoll fd on the
+//                     rx socket (readable while the ring holds a frame for user
+//                     space, af_packet.c packet_poll): an idle worker sleeps
+//                     on it. rx_burst never blocks in either mode.
+//
+// Contract extras: Packet::timestamp is the ring header's kernel receive
+// time (tp_sec/tp_nsec, CLOCK_REALTIME) mapped onto net::RxClock;
+// join_multicast and set_promiscuous are PACKET_ADD_MEMBERSHIP on the
+// netdev (net::LinkMembership). xstats: multicast_groups, promiscuous,
+// rx_ring_freezes (TPACKET_V3 queue freezes, tp_freeze_q_cnt).
 //
 // Why TPACKET_V2 by default, though V3 is the newer format: V3 hands a
 // whole block of frames to user space only when the block is full or its
@@ -42,8 +54,7 @@
 //   rx_drop_no_buffer. A frame the ring truncated (longer than the ring
 //   frame) or that does not fit a buffer counts rx_drop_truncated. A VLAN
 //   tag the kernel took out of the frame (TP_STATUS_VLAN_VALID) is put
-//   back. Packet::timestamp is the kernel's receive time in CLOCK_REALTIME
-//   nanoseconds. No syscall, except reading PACKET_STATISTICS (which also
+//   back. No syscall, except reading PACKET_STATISTICS (which also
 //   resets it) into rx_drop_kernel when a frame carries TP_STATUS_LOSING
 //   (the kernel marks every frame written while it has unread drops) and
 //   once every 2^20 bursts, to catch drops that no frame followed.
@@ -81,6 +92,7 @@ struct AfPacketConfig {
   unsigned block_size = 1u << 18;
   unsigned block_timeout_ms = 1;
   bool qdisc_bypass = true;
+  bool wait_block = false;  // wait=block: the queue offers an rx interrupt fd
 
   // IFNAMSIZ (include/uapi/linux/if.h), without <net/if.h> in a public header.
   static constexpr std::size_t kInterfaceNameSize = 16;
@@ -106,7 +118,7 @@ struct AfPacketConfig {
 [[nodiscard]] inline Result<AfPacketConfig> parse_afpacket_config(const net::PortSpec& spec) {
   using Config = AfPacketConfig;
   if (auto known =
-          spec.check_keys({"version", "frames", "frame_size", "block_size", "block_timeout_ms", "qdisc_bypass"});
+          spec.check_keys({"version", "frames", "frame_size", "block_size", "block_timeout_ms", "qdisc_bypass", "wait"});
       !known) {
     return std::move(known).error();
   }
@@ -139,6 +151,9 @@ struct AfPacketConfig {
   auto bypass = spec.get_bool("qdisc_bypass", config.qdisc_bypass);
   if (!bypass) return std::move(bypass).error();
   config.qdisc_bypass = *bypass;
+  auto wait = spec.get_choice("wait", "spin", {"spin", "block"});
+  if (!wait) return std::move(wait).error();
+  config.wait_block = *wait == "block";
 
   // The checks of packet_set_ring, said in spec terms.
   if (config.frame_size % Config::kFrameAlignment != 0) {
@@ -168,7 +183,8 @@ struct AfPacketConfig {
                                                                     const net::PortOptions& options);
 
 inline constexpr std::string_view afpacket_synopsis =
-    "afpacket:IFNAME[?version=2|3&frames=N&frame_size=N&block_size=N&block_timeout_ms=N&qdisc_bypass=0|1]";
+    "afpacket:IFNAME[?version=2|3&frames=N&frame_size=N&block_size=N&block_timeout_ms=N&qdisc_bypass=0|1&wait=spin|"
+    "block]";
 inline constexpr std::string_view afpacket_summary =
     "AF_PACKET mmap rings (TPACKET_V2 rx by default, V3 on request), tx ring with qdisc bypass";
 

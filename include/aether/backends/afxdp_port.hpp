@@ -2,7 +2,7 @@
 // Debian's libxdp (<xdp/xsk.h>) and libbpf.
 //
 //   afxdp:IFNAME[?queue=N&mode=auto|native|generic&zero_copy=auto|on|off
-//                &busy_poll=0|1&busy_poll_usec=N&busy_poll_budget=N&ring_size=N]
+//                &busy_poll=0|1&busy_poll_usec=N&busy_poll_budget=N&ring_size=N&wait=spin|block]
 //
 // What the port does, in the order open_afxdp_port() does it:
 //   1. Loads its own XDP program (six BPF instructions: look up the rx queue
@@ -36,13 +36,27 @@
 //     then sendto(MSG_DONTWAIT) once per burst, only when the tx ring says
 //     XDP_RING_NEED_WAKEUP (always, in copy mode) or busy_poll=1.
 //   A packet from another pool is copied into a buffer of this UMEM (counted
-//   in AfxdpQueueDiagnostics::tx_foreign_copied) and the original freed to
+//   in the xstat tx_foreign_copied) and the original freed to
 //   its own pool; if no buffer is free, tx_burst stops there and the rest
 //   stays the caller's. Chained packets, frames shorter than an Ethernet
 //   header or longer than MTU + 18 are taken and counted as tx_drop_bad_frame.
 //   Kernel drop counters (XDP_STATISTICS) are folded into the queue's stats
 //   by the worker every ~100 ms (checked every 256 bursts), so they can lag
-//   that much; afxdp_queue_diagnostics() reads them exactly at any time.
+//   that much; xstats() reads them exactly at any time.
+//
+// Contract extras: wait=block makes rx_interrupt_fd() an epoll fd on the
+// XSK socket (readable while the rx ring holds frames, net/xdp/xsk.c
+// xsk_poll), so an idle worker sleeps; rx_burst never blocks. AF_XDP
+// descriptors carry no receive time: Packet::timestamp is the poll time
+// (one net::RxClock read per burst that returned frames). join_multicast and
+// set_promiscuous are PACKET_ADD_MEMBERSHIP on the netdev
+// (net::LinkMembership); the XDP program then redirects those frames too.
+// xstats: the socket's XDP_STATISTICS read now (kernel_rx_dropped,
+// kernel_rx_invalid_descs, kernel_tx_invalid_descs, kernel_rx_ring_full,
+// kernel_rx_fill_ring_empty_descs, kernel_tx_ring_empty_descs), then
+// tx_foreign_copied, invalid_kernel_addresses (must stay 0), tx_wakeups and
+// rx_wakeups (sendto/recvfrom calls), fill_ring_target, zero_copy,
+// multicast_groups, promiscuous.
 //
 // Every frame arriving on the bound queue goes to the socket, ARP and IPv6
 // neighbour discovery included: the kernel stack on that interface queue
@@ -72,7 +86,7 @@ namespace aether::backends {
 
 inline constexpr std::string_view afxdp_synopsis =
     "afxdp:IFNAME[?queue=N&mode=auto|native|generic&zero_copy=auto|on|off&busy_poll=0|1&busy_poll_usec=N"
-    "&busy_poll_budget=N&ring_size=N]";
+    "&busy_poll_budget=N&ring_size=N&wait=spin|block]";
 inline constexpr std::string_view afxdp_summary =
     "AF_XDP socket on the Aether mempool as UMEM, own XDP program attached by BPF link (libxdp/libbpf)";
 
@@ -88,6 +102,7 @@ struct AfxdpOptions {
   std::uint32_t busy_poll_usec = 20;       // SO_BUSY_POLL
   std::uint32_t busy_poll_budget = 64;     // SO_BUSY_POLL_BUDGET: Aether's default burst size
   std::uint32_t ring_size = 2048;          // rx, tx, fill and completion rings (libxdp's default)
+  bool wait_block = false;                 // wait=block: the queue offers an rx interrupt fd
 };
 
 // Parses and range-checks an afxdp spec. Errors name the spec, the key and
@@ -97,7 +112,7 @@ struct AfxdpOptions {
     return invalid_argument(fmt::format("port '{}': not an afxdp spec (kind '{}')", spec.text, spec.kind));
   }
   if (auto known = spec.check_keys(
-          {"queue", "mode", "zero_copy", "busy_poll", "busy_poll_usec", "busy_poll_budget", "ring_size"});
+          {"queue", "mode", "zero_copy", "busy_poll", "busy_poll_usec", "busy_poll_budget", "ring_size", "wait"});
       !known) {
     return std::move(known).error();
   }
@@ -129,6 +144,10 @@ struct AfxdpOptions {
                                         "(use mode=native or mode=auto)",
                                         spec.text));
   }
+
+  auto wait = spec.get_choice("wait", "spin", {"spin", "block"});
+  if (!wait) return std::move(wait).error();
+  options.wait_block = *wait == "block";
 
   auto busy_poll = spec.get_bool("busy_poll", false);
   if (!busy_poll) return std::move(busy_poll).error();
@@ -168,27 +187,5 @@ struct AfxdpOptions {
 // alignment, RLIMIT_MEMLOCK).
 [[nodiscard]] Result<std::unique_ptr<net::Port>> open_afxdp_port(const net::PortSpec& spec,
                                                                  const net::PortOptions& options);
-
-// What the AF_XDP socket and this backend counted, beyond QueueStats.
-struct AfxdpQueueDiagnostics {
-  // struct xdp_statistics (linux/if_xdp.h), read now with getsockopt.
-  std::uint64_t kernel_rx_dropped = 0;
-  std::uint64_t kernel_rx_invalid_descs = 0;
-  std::uint64_t kernel_tx_invalid_descs = 0;
-  std::uint64_t kernel_rx_ring_full = 0;
-  std::uint64_t kernel_rx_fill_ring_empty_descs = 0;
-  std::uint64_t kernel_tx_ring_empty_descs = 0;
-  // Counted by the queue's worker (relaxed reads; may lag by a burst).
-  std::uint64_t tx_foreign_copied = 0;        // packets of another pool copied into this UMEM
-  std::uint64_t invalid_kernel_addresses = 0; // rx or completion addresses refused (must stay 0)
-  std::uint64_t tx_wakeups = 0;               // sendto() calls
-  std::uint64_t rx_wakeups = 0;               // recvfrom() calls
-  std::uint64_t fill_ring_target = 0;         // buffers the fill ring is kept topped up to
-  bool zero_copy = false;                     // XDP_OPTIONS_ZEROCOPY
-};
-
-// Diagnostics of queue `queue` of an afxdp port. Any thread. Errors if the
-// port is not an afxdp port or the queue index is out of range.
-[[nodiscard]] Result<AfxdpQueueDiagnostics> afxdp_queue_diagnostics(net::Port& port, unsigned queue = 0);
 
 }  // namespace aether::backends

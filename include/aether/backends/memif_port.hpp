@@ -24,8 +24,18 @@
 //               the server (the pool's memfd is a memif region); 0 copies
 //               through a separate region instead (see "Trust" below)
 //   mode        polling (default): tell the peer not to signal (MASK_INT);
+//               the queues have no rx_interrupt_fd().
 //               interrupt: the peer writes the ring's eventfd after each
-//               burst; wait with MemifPort::wait_for_rx()
+//               burst; each queue's rx_interrupt_fd() is an epoll fd on it
+//               (stable across reconnects), so an idle worker sleeps there
+//               (dataplane::Worker). rx_burst never blocks.
+//
+// Contract extras: Packet::timestamp is the poll time (memif descriptors
+// carry none; one net::RxClock read per burst with frames). A
+// point-to-point link has no address filter: every frame the peer sends
+// arrives, so join_multicast and set_promiscuous succeed and change nothing
+// (what arrives is the peer's choice). xstats: the MemifQueueCounters
+// summed over queues, connections, disconnects, multicast_groups.
 //   secret      up to 23 characters; the server refuses clients without it
 //   retry_ms    client reconnect interval (default 100)
 //   handshake_ms  a connection not up after this long is dropped (default 2000)
@@ -132,15 +142,6 @@ class MemifPort : public net::Port {
   virtual bool wait_until_up(std::chrono::milliseconds timeout) const = 0;
   // Blocks until the link is down, or the timeout passes. True if down.
   virtual bool wait_until_down(std::chrono::milliseconds timeout) const = 0;
-  // Interrupt mode: a pollable fd (an epoll fd) that becomes readable when
-  // the peer signals queue `queue`; -1 in polling mode. Stable across
-  // reconnects.
-  [[nodiscard]] virtual int rx_interrupt_fd(unsigned queue) const noexcept = 0;
-  // Interrupt mode: waits until the peer signals queue `queue` (or the
-  // timeout passes; returns whether it signalled). Pattern: rx_burst until
-  // it returns 0, then wait_for_rx: a frame published after the last
-  // rx_burst has already signalled, so none is missed.
-  virtual bool wait_for_rx(unsigned queue, std::chrono::milliseconds timeout) = 0;
 };
 
 // Opens a memif port. A server binds its socket here (errors: address in

@@ -1,7 +1,7 @@
 // udp: the standard Linux path, a kernel UDP socket behind the Port
 // interface. Every other backend's figures are compared with this one.
 //
-//   udp:LOCAL_IP:PORT[?busy_poll=USEC&wait=spin|block&batch=N]
+//   udp:LOCAL_IP:PORT[?busy_poll=USEC&wait=spin|block&batch=N&interface=NAME]
 //
 //   LOCAL_IP   an IPv4 address of this host (network namespace) to bind,
 //              or 0.0.0.0 for all of them
@@ -10,11 +10,24 @@
 //   busy_poll  SO_BUSY_POLL in microseconds (0 = off, the default). Values
 //              above net.core.busy_poll need CAP_NET_ADMIN; a refusal is
 //              reported in info().notes and the port opens without it.
-//   wait       spin (default): rx_burst never blocks (recvmmsg with
-//              MSG_DONTWAIT, one syscall per burst).
-//              block: rx_burst first waits in poll() for up to 10 ms, then
-//              receives: the classic blocking receive, with its wake-up cost.
+//   wait       rx_burst never blocks (recvmmsg with MSG_DONTWAIT, one
+//              syscall per burst) in either mode.
+//              spin (default): the queue has no rx_interrupt_fd(); a worker
+//              busy-polls it.
+//              block: rx_interrupt_fd() is an epoll fd readable while the
+//              socket is (net::ReadinessFd): an idle worker sleeps in poll(2)
+//              on it, the classic blocking receive with its wake-up cost.
 //   batch      most datagrams per recvmmsg/sendmmsg call, 1..1024 (32)
+//   interface  the netdev multicast groups are joined and sent on
+//              (IP_MULTICAST_IF; default: the one owning LOCAL_IP; with 0.0.0.0 and no interface, the kernel
+//              picks by route). A socket bound to a unicast address receives
+//              no multicast: a subscriber binds 0.0.0.0 or the group.
+//
+// Contract extras: Packet::timestamp is the kernel's SO_TIMESTAMPNS
+// (CLOCK_REALTIME) mapped onto net::RxClock; join_multicast is
+// IP_ADD_MEMBERSHIP; promiscuous mode is refused (a socket has none).
+// xstats: multicast_groups, rx_timestamp_fallbacks (datagrams without a
+// kernel stamp, stamped with the poll time), busy_poll_us.
 //
 // The port speaks Ethernet frames like every other backend, so the same
 // echo code runs on all of them:
@@ -38,14 +51,14 @@
 // When the pool is empty rx_burst receives nothing and the datagrams wait
 // in the socket buffer (the kernel counts them if it overflows).
 //
-// Syscalls on the data path: rx_burst makes one recvmmsg (plus one poll in
-// wait=block), tx_burst one sendmmsg per `batch` frames (more only when the
+// Syscalls on the data path: rx_burst makes one recvmmsg, tx_burst one sendmmsg per `batch` frames (more only when the
 // kernel refuses a datagram).
 #pragma once
 
 #include <charconv>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -67,11 +80,9 @@ struct UdpPortConfig {
   unsigned busy_poll_us = 0;  // SO_BUSY_POLL; 0 = not set
   UdpWait wait = UdpWait::spin;
   unsigned batch = 32;  // datagrams per recvmmsg/sendmmsg
+  std::string interface;  // multicast joins; "" = the one owning ip_be
 
   static constexpr unsigned kMaxBatch = 1024;
-  // poll() timeout of wait=block: short, so that a worker can still notice
-  // that it has been asked to stop.
-  static constexpr int kBlockTimeoutMs = 10;
 };
 
 // Parses the target and parameters of a udp spec. Errors name the spec and
@@ -80,7 +91,7 @@ struct UdpPortConfig {
 // Inline (pure logic on aether::net only), so that specs can be checked
 // and tested without linking the backend, as afxdp_port.hpp does.
 [[nodiscard]] inline Result<UdpPortConfig> parse_udp_port_config(const net::PortSpec& spec) {
-  if (auto known = spec.check_keys({"busy_poll", "wait", "batch"}); !known) return std::move(known).error();
+  if (auto known = spec.check_keys({"busy_poll", "wait", "batch", "interface"}); !known) return std::move(known).error();
 
   UdpPortConfig config;
   const std::string_view target = spec.target;
@@ -119,6 +130,7 @@ struct UdpPortConfig {
   auto batch = spec.get_unsigned("batch", config.batch, 1, UdpPortConfig::kMaxBatch);
   if (!batch) return std::move(batch).error();
   config.batch = static_cast<unsigned>(*batch);
+  if (auto name = spec.find("interface")) config.interface = std::string(*name);
   return config;
 }
 
@@ -129,7 +141,8 @@ struct UdpPortConfig {
 [[nodiscard]] Result<std::unique_ptr<net::Port>> open_udp_port(const net::PortSpec& spec,
                                                                const net::PortOptions& options);
 
-inline constexpr std::string_view udp_synopsis = "udp:LOCAL_IP:PORT[?busy_poll=USEC&wait=spin|block&batch=N]";
+inline constexpr std::string_view udp_synopsis =
+    "udp:LOCAL_IP:PORT[?busy_poll=USEC&wait=spin|block&batch=N&interface=NAME]";
 inline constexpr std::string_view udp_summary =
     "kernel UDP socket, recvmmsg/sendmmsg, synthetic Ethernet headers (the baseline)";
 

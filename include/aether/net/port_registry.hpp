@@ -38,5 +38,8 @@ struct BackendDescription {
   bool available;              // compiled into this build
 };
 [[nodiscard]] std::vector<BackendDescription> describe_backends();
+// The port kinds, in the registry's order: the one list (a kind whose
+// backend is not in this build is still a kind, refused when opened).
+[[nodiscard]] std::vector<std::string_view> port_kinds();
 
 }  // namespace aether::net

@@ -43,12 +43,10 @@ struct PortSpec {
   [[nodiscard]] Result<void> check_keys(std::initializer_list<std::string_view> known) const;
 };
 
-// Splits a spec into kind, target and parameters. Refuses an empty kind or
-// target, an unknown kind (listing the known ones), a parameter without '=',
-// and a key given twice.
+// Splits a spec into kind, target and parameters: syntax only. Refuses an
+// empty kind or target, a parameter without '=', and a key given twice.
+// Whether the kind exists is the registry's to say (port_registry.hpp, the
+// one list of kinds: check_port_spec, open_port).
 [[nodiscard]] Result<PortSpec> parse_port_spec(std::string_view text);
-
-// The kinds parse_port_spec accepts.
-[[nodiscard]] const std::vector<std::string_view>& known_port_kinds();
 
 }  // namespace aether::net

@@ -7,6 +7,7 @@
 
 #include "aether/backends/afpacket_port.hpp"
 #include "aether/mem/mempool.hpp"
+#include "aether/net/link_membership.hpp"
 #include "afpacket_queue.hpp"
 #include "packet_socket.hpp"
 
@@ -17,9 +18,12 @@ using afpacket::PacketSocket;
 
 class AfPacketPort final : public net::Port {
  public:
-  AfPacketPort(net::PortInfo info, PacketSocket rx_socket, PacketSocket tx_socket, mem::Mempool& pool, unsigned version,
-               std::uint16_t port_id)
-      : info_(std::move(info)), rx_socket_(std::move(rx_socket)), tx_socket_(std::move(tx_socket)) {
+  AfPacketPort(net::PortInfo info, PacketSocket rx_socket, PacketSocket tx_socket, net::LinkMembership membership,
+               mem::Mempool& pool, unsigned version, std::uint16_t port_id)
+      : info_(std::move(info)),
+        rx_socket_(std::move(rx_socket)),
+        tx_socket_(std::move(tx_socket)),
+        membership_(std::move(membership)) {
     // The format is chosen here, once: no version branch on the data path.
     if (version == 3) {
       queue_ = std::make_unique<afpacket::AfPacketQueueV3>(rx_socket_, tx_socket_, pool, info_.mtu, port_id);
@@ -32,10 +36,28 @@ class AfPacketPort final : public net::Port {
   [[nodiscard]] net::Queue& queue(unsigned /*index*/) noexcept override { return *queue_; }
   [[nodiscard]] net::LinkState link_state() const override { return rx_socket_.link_state(); }
 
+  [[nodiscard]] std::vector<net::XStat> xstats() const override {
+    std::vector<net::XStat> out{{"rx_ring_freezes", queue_->rx_ring_freezes()}};
+    membership_.append_xstats(out);
+    return out;
+  }
+  [[nodiscard]] net::RxTimestampSource rx_timestamp_source() const noexcept override {
+    return net::RxTimestampSource::kernel;
+  }
+  [[nodiscard]] Result<void> join_multicast(std::uint32_t group_be) override {
+    return membership_.join_multicast(group_be);
+  }
+  [[nodiscard]] Result<void> leave_multicast(std::uint32_t group_be) override {
+    return membership_.leave_multicast(group_be);
+  }
+  [[nodiscard]] Result<void> set_promiscuous(bool enabled) override { return membership_.set_promiscuous(enabled); }
+  void set_interrupt(net::ReadinessFd interrupt) { queue_->set_interrupt(std::move(interrupt)); }
+
  private:
   net::PortInfo info_;
   PacketSocket rx_socket_;
   PacketSocket tx_socket_;
+  net::LinkMembership membership_;
   std::unique_ptr<afpacket::AfPacketQueue> queue_;  // declared last: destroyed before the rings it reads
 };
 
@@ -132,8 +154,19 @@ Result<std::unique_ptr<net::Port>> open_afpacket_port(const net::PortSpec& spec,
         "or its retire timer (>= 1 ms) fires; version=3 suits throughput with fewer wake-ups");
   }
   add_size_notes(*config, *options.pool, info);
-  return std::unique_ptr<net::Port>(std::make_unique<AfPacketPort>(std::move(info), std::move(*rx), std::move(*tx),
-                                                                   *options.pool, config->version, options.port_id));
+  auto membership = net::LinkMembership::open(config->interface, fmt::format("port '{}'", spec.text));
+  if (!membership) return std::move(membership).error();
+  net::ReadinessFd interrupt;
+  if (config->wait_block) {
+    auto watched = net::ReadinessFd::watch(rx->fd(), fmt::format("port '{}'", spec.text));
+    if (!watched) return std::move(watched).error();
+    interrupt = std::move(*watched);
+    info.mode += ", wait=block (the worker sleeps on the rx socket)";
+  }
+  auto port = std::make_unique<AfPacketPort>(std::move(info), std::move(*rx), std::move(*tx), std::move(*membership),
+                                             *options.pool, config->version, options.port_id);
+  port->set_interrupt(std::move(interrupt));
+  return std::unique_ptr<net::Port>(std::move(port));
 }
 
 }  // namespace aether::backends

@@ -24,6 +24,7 @@ AfPacketQueue::AfPacketQueue(const PacketSocket& rx_socket, const PacketSocket& 
     : rx_fd_(rx_socket.fd()),
       pool_(pool),
       cache_(pool),
+      rx_clock_(net::RxClock::process()),
       data_room_(pool.data_room()),
       port_id_(port_id),
       tx_fd_(tx_socket.fd()),
@@ -54,7 +55,7 @@ bool AfPacketQueue::copy_frame(mem::Packet& packet, const RxFrame& frame) noexce
   (void)packet.set_length(static_cast<std::uint16_t>(length));
   packet.port = port_id_;
   packet.queue = 0;
-  packet.timestamp = frame.timestamp_ns;
+  packet.timestamp = rx_clock_.from_realtime_ns(frame.timestamp_ns);
   return true;
 }
 
@@ -64,8 +65,10 @@ void AfPacketQueue::read_kernel_drops() noexcept {
   // shorter one for V2 (af_packet.c, packet_getsockopt).
   tpacket_stats_v3 statistics{};
   socklen_t length = sizeof statistics;
-  if (getsockopt(rx_fd_, SOL_PACKET, PACKET_STATISTICS, &statistics, &length) == 0 && statistics.tp_drops != 0) {
-    counters_.rx_drop_kernel.add(statistics.tp_drops);
+  if (getsockopt(rx_fd_, SOL_PACKET, PACKET_STATISTICS, &statistics, &length) == 0) {
+    if (statistics.tp_drops != 0) counters_.rx_drop_kernel.add(statistics.tp_drops);
+    // Only a V3 socket copies the longer struct (V2's length stays short).
+    if (length == sizeof statistics && statistics.tp_freeze_q_cnt != 0) ring_freezes_.add(statistics.tp_freeze_q_cnt);
   }
   losing_ = false;
   bursts_since_statistics_ = 0;

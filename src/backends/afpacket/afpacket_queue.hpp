@@ -21,6 +21,8 @@
 #include "aether/mem/mempool.hpp"
 #include "aether/mem/mempool_cache.hpp"
 #include "aether/net/port.hpp"
+#include "aether/net/readiness_fd.hpp"
+#include "aether/net/rx_clock.hpp"
 #include "packet_socket.hpp"
 
 namespace aether::backends::afpacket {
@@ -84,6 +86,11 @@ class AfPacketQueue : public net::Queue {
   AfPacketQueue& operator=(const AfPacketQueue&) = delete;
 
   unsigned tx_burst(std::span<mem::Packet*> packets) noexcept final;
+  // wait=block: an epoll fd on the rx socket (net::ReadinessFd); else -1.
+  [[nodiscard]] int rx_interrupt_fd() const noexcept final { return interrupt_.fd(); }
+  void set_interrupt(net::ReadinessFd interrupt) noexcept { interrupt_ = std::move(interrupt); }
+  // TPACKET_V3 queue freezes seen in PACKET_STATISTICS (an xstat).
+  [[nodiscard]] std::uint64_t rx_ring_freezes() const noexcept { return ring_freezes_.get(); }
 
  protected:
   // Hands `count` ready frames from `ring` to `out` (out.size() >= count):
@@ -114,6 +121,9 @@ class AfPacketQueue : public net::Queue {
 
   mem::Mempool& pool_;
   mem::MempoolCache cache_;
+  const net::RxClock& rx_clock_;
+  net::ReadinessFd interrupt_;
+  net::QueueCounters::Counter ring_freezes_;
   const std::size_t data_room_;
   const std::uint16_t port_id_;
   bool losing_ = false;        // a frame since the last statistics read had TP_STATUS_LOSING

@@ -9,6 +9,7 @@
 
 #include "aether/backends/afxdp_port.hpp"
 #include "aether/core/log.hpp"
+#include "aether/net/link_membership.hpp"
 #include "buffer_ledger.hpp"
 #include "interface.hpp"
 #include "queue.hpp"
@@ -51,9 +52,23 @@ class AfxdpPort final : public net::Port {
   [[nodiscard]] net::LinkState link_state() const override {
     return afxdp::read_link_state(control_socket_.get(), info_.interface);
   }
-  [[nodiscard]] AfxdpQueue& afxdp_queue() noexcept { return *queue_; }
+  [[nodiscard]] std::vector<net::XStat> xstats() const override {
+    std::vector<net::XStat> out;
+    queue_->append_xstats(out);
+    membership_.append_xstats(out);
+    return out;
+  }
+  [[nodiscard]] net::RxTimestampSource rx_timestamp_source() const noexcept override {
+    return net::RxTimestampSource::poll_time;
+  }
+  [[nodiscard]] Result<void> join_multicast(std::uint32_t group_be) override { return membership_.join_multicast(group_be); }
+  [[nodiscard]] Result<void> leave_multicast(std::uint32_t group_be) override {
+    return membership_.leave_multicast(group_be);
+  }
+  [[nodiscard]] Result<void> set_promiscuous(bool enabled) override { return membership_.set_promiscuous(enabled); }
 
   net::PortInfo info_;
+  net::LinkMembership membership_;        // multicast and promiscuous memberships of the netdev
   std::uint32_t queue_index_;
   afxdp::FileDescriptor control_socket_;  // link state ioctls, answered in the port's namespace
   afxdp::BufferLedger ledger_;            // destroyed last
@@ -192,13 +207,22 @@ Result<std::unique_ptr<net::Port>> open_afxdp_port(const net::PortSpec& spec, co
   queue_config.zero_copy = zero_copy;
   port->queue_ = std::make_unique<AfxdpQueue>(pool, *port->umem_, *port->socket_, port->ledger_, queue_config);
   port->queue_->prime_fill_ring();
+  if (options.wait_block) {
+    auto watched = net::ReadinessFd::watch(port->socket_->fd(), fmt::format("port '{}'", spec.text));
+    if (!watched) return std::move(watched).error();
+    port->queue_->set_interrupt(std::move(*watched));
+  }
+  auto membership = net::LinkMembership::open(options.interface, fmt::format("port '{}'", spec.text));
+  if (!membership) return std::move(membership).error();
+  port->membership_ = std::move(*membership);
 
   net::PortInfo& info = port->info_;
   info.spec = spec.text;
   info.kind = "afxdp";
   info.interface = options.interface;
-  info.mode = fmt::format("{} {}{}", afxdp::to_string(port->link_.mode()), zero_copy ? "zero-copy" : "copy",
-                          busy_poll ? ", busy poll" : "");
+  info.mode = fmt::format("{} {}{}{}", afxdp::to_string(port->link_.mode()), zero_copy ? "zero-copy" : "copy",
+                          busy_poll ? ", busy poll" : "",
+                          options.wait_block ? ", wait=block (the worker sleeps on the socket)" : "");
   notes.push_back(fmt::format("queue {} of '{}'{}, rings of {}, need_wakeup on", options.queue, options.interface,
                               facts->driver.empty() ? "" : fmt::format(" (driver {})", facts->driver),
                               options.ring_size));
@@ -208,17 +232,6 @@ Result<std::unique_ptr<net::Port>> open_afxdp_port(const net::PortSpec& spec, co
   info.mtu = facts->mtu;
   log::debug("afxdp '{}': {}", spec.text, info.mode);
   return std::unique_ptr<net::Port>(std::move(port));
-}
-
-Result<AfxdpQueueDiagnostics> afxdp_queue_diagnostics(net::Port& port, unsigned queue) {
-  auto* afxdp_port = dynamic_cast<AfxdpPort*>(&port);
-  if (afxdp_port == nullptr) {
-    return invalid_argument(fmt::format("port '{}' is a {} port, not afxdp", port.info().spec, port.info().kind));
-  }
-  if (queue >= afxdp_port->info().queue_count) {
-    return invalid_argument(fmt::format("port '{}' has no queue {}", port.info().spec, queue));
-  }
-  return afxdp_port->afxdp_queue().diagnostics();
 }
 
 }  // namespace aether::backends

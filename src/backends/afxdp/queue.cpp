@@ -28,6 +28,7 @@ AfxdpQueue::AfxdpQueue(mem::Mempool& pool, Umem& umem, XskSocket& socket, Buffer
       completion_(&umem.completion_ring()),
       pool_(&pool),
       ledger_(&ledger),
+      rx_clock_(&net::RxClock::process()),
       chunk_mask_(~(std::uint64_t{umem.chunk_size()} - 1)),
       socket_(&socket),
       config_(config),
@@ -77,23 +78,21 @@ void AfxdpQueue::wake_rx() noexcept {
   (void)recvfrom(socket_->fd(), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
 }
 
-AfxdpQueueDiagnostics AfxdpQueue::diagnostics() const noexcept {
-  AfxdpQueueDiagnostics out;
+void AfxdpQueue::append_xstats(std::vector<net::XStat>& out) const {
   xdp_statistics kernel{};
   (void)socket_->statistics(kernel);
-  out.kernel_rx_dropped = kernel.rx_dropped;
-  out.kernel_rx_invalid_descs = kernel.rx_invalid_descs;
-  out.kernel_tx_invalid_descs = kernel.tx_invalid_descs;
-  out.kernel_rx_ring_full = kernel.rx_ring_full;
-  out.kernel_rx_fill_ring_empty_descs = kernel.rx_fill_ring_empty_descs;
-  out.kernel_tx_ring_empty_descs = kernel.tx_ring_empty_descs;
-  out.tx_foreign_copied = tx_foreign_copied_.get();
-  out.invalid_kernel_addresses = invalid_kernel_addresses_.get();
-  out.tx_wakeups = tx_wakeups_.get();
-  out.rx_wakeups = rx_wakeups_.get();
-  out.fill_ring_target = config_.fill_target;
-  out.zero_copy = config_.zero_copy;
-  return out;
+  out.push_back({"kernel_rx_dropped", kernel.rx_dropped});
+  out.push_back({"kernel_rx_invalid_descs", kernel.rx_invalid_descs});
+  out.push_back({"kernel_tx_invalid_descs", kernel.tx_invalid_descs});
+  out.push_back({"kernel_rx_ring_full", kernel.rx_ring_full});
+  out.push_back({"kernel_rx_fill_ring_empty_descs", kernel.rx_fill_ring_empty_descs});
+  out.push_back({"kernel_tx_ring_empty_descs", kernel.tx_ring_empty_descs});
+  out.push_back({"tx_foreign_copied", tx_foreign_copied_.get()});
+  out.push_back({"invalid_kernel_addresses", invalid_kernel_addresses_.get()});
+  out.push_back({"tx_wakeups", tx_wakeups_.get()});
+  out.push_back({"rx_wakeups", rx_wakeups_.get()});
+  out.push_back({"fill_ring_target", config_.fill_target});
+  out.push_back({"zero_copy", config_.zero_copy ? 1u : 0u});
 }
 
 }  // namespace aether::backends::afxdp

@@ -26,10 +26,13 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "aether/backends/afxdp_port.hpp"
 #include "aether/mem/mempool.hpp"
 #include "aether/net/port.hpp"
+#include "aether/net/readiness_fd.hpp"
+#include "aether/net/rx_clock.hpp"
 #include "buffer_ledger.hpp"
 #include "socket.hpp"
 #include "umem.hpp"
@@ -59,8 +62,12 @@ class AfxdpQueue final : public net::Queue {
   // Puts fill_target buffers on the fill ring. Control path (open).
   void prime_fill_ring() noexcept;
 
-  // Exact kernel counters now plus this queue's own. Any thread.
-  [[nodiscard]] AfxdpQueueDiagnostics diagnostics() const noexcept;
+  // Exact kernel counters now plus this queue's own, as xstats. Any thread.
+  void append_xstats(std::vector<net::XStat>& out) const;
+
+  // wait=block: an epoll fd on the XSK socket (net::ReadinessFd); else -1.
+  [[nodiscard]] int rx_interrupt_fd() const noexcept override { return interrupt_.fd(); }
+  void set_interrupt(net::ReadinessFd interrupt) noexcept { interrupt_ = std::move(interrupt); }
 
   // The most frames one burst call handles; larger spans are served in part.
   static constexpr std::uint32_t kMaxBurst = 256;
@@ -85,6 +92,7 @@ class AfxdpQueue final : public net::Queue {
   xsk_ring_cons* completion_;
   mem::Mempool* pool_;
   BufferLedger* ledger_;
+  const net::RxClock* rx_clock_;   // Packet::timestamp: the poll time
   std::uint64_t chunk_mask_;       // ~(chunk_size - 1)
   std::uint32_t kernel_rx_buffers_ = 0;  // given on the fill ring, not yet back on rx
   std::uint32_t bursts_ = 0;
@@ -96,6 +104,7 @@ class AfxdpQueue final : public net::Queue {
   mem::MempoolCache cache_;
   std::uint64_t next_statistics_ns_ = 0;
   xdp_statistics folded_{};        // kernel counters already added to counters_
+  net::ReadinessFd interrupt_;
 
   // Diagnostics, single writer (this queue's thread), relaxed.
   net::QueueCounters::Counter tx_foreign_copied_;

@@ -100,9 +100,12 @@ unsigned AfxdpQueue::rx_burst(std::span<net::Packet*> packets) noexcept {
 
   unsigned delivered = 0;
   std::uint64_t bytes = 0;
+  // AF_XDP descriptors carry no receive time: one clock read per burst.
+  const std::uint64_t poll_time_ns = rx_clock_->now_ns();
   for (std::uint32_t i = 0; i < ready; ++i) {
     net::Packet* packet = packet_for_rx(*xsk_ring_cons__rx_desc(rx_, index + i));
     if (packet == nullptr) continue;
+    packet->timestamp = poll_time_ns;
     bytes += packet->data_length;
     packets[delivered++] = packet;
   }

@@ -62,7 +62,7 @@ class ClientQueue final : public CopyingQueue {
       }
     }
     refill(*binding, ring, available == 0);
-    return delivered;
+    return stamp_arrivals(packets, delivered);
   }
 
   unsigned tx_burst(std::span<mem::Packet*> packets) noexcept override {

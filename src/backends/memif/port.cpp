@@ -10,6 +10,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -19,6 +20,7 @@
 
 #include "aether/backends/memif_port.hpp"
 #include "aether/core/log.hpp"
+#include "aether/net/link_membership.hpp"
 #include "client_queue.hpp"
 #include "connection.hpp"
 #include "control_socket.hpp"
@@ -88,6 +90,7 @@ class MemifPortImpl final : public MemifPort {
       if (config_.interrupt_mode) {
         interrupt_epolls_.emplace_back(::epoll_create1(EPOLL_CLOEXEC));
         if (!interrupt_epolls_.back().valid()) return errno_error("epoll_create1 for memif interrupts failed");
+        queues_.back()->set_interrupt_fd(interrupt_epolls_.back().get());
       }
     }
     if (config_.role == MemifRole::server) {
@@ -121,14 +124,61 @@ class MemifPortImpl final : public MemifPort {
     std::unique_lock lock(status_mutex_);
     return status_changed_.wait_for(lock, timeout, [this] { return !status_.connected; });
   }
-  [[nodiscard]] int rx_interrupt_fd(unsigned queue) const noexcept override {
-    return config_.interrupt_mode ? interrupt_epolls_[queue].get() : -1;
+
+  [[nodiscard]] std::vector<net::XStat> xstats() const override {
+    MemifQueueCounters sum;
+    for (const auto& queue : queues_) {
+      const MemifQueueCounters one = queue->memif_stats();
+      sum.bad_descriptors += one.bad_descriptors;
+      sum.bad_indices += one.bad_indices;
+      sum.incomplete_chains += one.incomplete_chains;
+      sum.tx_link_down += one.tx_link_down;
+      sum.tx_longer_than_ring += one.tx_longer_than_ring;
+      sum.tx_lost_on_disconnect += one.tx_lost_on_disconnect;
+      sum.interrupts_sent += one.interrupts_sent;
+      sum.interrupts_skipped += one.interrupts_skipped;
+    }
+    const MemifConnectionStatus status = connection_status();
+    return {{"bad_descriptors", sum.bad_descriptors},
+            {"bad_indices", sum.bad_indices},
+            {"incomplete_chains", sum.incomplete_chains},
+            {"tx_link_down", sum.tx_link_down},
+            {"tx_longer_than_ring", sum.tx_longer_than_ring},
+            {"tx_lost_on_disconnect", sum.tx_lost_on_disconnect},
+            {"interrupts_sent", sum.interrupts_sent},
+            {"interrupts_skipped", sum.interrupts_skipped},
+            {"connections", status.connections},
+            {"disconnects", status.disconnects},
+            {"multicast_groups", multicast_groups_.size()}};
   }
-  bool wait_for_rx(unsigned queue, std::chrono::milliseconds timeout) override {
-    if (!config_.interrupt_mode) return false;
-    epoll_event event{};
-    return ::epoll_wait(interrupt_epolls_[queue].get(), &event, 1, static_cast<int>(timeout.count())) > 0;
+  [[nodiscard]] net::RxTimestampSource rx_timestamp_source() const noexcept override {
+    return net::RxTimestampSource::poll_time;
   }
+  // A point-to-point link has no address filter: every frame the peer sends
+  // arrives, multicast or not, addressed to us or not. Joining a group or
+  // turning promiscuous mode on therefore succeeds and changes nothing on
+  // the wire (what arrives is the peer's choice); the groups are kept so
+  // that leaving one not joined is refused as on every backend.
+  [[nodiscard]] Result<void> join_multicast(std::uint32_t group_be) override {
+    if (!net::is_ipv4_multicast(group_be)) {
+      return invalid_argument(fmt::format("port '{}': {} is not an IPv4 multicast group (224.0.0.0/4)", info_.spec,
+                                          net::format_ipv4_be(group_be)));
+    }
+    if (std::find(multicast_groups_.begin(), multicast_groups_.end(), group_be) == multicast_groups_.end()) {
+      multicast_groups_.push_back(group_be);
+    }
+    return {};
+  }
+  [[nodiscard]] Result<void> leave_multicast(std::uint32_t group_be) override {
+    const auto joined = std::find(multicast_groups_.begin(), multicast_groups_.end(), group_be);
+    if (joined == multicast_groups_.end()) {
+      return invalid_argument(fmt::format("port '{}': cannot leave {}: this port has not joined it", info_.spec,
+                                          net::format_ipv4_be(group_be)));
+    }
+    multicast_groups_.erase(joined);
+    return {};
+  }
+  [[nodiscard]] Result<void> set_promiscuous(bool /*enabled*/) override { return {}; }
 
  private:
   void run() {
@@ -336,6 +386,7 @@ class MemifPortImpl final : public MemifPort {
   std::unique_ptr<PeerNotifier> notifier_;  // before the queues, which point to it
   std::vector<std::unique_ptr<MemifQueue>> queues_;
   std::vector<FileDescriptor> interrupt_epolls_;
+  std::vector<std::uint32_t> multicast_groups_;  // control thread of the application
   FileDescriptor listener_;
   FileDescriptor listener_lock_;  // held while we listen on a path (control_socket.hpp)
   PeerAllowlist allowlist_;

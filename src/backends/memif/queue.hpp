@@ -32,6 +32,8 @@
 // parks such connections until every queue let go (port.cpp).
 #pragma once
 
+#include <sys/epoll.h>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -41,6 +43,7 @@
 #include "aether/mem/mempool.hpp"
 #include "aether/mem/mempool_cache.hpp"
 #include "aether/net/port.hpp"
+#include "aether/net/rx_clock.hpp"
 #include "peer_notifier.hpp"
 #include "region_table.hpp"
 #include "ring.hpp"
@@ -121,6 +124,22 @@ class MemifQueue : public net::Queue {
 
   [[nodiscard]] bool interrupt_mode() const noexcept { return interrupt_mode_; }
 
+  // Interrupt mode: the port's per-queue epoll fd, which watches the
+  // eventfd the peer writes (edge-triggered: one wake-up per write) and
+  // outlives reconnects. -1 in polling mode.
+  void set_interrupt_fd(int epoll_fd) noexcept { interrupt_fd_ = epoll_fd; }
+  [[nodiscard]] int rx_interrupt_fd() const noexcept override { return interrupt_fd_; }
+  // Turning interrupts off (the worker woke up) consumes the wake-up: an
+  // edge stays in the epoll fd's ready list, keeping it readable, until an
+  // epoll_wait takes it (epoll(7)). Not on the data path: the worker calls
+  // this once per sleep. The peer signals every burst in interrupt mode
+  // (MASK_INT stays clear), so turning them on needs nothing.
+  void set_rx_interrupt(bool enabled) noexcept override {
+    if (enabled || interrupt_fd_ < 0) return;
+    epoll_event taken{};
+    (void)::epoll_wait(interrupt_fd_, &taken, 1, 0);
+  }
+
   // The queue's thread: returns the buffers its cache holds to the pool
   // (an idle worker hands them back for others; tests count them).
   void flush_cache() noexcept { cache_.flush(); }
@@ -173,6 +192,15 @@ class MemifQueue : public net::Queue {
     notifier_->request(queue_id_);
   }
 
+  // Every rx burst ends here: memif descriptors carry no receive time, so
+  // the frames get the poll time (one clock read per burst with frames).
+  unsigned stamp_arrivals(std::span<mem::Packet*> packets, unsigned delivered) const noexcept {
+    if (delivered == 0) return 0;
+    const std::uint64_t now_ns = rx_clock_.now_ns();
+    for (unsigned i = 0; i < delivered; ++i) packets[i]->timestamp = now_ns;
+    return delivered;
+  }
+
   // Packet metadata for a received segment chain's first segment.
   void stamp(mem::Packet& packet) const noexcept {
     packet.port = port_id_;
@@ -191,6 +219,8 @@ class MemifQueue : public net::Queue {
   const std::uint16_t port_id_;
   const std::uint16_t queue_id_;
   const bool interrupt_mode_;
+  const net::RxClock& rx_clock_ = net::RxClock::process();
+  int interrupt_fd_ = -1;  // the port's, see set_interrupt_fd
 
  private:
   // Written by the control thread, read by the worker at every burst.

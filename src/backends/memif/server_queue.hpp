@@ -36,7 +36,7 @@ class ServerQueue final : public CopyingQueue {
       // Release: our reads of those buffers happen before the client reuses them.
       ring.store_tail(rx_cursor_, std::memory_order_release);
     }
-    return result.delivered;
+    return stamp_arrivals(packets, result.delivered);
   }
 
   unsigned tx_burst(std::span<mem::Packet*> packets) noexcept override {

@@ -11,11 +11,13 @@ constexpr std::size_t kMaxUdpPayload = 65507;
 
 }  // namespace
 
-UdpQueue::UdpQueue(UdpSocket& socket, mem::Mempool& pool, const UdpPortConfig& config, std::uint16_t port_id)
+UdpQueue::UdpQueue(UdpSocket& socket, mem::Mempool& pool, const UdpPortConfig& config, std::uint16_t port_id,
+                   net::ReadinessFd interrupt)
     : fd_(socket.fd()),
       pool_(pool),
       cache_(pool),
-      wait_(config.wait),
+      interrupt_(std::move(interrupt)),
+      rx_clock_(net::RxClock::process()),
       batch_(config.batch),
       port_id_(port_id),
       max_payload_(std::min(pool.data_room() - net::udp_frame_header_size, kMaxUdpPayload)),

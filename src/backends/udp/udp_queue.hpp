@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <span>
 
@@ -14,6 +15,8 @@
 #include "aether/mem/mempool_cache.hpp"
 #include "aether/net/frame.hpp"
 #include "aether/net/port.hpp"
+#include "aether/net/readiness_fd.hpp"
+#include "aether/net/rx_clock.hpp"
 #include "udp_socket.hpp"
 
 namespace aether::backends::udp {
@@ -21,27 +24,37 @@ namespace aether::backends::udp {
 class UdpQueue final : public net::Queue {
  public:
   // Every array below is sized `config.batch` here, on the control path;
-  // the bursts only index into them.
-  UdpQueue(UdpSocket& socket, mem::Mempool& pool, const UdpPortConfig& config, std::uint16_t port_id);
+  // the bursts only index into them. `interrupt` is the socket's readiness
+  // fd in wait=block, empty (fd -1) in wait=spin.
+  UdpQueue(UdpSocket& socket, mem::Mempool& pool, const UdpPortConfig& config, std::uint16_t port_id,
+           net::ReadinessFd interrupt);
   ~UdpQueue() override;
   UdpQueue(const UdpQueue&) = delete;
   UdpQueue& operator=(const UdpQueue&) = delete;
 
   unsigned rx_burst(std::span<mem::Packet*> packets) noexcept override;
   unsigned tx_burst(std::span<mem::Packet*> packets) noexcept override;
+  // wait=block: an epoll fd readable while the socket is (ReadinessFd).
+  [[nodiscard]] int rx_interrupt_fd() const noexcept override { return interrupt_.fd(); }
+
+  // Datagrams that carried no SO_TIMESTAMPNS cmsg and were stamped with the
+  // poll time instead (an xstat; 0 in practice).
+  [[nodiscard]] std::uint64_t rx_timestamp_fallbacks() const noexcept { return timestamp_fallbacks_.get(); }
 
  private:
-  // One cmsg of SO_RXQ_OVFL: a 32-bit count (socket(7)).
-  static constexpr std::size_t kControlSize = CMSG_SPACE(sizeof(std::uint32_t));
+  // The cmsgs each datagram may carry: SO_RXQ_OVFL, a 32-bit count
+  // (socket(7)), and SO_TIMESTAMPNS, a timespec of CLOCK_REALTIME.
+  static constexpr std::size_t kControlSize = CMSG_SPACE(sizeof(std::uint32_t)) + CMSG_SPACE(sizeof(timespec));
   struct alignas(cmsghdr) ControlBuffer {
     unsigned char bytes[kControlSize];
   };
 
   // rx (udp_rx.cpp)
   void arm_rx_slots(unsigned wanted) noexcept;
-  [[nodiscard]] bool wait_readable() const noexcept;
   void reset_rx_slot(unsigned slot) noexcept;
   void read_kernel_drops(const msghdr& message) noexcept;
+  // The datagram's SO_TIMESTAMPNS on RxClock's scale, or `poll_time_ns`.
+  [[nodiscard]] std::uint64_t kernel_timestamp(const msghdr& message, std::uint64_t poll_time_ns) noexcept;
   void finish_frame(mem::Packet& packet, const sockaddr_in& source, std::size_t payload_size) noexcept;
 
   // tx (udp_tx.cpp)
@@ -51,7 +64,8 @@ class UdpQueue final : public net::Queue {
   const int fd_;
   mem::Mempool& pool_;
   mem::MempoolCache cache_;
-  const UdpWait wait_;
+  const net::ReadinessFd interrupt_;
+  const net::RxClock& rx_clock_;
   const unsigned batch_;
   const std::uint16_t port_id_;
   const std::size_t max_payload_;
@@ -67,6 +81,7 @@ class UdpQueue final : public net::Queue {
   std::unique_ptr<mem::Packet*[]> rx_packets_;
   unsigned rx_armed_ = 0;
   std::uint32_t kernel_drops_seen_ = 0;  // last SO_RXQ_OVFL value (cumulative, wraps)
+  net::QueueCounters::Counter timestamp_fallbacks_;
 
   // tx message j sends packet tx_packet_of_message_[j] of the current chunk.
   std::unique_ptr<mmsghdr[]> tx_messages_;

@@ -1,6 +1,6 @@
 // udp receive path: one recvmmsg per burst straight into Packet buffers,
-// then synthetic Ethernet/IPv4/UDP headers in front of each payload.
-#include <poll.h>
+// then synthetic Ethernet/IPv4/UDP headers in front of each payload. Never
+// blocks: in wait=block the worker sleeps on rx_interrupt_fd() instead.
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -18,7 +18,6 @@ unsigned UdpQueue::rx_burst(std::span<mem::Packet*> packets) noexcept {
   // Pool empty: receive nothing; the datagrams wait in the socket buffer,
   // and if it overflows the kernel counts them (rx_drop_kernel).
   if (posted == 0) return 0;
-  if (wait_ == UdpWait::block && !wait_readable()) return 0;
 
   const int received = recvmmsg(fd_, rx_messages_.get(), posted, MSG_DONTWAIT, nullptr);
   // EAGAIN is the empty case; other errors (none are expected on a bound
@@ -28,6 +27,8 @@ unsigned UdpQueue::rx_burst(std::span<mem::Packet*> packets) noexcept {
 
   // The SO_RXQ_OVFL count is cumulative, so the newest message has it all.
   read_kernel_drops(rx_messages_[count - 1].msg_hdr);
+  // One clock read per burst: the stamp of a datagram without a kernel one.
+  const std::uint64_t poll_time_ns = rx_clock_.now_ns();
   unsigned delivered = 0;
   std::uint64_t bytes = 0;
   std::uint64_t truncated = 0;
@@ -42,6 +43,7 @@ unsigned UdpQueue::rx_burst(std::span<mem::Packet*> packets) noexcept {
       continue;
     }
     finish_frame(*packet, rx_sources_[i], rx_messages_[i].msg_len);
+    packet->timestamp = kernel_timestamp(message, poll_time_ns);
     bytes += packet->length();
     packets[delivered++] = packet;
   }
@@ -75,11 +77,6 @@ void UdpQueue::arm_rx_slots(unsigned wanted) noexcept {
   rx_armed_ += got;
 }
 
-bool UdpQueue::wait_readable() const noexcept {
-  pollfd watched{fd_, POLLIN, 0};
-  return poll(&watched, 1, UdpPortConfig::kBlockTimeoutMs) > 0;
-}
-
 void UdpQueue::read_kernel_drops(const msghdr& message) noexcept {
   // The cmsg is present only once the socket has dropped something
   // (net/core/sock.c, sock_recv_drops).
@@ -96,6 +93,20 @@ void UdpQueue::read_kernel_drops(const msghdr& message) noexcept {
       kernel_drops_seen_ = total;
     }
   }
+}
+
+std::uint64_t UdpQueue::kernel_timestamp(const msghdr& message, std::uint64_t poll_time_ns) noexcept {
+  auto& readable = const_cast<msghdr&>(message);  // CMSG_* take a non-const msghdr
+  for (cmsghdr* control = CMSG_FIRSTHDR(&readable); control != nullptr; control = CMSG_NXTHDR(&readable, control)) {
+    if (control->cmsg_level != SOL_SOCKET || control->cmsg_type != SO_TIMESTAMPNS) continue;
+    timespec stamp{};
+    std::memcpy(&stamp, CMSG_DATA(control), sizeof stamp);
+    const std::uint64_t realtime_ns =
+        static_cast<std::uint64_t>(stamp.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(stamp.tv_nsec);
+    return rx_clock_.from_realtime_ns(realtime_ns);
+  }
+  timestamp_fallbacks_.add(1);
+  return poll_time_ns;
 }
 
 void UdpQueue::finish_frame(mem::Packet& packet, const sockaddr_in& source, std::size_t payload_size) noexcept {

@@ -9,11 +9,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <utility>
 
 #include <fmt/format.h>
+
+#include "aether/net/link_membership.hpp"
 
 namespace aether::backends::udp {
 namespace {
@@ -101,6 +104,11 @@ Result<UdpSocket> UdpSocket::open(const UdpPortConfig& config, std::vector<std::
   if (auto done = set_int_option(fd, SOL_SOCKET, SO_RXQ_OVFL, 1, "SO_RXQ_OVFL"); !done) {
     return Error{done.error().code, "udp: " + done.error().message};
   }
+  // Each datagram's kernel receive time, CLOCK_REALTIME, as a
+  // SOL_SOCKET/SO_TIMESTAMPNS cmsg (socket(7)): Packet::timestamp.
+  if (auto done = set_int_option(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1, "SO_TIMESTAMPNS"); !done) {
+    return Error{done.error().code, "udp: " + done.error().message};
+  }
   if (config.busy_poll_us != 0) {
     const int busy_poll = static_cast<int>(config.busy_poll_us);
     if (setsockopt(fd, SOL_SOCKET, SO_BUSY_POLL, &busy_poll, sizeof busy_poll) == 0) {
@@ -135,7 +143,65 @@ Result<UdpSocket> UdpSocket::open(const UdpPortConfig& config, std::vector<std::
   if (query_interface(fd, owner.interface_name_, SIOCGIFMTU, answer) && answer.ifr_mtu > 0) {
     owner.mtu_ = static_cast<unsigned>(answer.ifr_mtu);
   }
+  owner.multicast_interface_ = config.interface.empty() ? owner.interface_name_ : config.interface;
+  if (!owner.multicast_interface_.empty()) {
+    owner.multicast_ifindex_ = if_nametoindex(owner.multicast_interface_.c_str());
+    if (owner.multicast_ifindex_ == 0) {
+      return errno_error(fmt::format("udp: interface '{}' (for multicast) does not exist in this network namespace",
+                                     owner.multicast_interface_));
+    }
+    // Datagrams to a group leave through the same interface (ip(7),
+    // IP_MULTICAST_IF), not the one the routing table would pick, if any.
+    ip_mreqn out{};
+    out.imr_ifindex = static_cast<int>(owner.multicast_ifindex_);
+    if (setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &out, sizeof out) != 0) {
+      return errno_error(fmt::format("udp: IP_MULTICAST_IF {}", owner.multicast_interface_));
+    }
+  }
   return owner;
+}
+
+namespace {
+
+Result<void> change_membership(int fd, int option, std::uint32_t group_be, unsigned ifindex,
+                               const std::string& interface) {
+  const std::string where = interface.empty() ? std::string("the interface the route picks") : interface;
+  if (!net::is_ipv4_multicast(group_be)) {
+    return invalid_argument(
+        fmt::format("udp: {} is not an IPv4 multicast group (224.0.0.0/4)", net::format_ipv4_be(group_be)));
+  }
+  ip_mreqn request{};
+  request.imr_multiaddr.s_addr = group_be;
+  request.imr_ifindex = static_cast<int>(ifindex);
+  if (setsockopt(fd, IPPROTO_IP, option, &request, sizeof request) == 0) return {};
+  const int error = errno;
+  const char* what = option == IP_ADD_MEMBERSHIP ? "IP_ADD_MEMBERSHIP" : "IP_DROP_MEMBERSHIP";
+  return errno_error(fmt::format("udp: {} of {} on {}", what, net::format_ipv4_be(group_be), where), error);
+}
+
+}  // namespace
+
+Result<void> UdpSocket::join_multicast(std::uint32_t group_be) {
+  if (std::find(groups_be_.begin(), groups_be_.end(), group_be) != groups_be_.end()) return {};
+  if (auto done = change_membership(fd_, IP_ADD_MEMBERSHIP, group_be, multicast_ifindex_, multicast_interface_); !done) {
+    return done;
+  }
+  groups_be_.push_back(group_be);
+  return {};
+}
+
+Result<void> UdpSocket::leave_multicast(std::uint32_t group_be) {
+  const auto joined = std::find(groups_be_.begin(), groups_be_.end(), group_be);
+  if (joined == groups_be_.end()) {
+    return invalid_argument(fmt::format("udp: cannot leave {}: this port has not joined it",
+                                        net::format_ipv4_be(group_be)));
+  }
+  if (auto done = change_membership(fd_, IP_DROP_MEMBERSHIP, group_be, multicast_ifindex_, multicast_interface_);
+      !done) {
+    return done;
+  }
+  groups_be_.erase(joined);
+  return {};
 }
 
 UdpSocket::UdpSocket(UdpSocket&& other) noexcept
@@ -144,7 +210,10 @@ UdpSocket::UdpSocket(UdpSocket&& other) noexcept
       port_be_(other.port_be_),
       busy_poll_active_(other.busy_poll_active_),
       interface_name_(std::move(other.interface_name_)),
-      mtu_(other.mtu_) {}
+      mtu_(other.mtu_),
+      multicast_interface_(std::move(other.multicast_interface_)),
+      multicast_ifindex_(other.multicast_ifindex_),
+      groups_be_(std::move(other.groups_be_)) {}
 
 UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
   if (this != &other) {
@@ -155,6 +224,9 @@ UdpSocket& UdpSocket::operator=(UdpSocket&& other) noexcept {
     busy_poll_active_ = other.busy_poll_active_;
     interface_name_ = std::move(other.interface_name_);
     mtu_ = other.mtu_;
+    multicast_interface_ = std::move(other.multicast_interface_);
+    multicast_ifindex_ = other.multicast_ifindex_;
+    groups_be_ = std::move(other.groups_be_);
   }
   return *this;
 }

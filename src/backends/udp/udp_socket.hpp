@@ -39,6 +39,16 @@ class UdpSocket {
   // A socket on 0.0.0.0 has no one interface: up while it is open.
   [[nodiscard]] net::LinkState link_state() const;
 
+  // IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP of `group_be` on
+  // multicast_interface() (ip(7)). Joining a group twice is not an error;
+  // leaving one not joined is. Errors name the group and the interface.
+  [[nodiscard]] Result<void> join_multicast(std::uint32_t group_be);
+  [[nodiscard]] Result<void> leave_multicast(std::uint32_t group_be);
+  [[nodiscard]] std::size_t multicast_groups() const noexcept { return groups_be_.size(); }
+  // The netdev groups are joined on: `interface=` of the spec, else
+  // interface_name() ("" for 0.0.0.0: the kernel picks by route).
+  [[nodiscard]] const std::string& multicast_interface() const noexcept { return multicast_interface_; }
+
  private:
   explicit UdpSocket(int fd) noexcept : fd_(fd) {}
 
@@ -48,6 +58,9 @@ class UdpSocket {
   bool busy_poll_active_ = false;
   std::string interface_name_;
   unsigned mtu_ = 1500;
+  std::string multicast_interface_;
+  unsigned multicast_ifindex_ = 0;  // resolved at open, in the socket's namespace; 0 = by route
+  std::vector<std::uint32_t> groups_be_;
 };
 
 }  // namespace aether::backends::udp

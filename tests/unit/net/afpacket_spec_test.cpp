@@ -30,6 +30,12 @@ TEST(AfPacketSpec, DefaultsToVersion2WithQdiscBypass) {
   EXPECT_TRUE(config->qdisc_bypass);
 }
 
+TEST(AfPacketSpec, WaitBlockAsksForAnInterruptFd) {
+  EXPECT_FALSE(parse("afpacket:veth0")->wait_block);
+  EXPECT_TRUE(parse("afpacket:veth0?wait=block")->wait_block);
+  EXPECT_FALSE(parse("afpacket:veth0?wait=nap").ok());
+}
+
 TEST(AfPacketSpec, TakesEveryParameter) {
   auto config = parse(
       "afpacket:eth1?version=3&frames=512&frame_size=4096&block_size=65536&block_timeout_ms=4"

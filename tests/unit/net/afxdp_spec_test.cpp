@@ -32,6 +32,12 @@ TEST(AfxdpSpec, DefaultsAreAutoModeQueueZeroNoBusyPoll) {
   EXPECT_EQ(options->ring_size, 2048u);
 }
 
+TEST(AfxdpSpec, WaitBlockAsksForAnInterruptFd) {
+  EXPECT_FALSE(parse("afxdp:veth0")->wait_block);
+  EXPECT_TRUE(parse("afxdp:veth0?wait=block")->wait_block);
+  EXPECT_FALSE(parse("afxdp:veth0?wait=nap").ok());
+}
+
 TEST(AfxdpSpec, ReadsEveryKey) {
   auto options = parse(
       "afxdp:enp1s0f0?queue=3&mode=native&zero_copy=on&busy_poll=1&busy_poll_usec=50&busy_poll_budget=16"

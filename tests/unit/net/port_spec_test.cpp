@@ -1,6 +1,10 @@
 #include "aether/net/port_spec.hpp"
 
+#include <algorithm>
+
 #include <gtest/gtest.h>
+
+#include "aether/net/port_registry.hpp"
 
 namespace aether::net {
 namespace {
@@ -27,10 +31,14 @@ TEST(PortSpec, TargetMayContainColons) {
 }
 
 TEST(PortSpec, ErrorsSayWhichPartIsWrong) {
-  auto unknown = parse_port_spec("dpdk:eth0");
+  // The kind is the registry's to check (its table is the one list).
+  auto unknown = check_port_spec("dpdk:eth0");
   ASSERT_FALSE(unknown.ok());
   EXPECT_NE(unknown.error().message.find("unknown kind 'dpdk'"), std::string::npos);
   EXPECT_NE(unknown.error().message.find("afxdp"), std::string::npos);  // lists the known kinds
+  const auto kinds = port_kinds();
+  ASSERT_EQ(kinds.size(), describe_backends().size());
+  EXPECT_NE(std::find(kinds.begin(), kinds.end(), "memif"), kinds.end());
 
   EXPECT_FALSE(parse_port_spec("veth0").ok());
   EXPECT_FALSE(parse_port_spec("afpacket:").ok());

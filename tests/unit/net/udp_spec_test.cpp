@@ -25,6 +25,13 @@ TEST(UdpSpec, DefaultsAreSpinBatch32WithoutBusyPoll) {
   EXPECT_EQ(config->busy_poll_us, 0u);
 }
 
+TEST(UdpSpec, TakesTheMulticastInterface) {
+  auto config = parse("udp:0.0.0.0:5000?interface=eth1");
+  ASSERT_TRUE(config) << config.error().describe();
+  EXPECT_EQ(config->interface, "eth1");
+  EXPECT_EQ(parse("udp:0.0.0.0:5000")->interface, "");
+}
+
 TEST(UdpSpec, TakesEveryParameter) {
   auto config = parse("udp:0.0.0.0:0?busy_poll=50&wait=block&batch=64");
   ASSERT_TRUE(config) << config.error().describe();
@@ -51,7 +58,7 @@ TEST(UdpSpec, RefusesABadAddress) {
 
 TEST(UdpSpec, RefusesUnknownParametersAndBadValues) {
   EXPECT_THAT(error_of("udp:10.9.0.1:9000?queue=1"),
-              HasSubstr("unknown parameter 'queue' for udp (allowed: busy_poll, wait, batch)"));
+              HasSubstr("unknown parameter 'queue' for udp (allowed: busy_poll, wait, batch, interface)"));
   EXPECT_THAT(error_of("udp:10.9.0.1:9000?wait=sleep"),
               HasSubstr("wait=sleep is not allowed (choose one of: spin, block)"));
   EXPECT_THAT(error_of("udp:10.9.0.1:9000?batch=0"), HasSubstr("batch=0 is not a whole number from 1 to 1024"));
