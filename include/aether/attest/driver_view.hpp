@@ -7,10 +7,11 @@
 //     device offers VIRTIO_NET_F_MAC, read byte by byte inside a stable
 //     config_generation (2.5.1, 4.1.4.3.1): what the virtio-net driver reads
 //     at bring-up (src/drivers/virtio_net/common_config.cpp, device_config.cpp).
-//   e1000e (8086:10d3): the MAC in RAL(0)/RAH(0) with RAH.AV (82574L
-//     datasheet 10.2.5.x; what src/drivers/e1000e/device_reset.cpp reads),
-//     and the NVM checksum: words 0x00-0x3F read through EERD sum to 0xBABA
-//     (datasheet 6.1.2.x "Checksum Word"; Linux e1000e validates it at probe,
+//   e1000e (8086:10d3): the MAC in RAL(0)/RAH(0) with RAH.AV (registers
+//     0x5400/0x5404, ../shared/specs/e1000e-82574.md; what
+//     src/drivers/e1000e/device_reset.cpp reads), and the NVM checksum:
+//     words 0x00-0x3F read through EERD (0x14) sum to 0xBABA (Linux e1000e
+//     NVM_SUM / NVM_CHECKSUM_REG 0x3F, validated at probe by
 //     e1000e_validate_nvm_checksum_generic). Aether's driver does not read
 //     the NVM; it is measured here because a device whose NVM was changed
 //     keeps its IDs.
@@ -60,7 +61,7 @@ struct DriverView {
   std::string unavailable;                                         // not empty: nothing could be read
 };
 
-// NVM words 0x00-0x3F must sum to this (82574L datasheet, "Checksum Word").
+// NVM words 0x00-0x3F must sum to this (Linux e1000e defines.h NVM_SUM).
 inline constexpr std::uint16_t e1000e_nvm_checksum = 0xbaba;
 inline constexpr std::size_t e1000e_nvm_checksum_words = 0x40;
 
