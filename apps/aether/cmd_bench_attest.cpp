@@ -7,11 +7,13 @@
 //   cli            `aether attest quote` + `aether attest verify` as processes
 //   watch_drift    from a change of the measured config file to the watch
 //                  loop's first rejecting round (interval --interval-ms)
+// With --leak-quotes N, only the handle-leak run instead (run_leak below).
 // Against --tcti, or a private swtpm the command starts. Prints JSON.
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -42,6 +44,9 @@ struct AttestBenchOptions {
   unsigned drift_trials = 10;
   unsigned interval_ms = 50;
   std::string json_path;
+  unsigned leak_quotes = 0;     // > 0: the handle-leak run only
+  unsigned session_quotes = 100;
+  unsigned kill_every = 1000;   // 0: no killed runs
 };
 
 std::uint64_t elapsed_ns(Clock::time_point since) {
@@ -57,14 +62,19 @@ nlohmann::json summary_ms(const LatencyHistogram& histogram) {
 
 void write_text(const std::string& path, const std::string& text) { std::ofstream(path, std::ios::trunc) << text; }
 
+Result<std::string> self_path() {
+  char path[4096] = {};
+  const ssize_t size = ::readlink("/proc/self/exe", path, sizeof(path) - 1);
+  if (size <= 0) return errno_error("readlink /proc/self/exe");
+  return std::string(path, static_cast<std::size_t>(size));
+}
+
 // `aether attest quote` then `aether attest verify`, as a user runs them.
 Result<LatencyHistogram> measure_cli(const std::string& tcti, const std::string& directory, unsigned rounds) {
   LatencyHistogram histogram;
-  const std::string self = "/proc/self/exe";
-  char path[4096] = {};
-  const ssize_t size = ::readlink(self.c_str(), path, sizeof(path) - 1);
-  if (size <= 0) return errno_error("readlink /proc/self/exe");
-  const std::string aether(path, static_cast<std::size_t>(size));
+  auto self = self_path();
+  if (!self) return std::move(self).error();
+  const std::string& aether = *self;
   const std::string policy = directory + "/policy.json";
   const std::string quote = directory + "/quote.json";
   auto run = [](const std::string& command) { return std::system((command + " >/dev/null 2>&1").c_str()); };
@@ -137,6 +147,94 @@ Result<LatencyHistogram> measure_drift(TpmSession& tpm, const std::string& direc
   return histogram;
 }
 
+// Transient objects and sessions on the TPM, not counting the counting
+// session's own AK (a session opened without reclaiming).
+Result<TpmHandleCounts> tpm_leftovers(const std::string& tcti) {
+  auto counter = TpmSession::open(TpmOptions{tcti, false, false});
+  if (!counter) return std::move(counter).error();
+  auto counts = counter->handle_counts();
+  if (!counts) return std::move(counts).error();
+  return TpmHandleCounts{counts->transient_objects - 1, counts->loaded_sessions};
+}
+
+nlohmann::json counts_json(const TpmHandleCounts& counts) {
+  return {{"transient_objects", counts.transient_objects}, {"loaded_sessions", counts.loaded_sessions}};
+}
+
+// The handle-leak run: --leak-quotes quotes (each verified) over sessions of
+// --session-quotes quotes, opened without reclaiming so that any leak
+// accumulates and shows. Every --kill-every quotes, at a session boundary,
+// `aether attest quote --kill-after-key-loaded` SIGKILLs itself with its AK
+// loaded (a kill -9 mid-quote: the one leak a process cannot prevent), and
+// the next session is opened with reclaiming, which must flush exactly that
+// AK. The TPM's transient objects and sessions are counted before and after.
+Result<nlohmann::json> run_leak(const std::string& tcti, const AttestBenchOptions& options) {
+  const auto before = tpm_leftovers(tcti);
+  if (!before) return before.error();
+  const auto aether = self_path();
+  if (!aether) return aether.error();
+  EventLog log;
+  log.events = {make_event("leak.a", "1\n"), make_event("leak.b", "2\n")};
+  const Policy policy = policy_from_log(log, std::nullopt);
+  unsigned sessions = 0;
+  unsigned kills = 0;
+  unsigned reclaimed_objects = 0;
+  unsigned reclaimed_sessions = 0;
+  bool reclaim_next = false;
+  LatencyHistogram quote_cost;
+  const auto start = Clock::now();
+  for (unsigned quoted = 0; quoted < options.leak_quotes;) {
+    {  // one session; its AK is flushed at the end of this block, before any killed run
+      auto tpm = TpmSession::open(TpmOptions{tcti, reclaim_next, false});
+      if (!tpm) return Error{tpm.error().code, fmt::format("session {}: {}", sessions, tpm.error().message)};
+      ++sessions;
+      reclaimed_objects += tpm->reclaimed().transient_objects;
+      reclaimed_sessions += tpm->reclaimed().loaded_sessions;
+      reclaim_next = false;
+      for (unsigned round = 0; round < options.session_quotes && quoted < options.leak_quotes; ++round) {
+        const auto nonce = random_nonce();
+        if (!nonce) return nonce.error();
+        const auto quote_start = Clock::now();
+        const auto bundle = quote_log(*tpm, log, *nonce);
+        if (!bundle) return Error{bundle.error().code, fmt::format("quote {}: {}", quoted, bundle.error().message)};
+        quote_cost.record(elapsed_ns(quote_start));
+        if (!verify_bundle(*bundle, *nonce, policy).accepted()) {
+          return invalid_argument(fmt::format("quote {} was rejected", quoted));
+        }
+        ++quoted;
+        if (options.kill_every != 0 && quoted % options.kill_every == 0) reclaim_next = true;
+      }
+    }
+    if (!reclaim_next) continue;
+    const int status = std::system(
+        fmt::format("{} attest quote --tcti {} --nonce 01 --out /dev/null --kill-after-key-loaded >/dev/null 2>&1",
+                    *aether, tcti)
+            .c_str());
+    const bool killed = (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) ||
+                        (WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGKILL);  // as sh reports it
+    if (!killed) return invalid_argument(fmt::format("the killed run ended with status {:#x}, not SIGKILL", status));
+    ++kills;
+  }
+  if (reclaim_next) {  // the last killed run's AK, reclaimed as the next run would
+    auto tpm = TpmSession::open(TpmOptions{tcti, true, false});
+    if (!tpm) return tpm.error();
+    ++sessions;
+    reclaimed_objects += tpm->reclaimed().transient_objects;
+    reclaimed_sessions += tpm->reclaimed().loaded_sessions;
+  }
+  const double seconds = static_cast<double>(elapsed_ns(start)) / 1e9;
+  const auto after = tpm_leftovers(tcti);
+  if (!after) return after.error();
+  return nlohmann::json{{"quotes", options.leak_quotes},
+                        {"sessions", sessions},
+                        {"killed_runs", kills},
+                        {"reclaimed", {{"transient_objects", reclaimed_objects}, {"loaded_sessions", reclaimed_sessions}}},
+                        {"tpm_handles_before", counts_json(*before)},
+                        {"tpm_handles_after", counts_json(*after)},
+                        {"seconds", seconds},
+                        {"quote", summary_ms(quote_cost)}};
+}
+
 int run_attest_bench(const AttestBenchOptions& options) {
   auto fail = [](const Error& error) {
     fmt::print(stderr, "aether bench attest: {}\n", error.describe());
@@ -154,6 +252,17 @@ int run_attest_bench(const AttestBenchOptions& options) {
   if (::mkdtemp(pattern) == nullptr) return fail(errno_error("mkdtemp"));
   const std::string directory = pattern;
   nlohmann::json report = {{"tcti", tcti}, {"private_swtpm", swtpm.has_value()}};
+  if (options.leak_quotes > 0) {
+    ::rmdir(directory.c_str());
+    auto leak = run_leak(tcti, options);
+    if (!leak) return fail(leak.error());
+    report["leak_run"] = *leak;
+    fmt::print("{}\n", report.dump(2));
+    if (!options.json_path.empty()) write_text(options.json_path, report.dump(2) + "\n");
+    const TpmHandleCounts after{(*leak)["tpm_handles_after"]["transient_objects"].get<unsigned>(),
+                                (*leak)["tpm_handles_after"]["loaded_sessions"].get<unsigned>()};
+    return after.transient_objects == 0 && after.loaded_sessions == 0 ? exit_ok : exit_failure;
+  }
   {
     auto tpm = TpmSession::open(TpmOptions{tcti, true, false});
     if (!tpm) return fail(tpm.error());
@@ -233,6 +342,13 @@ void register_attest_bench(CLI::App& bench, int& exit_code) {
       ->capture_default_str();
   command->add_option("--interval-ms", options->interval_ms, "Watch interval")->capture_default_str();
   command->add_option("--json", options->json_path, "Also write the JSON here");
+  command->add_option("--leak-quotes", options->leak_quotes,
+                      "Instead: the handle-leak run of this many quotes, reporting TPM handles before and after");
+  command->add_option("--session-quotes", options->session_quotes, "Leak run: quotes per TPM session")
+      ->capture_default_str();
+  command->add_option("--kill-every", options->kill_every,
+                      "Leak run: a run killed with SIGKILL mid-quote every this many quotes (0: none)")
+      ->capture_default_str();
   command->callback([options, &exit_code] { exit_code = run_attest_bench(*options); });
 }
 

@@ -97,7 +97,8 @@ unsigned msix_table_size(std::span<const std::uint8_t> config) {
   return 0;
 }
 
-Result<std::string> measure_device(const vfio::PciSysfs& pci, const vfio::PciAddress& address) {
+Result<std::string> measure_device(const vfio::PciSysfs& pci, const vfio::PciAddress& address,
+                                   const DriverViewReader& read_view) {
   AETHER_TRY(const vfio::PciFunction function, pci.read(address));
   const std::string path = pci.device_path(address);
   AETHER_TRY(const std::vector<std::uint8_t> config, read_binary(path + "/config"));
@@ -129,6 +130,7 @@ Result<std::string> measure_device(const vfio::PciSysfs& pci, const vfio::PciAdd
     for (const auto& member : members) names += " " + member.to_string();
     line("iommu_group_members" + names);
   }
+  text += format_driver_view(function, read_view(function));
   return text;
 }
 

@@ -144,8 +144,12 @@ Result<EventLog> measure_host(const MeasureOptions& options) {
 
   const vfio::PciSysfs pci(options.roots.sysfs.string());
   AETHER_TRY(const auto devices, passthrough_devices(pci, options));
+  const DriverViewReader read_view =
+      options.driver_view_reader ? options.driver_view_reader : [&options](const vfio::PciFunction& function) {
+        return read_driver_view(function, options.roots.sysfs.string());
+      };
   for (const auto& address : devices) {
-    auto device = measure_device(pci, address);
+    auto device = measure_device(pci, address, read_view);
     if (!device) return Error{device.error().code, fmt::format("device {}: {}", address.to_string(), device.error().message)};
     add("device." + address.to_string(), std::move(*device));
   }

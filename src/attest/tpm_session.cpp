@@ -3,6 +3,7 @@
 #include "aether/attest/tpm_session.hpp"
 
 #include <tss2/tss2_esys.h>
+#include <tss2/tss2_mu.h>
 #include <tss2/tss2_rc.h>
 #include <tss2/tss2_tctildr.h>
 
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "key_templates.hpp"
 #include "try.hpp"
 
 namespace aether::attest {
@@ -37,25 +39,6 @@ Error tpm_error(std::string_view what, TSS2_RC rc) {
   }
   return Error{std::make_error_code(std::errc::io_error),
                fmt::format("{}: {} (0x{:x}){}", what, Tss2_RC_Decode(rc), rc, hint)};
-}
-
-// The AK template (tpm-attestation.md section 2.4, as tpm2_createak's ECC
-// key): restricted signing, ECDSA with SHA-256 on NIST P-256, no symmetric
-// part, created inside the TPM and never leaving it (fixedTPM, fixedParent).
-TPM2B_PUBLIC attestation_key_template() {
-  TPM2B_PUBLIC key{};
-  key.publicArea.type = TPM2_ALG_ECC;
-  key.publicArea.nameAlg = TPM2_ALG_SHA256;
-  key.publicArea.objectAttributes = TPMA_OBJECT_RESTRICTED | TPMA_OBJECT_SIGN_ENCRYPT | TPMA_OBJECT_FIXEDTPM |
-                                    TPMA_OBJECT_FIXEDPARENT | TPMA_OBJECT_SENSITIVEDATAORIGIN |
-                                    TPMA_OBJECT_USERWITHAUTH;
-  auto& ecc = key.publicArea.parameters.eccDetail;
-  ecc.symmetric.algorithm = TPM2_ALG_NULL;
-  ecc.scheme.scheme = TPM2_ALG_ECDSA;
-  ecc.scheme.details.ecdsa.hashAlg = TPM2_ALG_SHA256;
-  ecc.curveID = TPM2_ECC_NIST_P256;
-  ecc.kdf.scheme = TPM2_ALG_NULL;
-  return key;
 }
 
 // One PCR of the SHA-256 bank (Part 2, 10.6.2: sizeofSelect 3 covers PCRs 0-23).
@@ -166,7 +149,7 @@ Result<TpmSession> TpmSession::open(const TpmOptions& options) {
   }
 
   const TPM2B_SENSITIVE_CREATE sensitive{};
-  const TPM2B_PUBLIC key_template = attestation_key_template();
+  const TPM2B_PUBLIC key_template = detail::attestation_key_template();
   const TPM2B_DATA outside_info{};
   const TPML_PCR_SELECTION creation_pcrs{};
   TPM2B_PUBLIC* public_raw = nullptr;
@@ -265,6 +248,148 @@ Result<TpmHandleCounts> TpmSession::handle_counts() {
   AETHER_TRY(const auto objects, state_->handles(TPM2_TRANSIENT_FIRST));
   AETHER_TRY(const auto sessions, state_->handles(TPM2_LOADED_SESSION_FIRST));
   return TpmHandleCounts{static_cast<unsigned>(objects.size()), static_cast<unsigned>(sessions.size())};
+}
+
+namespace {
+
+// An ESYS_TR flushed when it goes out of scope (objects and sessions alike).
+class FlushedHandle {
+ public:
+  explicit FlushedHandle(ESYS_CONTEXT* esys) noexcept : esys_(esys) {}
+  ~FlushedHandle() {
+    if (handle_ != ESYS_TR_NONE) Esys_FlushContext(esys_, handle_);
+  }
+  FlushedHandle(const FlushedHandle&) = delete;
+  FlushedHandle& operator=(const FlushedHandle&) = delete;
+  ESYS_TR* out() noexcept { return &handle_; }
+  [[nodiscard]] ESYS_TR get() const noexcept { return handle_; }
+
+ private:
+  ESYS_CONTEXT* esys_;
+  ESYS_TR handle_ = ESYS_TR_NONE;
+};
+
+Result<void> create_endorsement_key(ESYS_CONTEXT* esys, FlushedHandle& ek, EkPublic* ek_public) {
+  const TPM2B_SENSITIVE_CREATE sensitive{};
+  const TPM2B_PUBLIC key_template = detail::endorsement_key_template();
+  const TPM2B_DATA outside_info{};
+  const TPML_PCR_SELECTION creation_pcrs{};
+  TPM2B_PUBLIC* public_raw = nullptr;
+  TPM2B_CREATION_DATA* creation_data = nullptr;
+  TPM2B_DIGEST* creation_hash = nullptr;
+  TPMT_TK_CREATION* creation_ticket = nullptr;
+  const TSS2_RC rc = Esys_CreatePrimary(esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                        &sensitive, &key_template, &outside_info, &creation_pcrs, ek.out(),
+                                        &public_raw, &creation_data, &creation_hash, &creation_ticket);
+  EsysPointer<TPM2B_PUBLIC> key_public(public_raw);
+  Esys_Free(creation_data);
+  Esys_Free(creation_hash);
+  Esys_Free(creation_ticket);
+  if (rc != TSS2_RC_SUCCESS) return tpm_error("TPM2_CreatePrimary of the endorsement key", rc);
+  if (ek_public != nullptr) {
+    const auto& point = key_public->publicArea.unique.ecc;
+    ek_public->x.assign(point.x.buffer, point.x.buffer + point.x.size);
+    ek_public->y.assign(point.y.buffer, point.y.buffer + point.y.size);
+  }
+  return {};
+}
+
+template <class T, TSS2_RC (*marshal)(const T*, std::uint8_t*, std::size_t, std::size_t*)>
+std::vector<std::uint8_t> marshalled(const T& value) {
+  std::vector<std::uint8_t> bytes(sizeof(T) + 2);
+  std::size_t size = 0;
+  if (marshal(&value, bytes.data(), bytes.size(), &size) != TSS2_RC_SUCCESS) return {};
+  bytes.resize(size);
+  return bytes;
+}
+
+}  // namespace
+
+Result<EkPublic> TpmSession::endorsement_key() {
+  FlushedHandle ek(state_->esys);
+  EkPublic key;
+  AETHER_TRY_VOID(create_endorsement_key(state_->esys, ek, &key));
+  return key;
+}
+
+Result<CredentialChallenge> TpmSession::make_credential(const EkPublic& ek, std::span<const std::uint8_t> ak_name,
+                                                        std::span<const std::uint8_t> secret) {
+  TPM2B_PUBLIC ek_public = detail::endorsement_key_template();
+  auto& point = ek_public.publicArea.unique.ecc;
+  TPM2B_DIGEST credential{};
+  TPM2B_NAME name{};
+  if (ek.x.size() != 32 || ek.y.size() != 32 || secret.size() > sizeof(credential.buffer) ||
+      ak_name.size() > sizeof(name.name)) {
+    return invalid_argument(fmt::format("TPM2_MakeCredential: EK point of {}+{} bytes (32+32), secret of {} bytes "
+                                        "(at most {}), name of {} bytes",
+                                        ek.x.size(), ek.y.size(), secret.size(), sizeof(credential.buffer),
+                                        ak_name.size()));
+  }
+  std::copy(ek.x.begin(), ek.x.end(), point.x.buffer);
+  std::copy(ek.y.begin(), ek.y.end(), point.y.buffer);
+  credential.size = static_cast<UINT16>(secret.size());
+  std::copy(secret.begin(), secret.end(), credential.buffer);
+  name.size = static_cast<UINT16>(ak_name.size());
+  std::copy(ak_name.begin(), ak_name.end(), name.name);
+
+  FlushedHandle loaded(state_->esys);
+  if (const TSS2_RC rc = Esys_LoadExternal(state_->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, nullptr,
+                                           &ek_public, ESYS_TR_RH_NULL, loaded.out());
+      rc != TSS2_RC_SUCCESS) {
+    return tpm_error("TPM2_LoadExternal of the endorsement key's public part", rc);
+  }
+  TPM2B_ID_OBJECT* blob_raw = nullptr;
+  TPM2B_ENCRYPTED_SECRET* secret_raw = nullptr;
+  const TSS2_RC rc = Esys_MakeCredential(state_->esys, loaded.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                         &credential, &name, &blob_raw, &secret_raw);
+  EsysPointer<TPM2B_ID_OBJECT> blob(blob_raw);
+  EsysPointer<TPM2B_ENCRYPTED_SECRET> encrypted(secret_raw);
+  if (rc != TSS2_RC_SUCCESS) return tpm_error("TPM2_MakeCredential", rc);
+  return CredentialChallenge{marshalled<TPM2B_ID_OBJECT, Tss2_MU_TPM2B_ID_OBJECT_Marshal>(*blob),
+                             marshalled<TPM2B_ENCRYPTED_SECRET, Tss2_MU_TPM2B_ENCRYPTED_SECRET_Marshal>(*encrypted)};
+}
+
+Result<std::vector<std::uint8_t>> TpmSession::activate_credential(const CredentialChallenge& challenge) {
+  TPM2B_ID_OBJECT blob{};
+  TPM2B_ENCRYPTED_SECRET secret{};
+  std::size_t offset = 0;
+  if (Tss2_MU_TPM2B_ID_OBJECT_Unmarshal(challenge.credential_blob.data(), challenge.credential_blob.size(), &offset,
+                                        &blob) != TSS2_RC_SUCCESS ||
+      offset != challenge.credential_blob.size()) {
+    return invalid_argument("credential challenge: the credential blob is not a TPM2B_ID_OBJECT");
+  }
+  offset = 0;
+  if (Tss2_MU_TPM2B_ENCRYPTED_SECRET_Unmarshal(challenge.secret.data(), challenge.secret.size(), &offset, &secret) !=
+          TSS2_RC_SUCCESS ||
+      offset != challenge.secret.size()) {
+    return invalid_argument("credential challenge: the secret is not a TPM2B_ENCRYPTED_SECRET");
+  }
+  FlushedHandle ek(state_->esys);
+  AETHER_TRY_VOID(create_endorsement_key(state_->esys, ek, nullptr));
+  // The EK's policy is PolicySecret(TPM_RH_ENDORSEMENT): a policy session
+  // that proved knowledge of the endorsement hierarchy's (empty) password.
+  FlushedHandle session(state_->esys);
+  const TPMT_SYM_DEF no_symmetric{TPM2_ALG_NULL, {}, {}};
+  if (const TSS2_RC rc = Esys_StartAuthSession(state_->esys, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE,
+                                               ESYS_TR_NONE, nullptr, TPM2_SE_POLICY, &no_symmetric,
+                                               TPM2_ALG_SHA256, session.out());
+      rc != TSS2_RC_SUCCESS) {
+    return tpm_error("TPM2_StartAuthSession (policy) for the endorsement key", rc);
+  }
+  TPM2B_TIMEOUT* timeout = nullptr;
+  TPMT_TK_AUTH* ticket = nullptr;
+  const TSS2_RC policy_rc = Esys_PolicySecret(state_->esys, ESYS_TR_RH_ENDORSEMENT, session.get(), ESYS_TR_PASSWORD,
+                                              ESYS_TR_NONE, ESYS_TR_NONE, nullptr, nullptr, nullptr, 0, &timeout,
+                                              &ticket);
+  Esys_Free(timeout);
+  Esys_Free(ticket);
+  if (policy_rc != TSS2_RC_SUCCESS) return tpm_error("TPM2_PolicySecret(TPM_RH_ENDORSEMENT)", policy_rc);
+  TPM2B_DIGEST* credential_raw = nullptr;
+  const TSS2_RC rc = Esys_ActivateCredential(state_->esys, state_->attestation_key, ek.get(), ESYS_TR_PASSWORD,
+                                             session.get(), ESYS_TR_NONE, &blob, &secret, &credential_raw);
+  EsysPointer<TPM2B_DIGEST> credential(credential_raw);
+  if (rc != TSS2_RC_SUCCESS) return tpm_error("TPM2_ActivateCredential with the attestation key", rc);
+  return std::vector<std::uint8_t>(credential->buffer, credential->buffer + credential->size);
 }
 
 }  // namespace aether::attest

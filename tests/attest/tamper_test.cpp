@@ -45,6 +45,7 @@ class Tamper : public SwtpmTest {
     measure.roots = host_->roots();
     measure.binary = binary_;
     measure.config = host_->root() / "aether.conf";
+    measure.driver_view_reader = host_->driver_view_reader();
     return measure;
   }
 
@@ -167,6 +168,24 @@ TEST_F(Tamper, BarResized) {
   host_->write("sys/bus/pci/devices/0000:00:03.0/resource",
                "0x00000000fe000000 0x00000000fe001fff 0x0000000000040200\n");
   expect_rejected(quote_host(), "device.0000:00:03.0:");
+}
+
+// What the driver reads from the device (driver_view.hpp): the fake tree's
+// device answers through FakeAttestHost::driver_views; the real reads run in
+// the guest test (tests/guest/attest_guest_test.cpp).
+TEST_F(Tamper, OtherMac) {
+  std::get<VirtioNetView>(host_->driver_views["0000:00:03.0"].reads).mac = MacAddress{0x52, 0x54, 0x00, 0x12, 0x34, 0x99};
+  expect_rejected(quote_host(), "device.0000:00:03.0: differs from the policy: measured 'virtio_mac 52:54:00:12:34:99'");
+}
+
+TEST_F(Tamper, OtherVirtioFeatureBits) {
+  std::get<VirtioNetView>(host_->driver_views["0000:00:03.0"].reads).device_features &= ~(std::uint64_t{1} << 33);
+  expect_rejected(quote_host(), "device.0000:00:03.0: differs from the policy: measured 'virtio_device_features");
+}
+
+TEST_F(Tamper, DeviceRegistersUnreadable) {
+  host_->driver_views["0000:00:03.0"] = DriverView{{}, "cannot open /dev/vfio/3: busy"};
+  expect_rejected(quote_host(), "device.0000:00:03.0: differs from the policy: measured 'driver_read unavailable");
 }
 
 TEST_F(Tamper, DeviceReboundToItsKernelDriver) {

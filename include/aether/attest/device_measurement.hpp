@@ -3,7 +3,8 @@
 // Lines: identity (vendor, device, subsystem vendor and device, revision,
 // class), driver, a SHA-256 of the type-0 configuration header with the
 // volatile bytes zeroed, the capability list (ID@offset), the MSI-X table
-// size, each BAR's size, the IOMMU group, its translation type and members.
+// size, each BAR's size, the IOMMU group, its translation type and members,
+// and last the registers Aether's driver reads (driver_view.hpp).
 //
 // Masked bytes of the header (PCI Local Bus 3.0, 6.1 / figure 6-1), because
 // the OS or the device change them at run time: 0x04-0x05 Command (memory,
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "aether/attest/digest.hpp"
+#include "aether/attest/driver_view.hpp"
 #include "aether/core/result.hpp"
 #include "aether/vfio/pci_address.hpp"
 #include "aether/vfio/pci_sysfs.hpp"
@@ -42,7 +44,10 @@ std::vector<PciCapability> capability_list(std::span<const std::uint8_t> config)
 // MSI-X table size, 0 when the device has no MSI-X capability (ID 0x11).
 unsigned msix_table_size(std::span<const std::uint8_t> config);
 
-// Reads <device>/config, resource, the IDs and the group through `pci`.
-Result<std::string> measure_device(const vfio::PciSysfs& pci, const vfio::PciAddress& address);
+// Reads <device>/config, resource, the IDs and the group through `pci`,
+// then what the driver reads from the device through `read_view`
+// (driver_view.hpp; called for every device, it decides what to read).
+Result<std::string> measure_device(const vfio::PciSysfs& pci, const vfio::PciAddress& address,
+                                   const DriverViewReader& read_view);
 
 }  // namespace aether::attest

@@ -19,7 +19,7 @@
 //   partition.workqueue  the unbound workqueue cpumask
 //   partition.cpuidle    cpuidle driver, governor and each CPU's disabled states
 //   iommu                units, groups and each group's translation type
-//   device.<BDF>         one per passthrough device (device_measurement.hpp)
+//   device.<BDF>         one per passthrough device (device_measurement.hpp, driver_view.hpp)
 #pragma once
 
 #include <filesystem>
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "aether/attest/digest.hpp"
+#include "aether/attest/driver_view.hpp"
 #include "aether/attest/event_log.hpp"
 #include "aether/core/result.hpp"
 #include "aether/partition/host_access.hpp"
@@ -42,6 +43,11 @@ struct MeasureOptions {
   // Devices to measure besides every function bound to vfio-pci; a device
   // listed here is measured whatever its driver (a rebind shows).
   std::vector<vfio::PciAddress> devices;
+  // Reads what Aether's driver reads from a vfio-bound device (MAC, virtio
+  // features, e1000e NVM checksum: driver_view.hpp). Empty: the real read
+  // through VFIO below roots.sysfs. Tests on a fake tree give the device's
+  // answers here, since a fake tree has no device behind it.
+  DriverViewReader driver_view_reader;
 };
 
 // Reads and measures everything listed above. Fails only when a file that

@@ -48,6 +48,21 @@ struct QuoteOutput {
   std::vector<std::uint8_t> signature_s;
 };
 
+// The endorsement key's public point (ECC P-256 EK, TCG EK Credential
+// Profile template, see endorsement_key()).
+struct EkPublic {
+  std::vector<std::uint8_t> x;
+  std::vector<std::uint8_t> y;
+  bool operator==(const EkPublic&) const = default;
+};
+
+// TPM2_MakeCredential's output, marshalled (TPM2B_ID_OBJECT and
+// TPM2B_ENCRYPTED_SECRET): what a verifier sends the attesting TPM.
+struct CredentialChallenge {
+  std::vector<std::uint8_t> credential_blob;
+  std::vector<std::uint8_t> secret;
+};
+
 struct TpmHandleCounts {
   unsigned transient_objects = 0;
   unsigned loaded_sessions = 0;
@@ -78,6 +93,25 @@ class TpmSession {
   Result<QuoteOutput> quote(unsigned pcr, std::span<const std::uint8_t> nonce);
   // TPM2_GetCapability(TPM_CAP_HANDLES): what is loaded right now.
   Result<TpmHandleCounts> handle_counts();
+
+  // --- binding the AK to the EK (credential activation; credential.hpp) ---
+  // The EK: TPM2_CreatePrimary in the endorsement hierarchy with the TCG EK
+  // Credential Profile's ECC template (as tpm2_createek ecc), its public
+  // point read and the key flushed again. A hardware TPM's EK certificate
+  // (NV 0x01c0000a) certifies this point; swtpm has none unless
+  // swtpm_setup --create-ek-cert made one.
+  Result<EkPublic> endorsement_key();
+  // Verifier side, on any TPM (only public keys are used): TPM2_LoadExternal
+  // of the EK public, TPM2_MakeCredential of `secret` (at most 64 bytes) for
+  // the object named `ak_name` (attestation_key_name()), the EK flushed.
+  Result<CredentialChallenge> make_credential(const EkPublic& ek, std::span<const std::uint8_t> ak_name,
+                                              std::span<const std::uint8_t> secret);
+  // Attester side: TPM2_ActivateCredential with this session's AK and the
+  // EK (authorised by a policy session with PolicySecret(TPM_RH_ENDORSEMENT),
+  // the EK's policy). The TPM gives the secret back only when the challenge
+  // was made for this EK and an object of exactly this AK's name that is
+  // loaded in the same TPM. EK and session are flushed on every path.
+  Result<std::vector<std::uint8_t>> activate_credential(const CredentialChallenge& challenge);
 
  private:
   struct State;

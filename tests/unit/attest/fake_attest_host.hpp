@@ -4,7 +4,8 @@
 // IOMMU group 3 (type DMA) and a virtio-net function 0000:00:03.0 bound to
 // vfio-pci in it, with a 256-byte configuration space (MSI-X table of 3,
 // subsystem 1af4:1100), sysfs ID files and BAR sizes. Tests change files in
-// it to play a tampered host.
+// it to play a tampered host. No device is behind a fake tree, so what the
+// driver would read from it (features, MAC) is given in driver_views.
 #pragma once
 
 #include <stdlib.h>
@@ -13,11 +14,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "aether/attest/driver_view.hpp"
 #include "aether/partition/host_access.hpp"
 
 namespace aether::attest::test {
@@ -66,6 +69,8 @@ class FakeAttestHost {
     write("sys/fs/cgroup/aether/cgroup.procs", "");
     write("sys/kernel/iommu_groups/3/type", "DMA\n");
     add_device("0000:00:03.0", make_config_space(0x1af4, 0x1041, 0x1af4, 0x1100, 3), "vfio-pci", 3);
+    // QEMU's virtio-net-pci offers VERSION_1, ACCESS_PLATFORM (iommu_platform=on), MAC, STATUS...
+    driver_views["0000:00:03.0"].reads = VirtioNetView{0x000000030079bfe7, MacAddress{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}};
   }
   ~FakeAttestHost() {
     std::error_code ignored;
@@ -76,6 +81,15 @@ class FakeAttestHost {
 
   [[nodiscard]] partition::HostRoots roots() const { return {root_ / "sys", root_ / "proc"}; }
   [[nodiscard]] const fs::path& root() const { return root_; }
+
+  // BDF -> what the device answers to the driver's register reads.
+  std::map<std::string, DriverView> driver_views;
+  [[nodiscard]] DriverViewReader driver_view_reader() const {
+    return [this](const vfio::PciFunction& function) {
+      const auto found = driver_views.find(function.address.to_string());
+      return found == driver_views.end() ? DriverView{} : found->second;
+    };
+  }
 
   void write(const fs::path& relative, const std::string& text) const {
     fs::create_directories((root_ / relative).parent_path());

@@ -16,6 +16,7 @@ MeasureOptions options_for(const FakeAttestHost& host) {
   MeasureOptions options;
   options.roots = host.roots();
   options.binary_digest = Sha256{};  // the test binary's hash is not what is tested here
+  options.driver_view_reader = host.driver_view_reader();
   return options;
 }
 
@@ -47,6 +48,10 @@ TEST(Measurements, FakeHostEventsInOrder) {
   EXPECT_NE(device.find("capabilities 0x11@0x40 0x09@0x50\n"), std::string::npos) << device;
   EXPECT_NE(device.find("bar0 size 0x1000\nbar4 size 0x4000\n"), std::string::npos) << device;
   EXPECT_NE(device.find("iommu_group 3 type DMA\niommu_group_members 0000:00:03.0\n"), std::string::npos);
+  EXPECT_NE(device.find("driver_read virtio-net\nvirtio_device_features 0x000000030079bfe7\n"
+                        "virtio_mac 52:54:00:12:34:56\n"),
+            std::string::npos)
+      << device;
 }
 
 TEST(Measurements, SameHostSameLog) {
