@@ -74,6 +74,28 @@ TEST(FluidRecordCli, RecordsTheWorkloadLiveLabelledByPhaseThenTrainsAndReplays) 
   std::filesystem::remove(replay_json);
 }
 
+TEST(FluidRecordCli, LabelsEveryIntervalOfARunningProcess) {
+  if (::geteuid() != 0) GTEST_SKIP() << "SKIPPED LOUDLY: needs root (loads BPF programs)";
+  const std::string trace = temp_path("labelled.jsonl");
+  const auto recorded = run_command(cli + " fluid workload --phases compute:2 >/dev/null & " + cli +
+                                    " fluid record --label compute --pid $! --count 3 --interval-ms 100 --out " + trace + "; wait");
+  ASSERT_EQ(recorded.exit_code, 0) << recorded.out << recorded.err;
+  EXPECT_NE(recorded.out.find("3 intervals written: compute=3"), std::string::npos) << recorded.out;
+  std::ifstream lines(trace);
+  std::string line;
+  std::uint64_t cpu_ns = 0;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    const auto interval = nlohmann::json::parse(line);
+    EXPECT_EQ(interval["label"], "compute");
+    cpu_ns += interval["cpu_ns"].get<std::uint64_t>();
+    ++count;
+  }
+  EXPECT_EQ(count, 3);
+  EXPECT_GT(cpu_ns, 0u);  // it spun for 300 ms: at least one clock tick of CPU time was charged
+  std::filesystem::remove(trace);
+}
+
 TEST(FluidRecordCli, BadInputIsNamed) {
   struct Case {
     std::string arguments;
