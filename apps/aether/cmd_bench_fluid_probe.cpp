@@ -95,15 +95,23 @@ class BpftraceCounter {
   }
 
   BpftraceCounter(BpftraceCounter&& other) noexcept
-      : pid_(std::exchange(other.pid_, 0)), output_fd_(std::move(other.output_fd_)), output_(std::move(other.output_)) {}
+      : pid_(std::exchange(other.pid_, 0)), output_fd_(std::move(other.output_fd_)), output_(std::move(other.output_)),
+        at_end_(other.at_end_) {}
   BpftraceCounter& operator=(BpftraceCounter&&) = delete;
   ~BpftraceCounter() { (void)stop(); }
 
   // SIGINT makes bpftrace print its maps and exit; returns what it printed.
+  // A SIGINT that lands while bpftrace is still attaching (seen on a loaded
+  // host, 1 s after "Attaching") is lost and bpftrace then waits forever, so
+  // signal again every second until its output ends; kill it after 30 s
+  // rather than hang (its counts are then missing, which the caller reports).
   std::string stop() {
     if (pid_ <= 0) return output_;
-    ::kill(pid_, SIGINT);
-    (void)read_until("\x01never", std::chrono::seconds(30));  // to EOF
+    for (int attempt = 0; attempt < 30 && !at_end_; ++attempt) {
+      ::kill(pid_, SIGINT);
+      (void)read_until("\x01never", std::chrono::seconds(1));  // to EOF, or a second
+    }
+    if (!at_end_) ::kill(pid_, SIGKILL);
     int status = 0;
     ::waitpid(pid_, &status, 0);
     pid_ = 0;
@@ -122,7 +130,10 @@ class BpftraceCounter {
       if (::poll(&wait, 1, static_cast<int>(left.count())) <= 0) continue;
       char buffer[4096];
       const ssize_t count = ::read(output_fd_.get(), buffer, sizeof buffer);
-      if (count <= 0) return false;  // EOF: bpftrace ended
+      if (count <= 0) {  // EOF: bpftrace ended
+        at_end_ = true;
+        return false;
+      }
       output_.append(buffer, static_cast<std::size_t>(count));
     }
     return true;
@@ -131,6 +142,7 @@ class BpftraceCounter {
   pid_t pid_ = 0;
   UniqueFd output_fd_;
   std::string output_;
+  bool at_end_ = false;
 };
 
 int run_fluid_probe(const FluidProbeOptions& options) {

@@ -1,4 +1,5 @@
-// `aether fluid watch|workload`: the fluid partition's telemetry (docs/fluid.md).
+// `aether fluid watch|workload`: the fluid partition's telemetry (docs/fluid.md);
+// the other subcommands are registered from their own files (fluid_commands.hpp).
 #include <signal.h>
 #include <unistd.h>
 
@@ -11,7 +12,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "commands.hpp"
+#include "fluid_commands.hpp"
 #include "aether/runtime/stop_signal.hpp"
 
 #if defined(AETHER_HAVE_FLUID)
@@ -41,26 +42,12 @@ int run_fluid_watch(const FluidWatchOptions& options) {
   fluid::WatchTarget target;
   target.pid = options.pid;
   target.cgroup = options.cgroup;
-  // Check the target before loading BPF, so a typo is named even without root.
-  if (!target.cgroup.empty()) {
-    if (auto procs = fluid::read_cgroup_procs(target.cgroup); !procs) {
-      fmt::print(stderr, "aether fluid watch: {}\n", procs.error().describe());
-      return exit_failure;
-    }
-  } else if (::kill(target.pid, 0) != 0 && errno == ESRCH) {
-    fmt::print(stderr, "aether fluid watch: pid {} does not exist\n", target.pid);
+  auto opened = open_watch(target);
+  if (!opened) {
+    fmt::print(stderr, "aether fluid watch: {}\n", opened.error().describe());
     return exit_failure;
   }
-  auto telemetry = fluid::Telemetry::open();
-  if (!telemetry) {
-    fmt::print(stderr, "aether fluid watch: {}\n", telemetry.error().describe());
-    return exit_failure;
-  }
-  auto session = fluid::WatchSession::start(*telemetry, target);
-  if (!session) {
-    fmt::print(stderr, "aether fluid watch: {}\n", session.error().describe());
-    return exit_failure;
-  }
+  auto& session = opened->session;
   std::ofstream json;
   if (!options.json_path.empty()) {
     json.open(options.json_path);
@@ -122,13 +109,6 @@ int run_fluid_workload(const FluidWorkloadOptions& options) {
 
 #else
 
-int fluid_missing(const char* command) {
-  fmt::print(stderr,
-             "aether fluid {}: this build has no fluid module (/sys/kernel/btf/vmlinux, bpftool, clang or libbpf "
-             "was missing when it was configured; see the CMake output)\n",
-             command);
-  return exit_failure;
-}
 int run_fluid_watch(const FluidWatchOptions&) { return fluid_missing("watch"); }
 int run_fluid_workload(const FluidWorkloadOptions&) { return fluid_missing("workload"); }
 
@@ -136,8 +116,34 @@ int run_fluid_workload(const FluidWorkloadOptions&) { return fluid_missing("work
 
 }  // namespace
 
+int fluid_missing(std::string_view command) {
+  fmt::print(stderr,
+             "aether fluid {}: this build has no fluid module (/sys/kernel/btf/vmlinux, bpftool, clang or libbpf "
+             "was missing when it was configured; see the CMake output)\n",
+             command);
+  return exit_failure;
+}
+
+#if defined(AETHER_HAVE_FLUID)
+Result<OpenedWatch> open_watch(const fluid::WatchTarget& target) {
+  if (!target.cgroup.empty()) {
+    if (auto procs = fluid::read_cgroup_procs(target.cgroup); !procs) return std::move(procs).error();
+  } else if (::kill(target.pid, 0) != 0 && errno == ESRCH) {
+    return errno_error(fmt::format("pid {} does not exist", target.pid), ESRCH);
+  }
+  auto telemetry = fluid::Telemetry::open();
+  if (!telemetry) return std::move(telemetry).error();
+  OpenedWatch opened;
+  opened.telemetry = std::make_unique<fluid::Telemetry>(std::move(*telemetry));
+  auto session = fluid::WatchSession::start(*opened.telemetry, target);
+  if (!session) return std::move(session).error();
+  opened.session.emplace(std::move(*session));
+  return opened;
+}
+#endif
+
 void register_fluid(CLI::App& app, int& exit_code) {
-  CLI::App* fluid = app.add_subcommand("fluid", "The fluid partition: eBPF telemetry of an application (docs/fluid.md)");
+  CLI::App* fluid = app.add_subcommand("fluid", "The fluid partition: eBPF telemetry of an application, its phases and their classifier (docs/fluid.md)");
   fluid->require_subcommand(1);
 
   auto watch_options = std::make_shared<FluidWatchOptions>();
@@ -165,11 +171,14 @@ void register_fluid(CLI::App& app, int& exit_code) {
   auto workload_options = std::make_shared<FluidWorkloadOptions>();
   CLI::App* workload = fluid->add_subcommand(
       "workload",
-      "Run a deterministic workload in labelled phases: idle (sleeps), syscall (getppid + pipe write/read), compute "
+      "Run a deterministic workload in labelled phases: idle (sleeps), packets (UDP bursts to itself on 127.0.0.1), syscall (getppid + pipe write/read), compute "
       "(spins), faults (touches fresh mmap'ed pages).");
-  workload->add_option("--phases", workload_options->phases, "NAME:SECONDS,... e.g. idle:1,syscall:1,compute:1,faults:1")
-      ->default_val("idle:1,syscall:1,compute:1,faults:1");
+  workload->add_option("--phases", workload_options->phases, "NAME:SECONDS,... e.g. idle:1,packets:1,syscall:1,compute:1,faults:1")
+      ->default_val("idle:1,packets:1,syscall:1,compute:1,faults:1");
   workload->callback([workload_options, &exit_code] { exit_code = run_fluid_workload(*workload_options); });
+
+  register_fluid_record(*fluid, exit_code);
+  register_fluid_model(*fluid, exit_code);
 }
 
 }  // namespace aether::cli

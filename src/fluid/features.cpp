@@ -16,6 +16,11 @@ double FeatureVector::mean_runqueue_wait_ns() const noexcept {
   return static_cast<double>(counts.runqueue_wait_ns) / static_cast<double>(counts.runqueue_waits);
 }
 
+double FeatureVector::cpu_share() const noexcept {
+  if (interval_ns == 0) return 0.0;
+  return static_cast<double>(cpu_ns) / static_cast<double>(interval_ns);
+}
+
 double FeatureVector::softirq_share() const noexcept {
   if (interval_ns == 0 || watched_cpus == 0) return 0.0;
   return static_cast<double>(counts.softirq_ns) / (static_cast<double>(interval_ns) * static_cast<double>(watched_cpus));
@@ -59,6 +64,8 @@ nlohmann::json to_json(const FeatureVector& features) {
       {"mean_runqueue_wait_ns", features.mean_runqueue_wait_ns()},
       {"softirq_ns", features.counts.softirq_ns},
       {"softirq_share", features.softirq_share()},
+      {"cpu_ns", features.cpu_ns},
+      {"cpu_share", features.cpu_share()},
       {"pmu", pmu},
   };
 }
@@ -71,11 +78,11 @@ std::string format_feature_line(const FeatureVector& features) {
                               : std::string("pmu=unavailable");
   return fmt::format(
       "#{:<4} {:6.1f}ms tgids={} sys io={} net={} mem={} sync={} other={} | faults={} | csw vol={} invol={} | "
-      "rq wait mean={:.1f}us | softirq={:.2f}% | {}",
+      "rq wait mean={:.1f}us | softirq={:.2f}% | cpu={:.0f}% | {}",
       features.interval_index, static_cast<double>(features.interval_ns) / 1e6, features.watched_tgids,
       counts.syscalls[0], counts.syscalls[1], counts.syscalls[2], counts.syscalls[3], counts.syscalls[4],
       counts.user_page_faults, counts.voluntary_switches, counts.involuntary_switches,
-      features.mean_runqueue_wait_ns() / 1e3, features.softirq_share() * 100.0, pmu);
+      features.mean_runqueue_wait_ns() / 1e3, features.softirq_share() * 100.0, features.cpu_share() * 100.0, pmu);
 }
 
 }  // namespace aether::fluid

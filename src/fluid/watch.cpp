@@ -51,6 +51,31 @@ Result<std::vector<pid_t>> read_cgroup_procs(const std::filesystem::path& cgroup
   return tgids;
 }
 
+std::optional<std::uint64_t> process_cpu_ns(pid_t tgid) {
+  auto text = detail::read_optional_text_file(fmt::format("/proc/{}/stat", tgid));
+  if (!text || !*text) return std::nullopt;
+  // proc(5): "pid (comm) state ..."; comm may hold spaces and ')', so count
+  // fields after the last ')': state is field 3, utime 14, stime 15.
+  const std::string_view stat = **text;
+  const auto comm_end = stat.rfind(')');
+  if (comm_end == std::string_view::npos) return std::nullopt;
+  std::string_view rest = stat.substr(comm_end + 1);
+  std::uint64_t ticks = 0;
+  for (int field = 3; field <= 15 && !rest.empty(); ++field) {
+    rest.remove_prefix(std::min(rest.find_first_not_of(' '), rest.size()));
+    const std::string_view value = rest.substr(0, rest.find(' '));
+    rest.remove_prefix(value.size());
+    if (field < 14) continue;
+    std::uint64_t parsed = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), parsed);
+    if (error != std::errc{} || end != value.data() + value.size()) return std::nullopt;
+    ticks += parsed;
+  }
+  static const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
+  if (ticks_per_second <= 0) return std::nullopt;
+  return ticks * (1'000'000'000ULL / static_cast<std::uint64_t>(ticks_per_second));
+}
+
 std::vector<int> allowed_cpus(const std::vector<pid_t>& tgids) {
   std::vector<int> cpus;
   for (const pid_t tgid : tgids) {
@@ -112,9 +137,24 @@ Result<void> WatchSession::refresh_members() {
     }
   }
   members_ = current;
+  std::erase_if(last_cpu_ns_, [&](const auto& entry) { return !current.contains(entry.first); });
+  for (const pid_t member : current) {
+    if (!last_cpu_ns_.contains(member)) last_cpu_ns_[member] = process_cpu_ns(member).value_or(0);
+  }
   cpus_ = allowed_cpus(now);
   telemetry_->set_watched_cpus(cpus_);
   return {};
+}
+
+std::uint64_t WatchSession::cpu_ns_since_last() {
+  std::uint64_t total = 0;
+  for (auto& [member, last] : last_cpu_ns_) {
+    // A member that is gone (or reaped) keeps its last reading: it adds nothing.
+    const std::uint64_t now = process_cpu_ns(member).value_or(last);
+    total += now >= last ? now - last : 0;
+    last = now;
+  }
+  return total;
 }
 
 Result<FeatureVector> WatchSession::next(std::chrono::milliseconds interval) {
@@ -140,6 +180,7 @@ Result<FeatureVector> WatchSession::next(std::chrono::milliseconds interval) {
   features.watched_cpus = cpus_.size();
   features.counts = difference(*snapshot, last_);
   features.pmu = pmu_.read_interval();
+  features.cpu_ns = cpu_ns_since_last();
   last_ = *snapshot;
   last_time_ = now_time;
   // New cgroup members, departed ones, and affinity changes (the softirq CPUs).

@@ -1,9 +1,12 @@
 #include "aether/fluid/workload.hpp"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <array>
 #include <charconv>
 #include <thread>
 
@@ -17,7 +20,42 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::size_t page_size = 4096;
 constexpr std::size_t fault_chunk_bytes = 16u << 20;  // mapped, touched, unmapped per round
-constexpr std::string_view phase_names = "idle, syscall, compute, faults";
+constexpr std::string_view phase_names = "idle, packets, syscall, compute, faults";
+constexpr unsigned packet_burst = 32;       // datagrams per sendmmsg/recvmmsg
+constexpr std::size_t packet_bytes = 64;    // the smallest frame's worth of payload
+
+// One UDP socket bound to 127.0.0.1 and connected to itself: every burst goes
+// through the loopback device and its NET_RX softirq, and never leaves the host.
+Result<std::uint64_t> run_packets_phase(Clock::time_point deadline) {
+  const UniqueFd socket_fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!socket_fd.valid()) return errno_error("workload: cannot open a UDP socket for the packets phase");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (::bind(socket_fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(socket_fd.get(), reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+      ::connect(socket_fd.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+    return errno_error("workload: cannot bind and connect a UDP socket on 127.0.0.1 for the packets phase");
+  }
+  std::array<std::array<char, packet_bytes>, packet_burst> payloads{};
+  std::array<iovec, packet_burst> vectors{};
+  std::array<mmsghdr, packet_burst> messages{};
+  for (unsigned i = 0; i < packet_burst; ++i) {
+    vectors[i] = iovec{payloads[i].data(), payloads[i].size()};
+    messages[i].msg_hdr.msg_iov = &vectors[i];
+    messages[i].msg_hdr.msg_iovlen = 1;
+  }
+  std::uint64_t received = 0;
+  while (Clock::now() < deadline) {
+    const int sent = ::sendmmsg(socket_fd.get(), messages.data(), packet_burst, 0);
+    if (sent < 0) return errno_error("workload: sendmmsg on 127.0.0.1 failed in the packets phase");
+    // Everything sent is already queued on the socket (loopback delivers in the sender's softirq).
+    const int got = ::recvmmsg(socket_fd.get(), messages.data(), static_cast<unsigned>(sent), MSG_DONTWAIT, nullptr);
+    if (got > 0) received += static_cast<std::uint64_t>(got);
+  }
+  return received;
+}
 
 Result<std::uint64_t> run_syscall_phase(Clock::time_point deadline) {
   int ends[2];
@@ -72,6 +110,7 @@ Result<std::uint64_t> run_faults_phase(Clock::time_point deadline) {
 std::string_view phase_name(PhaseKind kind) noexcept {
   switch (kind) {
     case PhaseKind::idle: return "idle";
+    case PhaseKind::packets: return "packets";
     case PhaseKind::syscall: return "syscall";
     case PhaseKind::compute: return "compute";
     case PhaseKind::faults: return "faults";
@@ -94,6 +133,7 @@ Result<std::vector<WorkloadPhase>> parse_phases(std::string_view text) {
     const std::string_view seconds_text = item.substr(colon + 1);
     WorkloadPhase phase;
     if (name == "idle") phase.kind = PhaseKind::idle;
+    else if (name == "packets") phase.kind = PhaseKind::packets;
     else if (name == "syscall") phase.kind = PhaseKind::syscall;
     else if (name == "compute") phase.kind = PhaseKind::compute;
     else if (name == "faults") phase.kind = PhaseKind::faults;
@@ -122,6 +162,12 @@ Result<std::vector<PhaseResult>> run_workload(const std::vector<WorkloadPhase>& 
       case PhaseKind::idle:
         std::this_thread::sleep_until(deadline);
         break;
+      case PhaseKind::packets: {
+        auto received = run_packets_phase(deadline);
+        if (!received) return std::move(received).error();
+        result.operations = *received;
+        break;
+      }
       case PhaseKind::syscall: {
         auto rounds = run_syscall_phase(deadline);
         if (!rounds) return std::move(rounds).error();

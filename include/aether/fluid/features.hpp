@@ -39,11 +39,16 @@ struct FeatureVector {
   std::uint64_t watched_tgids = 0;
   std::uint64_t watched_cpus = 0;
   CounterSnapshot counts;  // this interval's counts (a difference of snapshots)
+  // On-CPU time (user + system) of the watched processes in the interval, from
+  // /proc/PID/stat: clock-tick resolution (10 ms at USER_HZ 100), all threads.
+  std::uint64_t cpu_ns = 0;
   PmuFigures pmu;
 
   [[nodiscard]] std::uint64_t total_syscalls() const noexcept;
   // Mean wait between becoming runnable and running, in ns; 0 with no waits.
   [[nodiscard]] double mean_runqueue_wait_ns() const noexcept;
+  // On-CPU time in CPUs: 1.0 is one CPU busy for the whole interval.
+  [[nodiscard]] double cpu_share() const noexcept;
   // softirq time as a share of the watched CPUs' time in the interval (0..1).
   [[nodiscard]] double softirq_share() const noexcept;
 };

@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -30,6 +32,10 @@ struct WatchTarget {
 // The tgids listed in `cgroup`/cgroup.procs. Errors name the path: missing
 // directory, not a cgroup (no cgroup.procs), unreadable.
 Result<std::vector<pid_t>> read_cgroup_procs(const std::filesystem::path& cgroup);
+
+// On-CPU time (user + system, every thread) of one process so far, from
+// /proc/PID/stat; nullopt when the process is gone or the file unreadable.
+std::optional<std::uint64_t> process_cpu_ns(pid_t tgid);
 
 // The union of the CPUs the given tgids may run on (sched_getaffinity).
 std::vector<int> allowed_cpus(const std::vector<pid_t>& tgids);
@@ -52,11 +58,13 @@ class WatchSession {
  private:
   WatchSession(Telemetry& telemetry, WatchTarget target) : telemetry_(&telemetry), target_(std::move(target)) {}
   Result<void> refresh_members();
+  std::uint64_t cpu_ns_since_last();
 
   Telemetry* telemetry_;
   WatchTarget target_;
   UniqueFd pidfd_;  // for --pid: readable when the process exits
   std::set<pid_t> members_;
+  std::map<pid_t, std::uint64_t> last_cpu_ns_;  // per member, at the last interval's end
   std::vector<int> cpus_;
   PmuCounters pmu_;
   CounterSnapshot last_;

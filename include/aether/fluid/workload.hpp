@@ -1,6 +1,7 @@
 // The built-in deterministic workload: named behaviours run for a given
 // time each, so the telemetry (and later the classifier) has labelled phases.
 //   idle     sleeps
+//   packets  bursts of 32 UDP datagrams to itself on 127.0.0.1 (sendmmsg, recvmmsg)
 //   syscall  getppid, then a 1-byte write and read on a pipe, in a loop
 //   compute  spins on integer arithmetic, no syscalls
 //   faults   maps fresh anonymous memory and touches every page (user page faults)
@@ -17,7 +18,7 @@
 
 namespace aether::fluid {
 
-enum class PhaseKind { idle, syscall, compute, faults };
+enum class PhaseKind { idle, packets, syscall, compute, faults };
 
 struct WorkloadPhase {
   PhaseKind kind = PhaseKind::idle;
@@ -26,7 +27,7 @@ struct WorkloadPhase {
 
 struct PhaseResult {
   WorkloadPhase phase;
-  std::uint64_t operations = 0;  // syscall: loop rounds (3 syscalls each); faults: pages touched; compute: spins/1024
+  std::uint64_t operations = 0;  // packets: datagrams received; syscall: loop rounds (3 syscalls each); faults: pages touched; compute: spins/1024
 };
 
 [[nodiscard]] std::string_view phase_name(PhaseKind kind) noexcept;

@@ -22,7 +22,7 @@ TEST(WorkloadPhases, BadInputNamesTheBadPart) {
   auto unknown = parse_phases("idle:1,sleepy:2");
   ASSERT_FALSE(unknown);
   EXPECT_NE(unknown.error().message.find("sleepy"), std::string::npos);
-  EXPECT_NE(unknown.error().message.find("idle, syscall, compute, faults"), std::string::npos);
+  EXPECT_NE(unknown.error().message.find("idle, packets, syscall, compute, faults"), std::string::npos);
   for (const char* bad : {"idle", "idle:", "idle:x", "idle:-1", "idle:0", "idle:1e9", ""}) {
     auto parsed = parse_phases(bad);
     EXPECT_FALSE(parsed) << bad;
@@ -30,17 +30,19 @@ TEST(WorkloadPhases, BadInputNamesTheBadPart) {
 }
 
 TEST(WorkloadRun, RunsPhasesInOrderAndCountsWork) {
-  auto phases = parse_phases("idle:0.02,syscall:0.05,compute:0.02,faults:0.05");
+  auto phases = parse_phases("idle:0.02,syscall:0.05,compute:0.02,faults:0.05,packets:0.05");
   ASSERT_TRUE(phases);
   std::vector<PhaseKind> started;
   auto results = run_workload(*phases, [&](const WorkloadPhase& phase) { started.push_back(phase.kind); });
   ASSERT_TRUE(results) << results.error().describe();
-  ASSERT_EQ(started.size(), 4u);
+  ASSERT_EQ(started.size(), 5u);
   EXPECT_EQ(started[1], PhaseKind::syscall);
   EXPECT_EQ((*results)[0].operations, 0u);
   EXPECT_GT((*results)[1].operations, 0u);  // syscall rounds
   EXPECT_GT((*results)[2].operations, 0u);  // compute spins
   EXPECT_GT((*results)[3].operations, 0u);  // pages touched
+  EXPECT_EQ((*results)[4].phase.kind, PhaseKind::packets);
+  EXPECT_GT((*results)[4].operations, 0u);  // datagrams sent to itself and received
 }
 
 }  // namespace
