@@ -1,6 +1,7 @@
 // The virtio-net port: bring-up of a modern virtio 1.x PCI device opened
 // through VFIO (virtio 1.2, 3.1.1 and 4.1.5.1), its one queue pair
-// (net_queue.hpp), link state, device faults and an orderly teardown.
+// (net_queue.hpp), link state, device faults and an orderly teardown;
+// registered in the driver table as virtio_net_driver.
 #include <fmt/format.h>
 
 #include <array>
@@ -9,6 +10,7 @@
 #include <utility>
 
 #include "aether/core/log.hpp"
+#include "aether/drivers/driver_table.hpp"
 #include "aether/drivers/mmio.hpp"
 #include "aether/drivers/virtio_net/common_config.hpp"
 #include "aether/drivers/virtio_net/device_config.hpp"
@@ -25,6 +27,11 @@ using virtio_net::CommonConfig;
 using virtio_net::NetQueue;
 using virtio_net::StructureLocation;
 using virtio_net::VirtioPciLayout;
+
+// virtio 1.2, 4.1.2: vendor 0x1af4, modern ID 0x1040 + 1 (network), or
+// transitional 0x1000 (network), which QEMU exposes with the modern
+// interface too unless disable-modern=on (open() checks the capabilities).
+constexpr std::array<PciId, 2> virtio_net_ids{{{0x1af4, 0x1041}, {0x1af4, 0x1000}}};
 
 class VirtioNetPort final : public net::Port {
  public:
@@ -311,23 +318,20 @@ Result<void> VirtioNetPort::open(const VfioPortOptions& options, std::uint16_t p
   return {};
 }
 
-}  // namespace
-
+// The table's entry point: the backend has checked the session and the pool
+// and prefixes errors with the spec.
 Result<std::unique_ptr<net::Port>> open_virtio_net_port(VfioPortContext context) {
-  if (context.session == nullptr || context.pool == nullptr) {
-    return invalid_argument(fmt::format("{}: open_virtio_net_port needs an open VFIO session and a mempool",
-                                        context.spec));
-  }
-  const std::string spec = context.spec;
   const VfioPortOptions options = context.options;
   const std::uint16_t port_id = context.port_id;
   auto port = std::make_unique<VirtioNetPort>(std::move(context));
-  if (auto opened = port->open(options, port_id); !opened) {
-    Error error = std::move(opened).error();
-    error.message = fmt::format("port '{}': {}", spec, error.message);
-    return error;  // the port's destructor resets the device and unmaps what was mapped
-  }
+  // On failure the port's destructor resets the device and unmaps what was mapped.
+  if (auto opened = port->open(options, port_id); !opened) return std::move(opened).error();
   return std::unique_ptr<net::Port>(std::move(port));
 }
+
+}  // namespace
+
+extern const Driver virtio_net_driver;
+const Driver virtio_net_driver{"virtio-net", virtio_net_ids, open_virtio_net_port};
 
 }  // namespace aether::drivers
