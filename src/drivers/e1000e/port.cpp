@@ -9,6 +9,7 @@
 #include <array>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "aether/core/log.hpp"
 #include "aether/drivers/e1000e/device_health.hpp"
@@ -105,8 +106,8 @@ class E1000ePort final : public net::Port {
                                       net::format_mac(link.mac)));
     info_.notes.push_back(fmt::format(
         "rx_drop_kernel counts the device's missed packets (MPC: rx ring empty and its packet buffer full), read "
-        "every {} bursts",
-        LegacyQueue::kHealthCheckInterval));
+        "with the device health check every {} idle receive bursts (never on a busy burst)",
+        LegacyQueue::kIdleBurstsPerHealthCheck));
     info_.notes.push_back(fmt::format("{} via {}", info_.interface, vfio::to_string(session_->kernel_interface())));
     return {};
   }
@@ -119,6 +120,12 @@ class E1000ePort final : public net::Port {
     const std::uint32_t status = mmio::read32(bar0_.base(), e1000e::reg::status);
     if (status == 0xffffffff) return net::LinkState::unknown;
     return (status & e1000e::status::link_up) != 0 ? net::LinkState::up : net::LinkState::down;
+  }
+
+  // The driver's own counters (net::Port::xstats); there is one queue.
+  [[nodiscard]] std::vector<net::XStat> xstats() const override {
+    return {{"tx_foreign_copies", queue_->tx_foreign_copies()},
+            {"device_fault", health_.faulted() ? 1U : 0U}};
   }
 
   [[nodiscard]] std::optional<std::string> device_fault() const override {

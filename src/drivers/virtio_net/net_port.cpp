@@ -8,6 +8,7 @@
 #include <cstring>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "aether/core/log.hpp"
 #include "aether/drivers/driver_table.hpp"
@@ -78,6 +79,14 @@ class VirtioNetPort final : public net::Port {
     const auto config = virtio_net::read_net_config(*common_, device_config_, features_);
     if (!config) return net::LinkState::unknown;  // checked at open; a generation that never settles
     return config->link_up ? net::LinkState::up : net::LinkState::down;
+  }
+
+  // The driver's own counters (net::Port::xstats); the per-queue ones sum
+  // to these, there being one queue.
+  [[nodiscard]] std::vector<net::XStat> xstats() const override {
+    return {{"tx_foreign_copies", queue_->tx_foreign_copies()},
+            {"invalid_used_elements", queue_->invalid_used_elements()},
+            {"device_fault", queue_->fault_status() ? 1U : 0U}};
   }
 
   [[nodiscard]] std::optional<std::string> device_fault() const override {

@@ -366,6 +366,7 @@ TEST_F(NetQueueTest, PacketsOfAnotherPoolAreCopiedIntoOurs) {
   ASSERT_TRUE(foreign->set_length(100));
   ASSERT_EQ(queue_->tx_burst(std::span<net::Packet*>(&foreign, 1)), 1U);
   EXPECT_EQ(other->available(), other->capacity());  // the original went home
+  EXPECT_EQ(queue_->tx_foreign_copies(), 1U);
   const auto sent = device_->transmit_all();         // translate() checks the IOVA is in our pool
   ASSERT_EQ(sent.size(), 1U);
   EXPECT_EQ(sent[0].size(), 100U);

@@ -150,6 +150,9 @@ class NetQueue final : public net::Queue {
   // Used elements whose id named no buffer we gave the device (a device
   // bug; counted, skipped). Any thread.
   [[nodiscard]] std::uint64_t invalid_used_elements() const noexcept { return invalid_used_.get(); }
+  // Frames of another pool copied into one of ours before sending (the
+  // device reaches only our pool; 0 when the ports share one). Any thread.
+  [[nodiscard]] std::uint64_t tx_foreign_copies() const noexcept { return foreign_copies_.get(); }
 
   // True for a device_status value that means the queue must stop.
   [[nodiscard]] static bool is_fault(std::uint8_t status) noexcept;
@@ -195,6 +198,7 @@ class NetQueue final : public net::Queue {
   unsigned spare_count_ = 0;
   std::uint32_t idle_bursts_ = 0;
   net::QueueCounters::Counter invalid_used_;
+  net::QueueCounters::Counter foreign_copies_;
   // -1: running; otherwise the fault code that stopped the queue.
   // Written by the worker or by a control thread asking, read by both;
   // relaxed: it carries no other data, and a burst that starts just before
