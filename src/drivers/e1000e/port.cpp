@@ -15,6 +15,7 @@
 #include "aether/drivers/e1000e/device_health.hpp"
 #include "aether/drivers/e1000e/device_reset.hpp"
 #include "aether/drivers/e1000e/legacy_queue.hpp"
+#include "aether/drivers/e1000e/receive_filter.hpp"
 #include "aether/drivers/e1000e/registers.hpp"
 #include "aether/drivers/driver_table.hpp"
 #include "aether/drivers/mmio.hpp"
@@ -45,7 +46,8 @@ class E1000ePort final : public net::Port {
         ring_mapping_(std::move(ring_mapping)),
         pool_mapping_(std::move(pool_mapping)),
         vectors_(std::move(vectors)),
-        health_(bar0_.base(), session_->device().name()) {}
+        health_(bar0_.base(), session_->device().name()),
+        filter_(bar0_.base(), session_->device().name()) {}
 
   ~E1000ePort() override {
     // The device must stop writing before the pool and rings are unmapped
@@ -86,6 +88,7 @@ class E1000ePort final : public net::Port {
     config.pool_iova = pool_mapping_.iova();
     config.device_name = session_->device().name();
     if (vectors_) config.interrupt_fd = vectors_->eventfd(0);
+    filter_.clear();  // no multicast group until one is joined
     auto queue = LegacyQueue::start(bar0_.base(), rings, pool, config, health_);
     if (!queue) return std::move(queue).error();
     queue_ = std::move(*queue);
@@ -102,7 +105,8 @@ class E1000ePort final : public net::Port {
       info_.notes.push_back("RAH(0).AV is clear: the NVM gave no MAC address, so unicast frames are not received");
     }
     if (!link.link_up) info_.notes.push_back("link down at open (STATUS.LU clear after 2 s); link_state() follows it");
-    info_.notes.push_back(fmt::format("receives unicast to {} and broadcast; no multicast, not promiscuous",
+    info_.notes.push_back(fmt::format("receives unicast to {} and broadcast; multicast groups joined through the "
+                                      "multicast table (a hash: groups sharing a bit pass too); promiscuous on request",
                                       net::format_mac(link.mac)));
     info_.notes.push_back(fmt::format(
         "rx_drop_kernel counts the device's missed packets (MPC: rx ring empty and its packet buffer full), read "
@@ -128,6 +132,20 @@ class E1000ePort final : public net::Port {
             {"device_fault", health_.faulted() ? 1U : 0U}};
   }
 
+  [[nodiscard]] Result<void> join_multicast(std::uint32_t group_be) override {
+    if (auto refused = refuse_if_faulted(); !refused) return refused;
+    return filter_.join(group_be);
+  }
+  [[nodiscard]] Result<void> leave_multicast(std::uint32_t group_be) override {
+    if (auto refused = refuse_if_faulted(); !refused) return refused;
+    return filter_.leave(group_be);
+  }
+  [[nodiscard]] Result<void> set_promiscuous(bool enabled) override {
+    if (auto refused = refuse_if_faulted(); !refused) return refused;
+    filter_.set_promiscuous(enabled);
+    return {};
+  }
+
   [[nodiscard]] std::optional<std::string> device_fault() const override {
     // Asking now also looks at the device (two register reads), so a fault
     // is seen even while the worker is not bursting.
@@ -144,7 +162,14 @@ class E1000ePort final : public net::Port {
   vfio::DmaMapping ring_mapping_;  // after ring_memory_: unmapped before it is freed
   vfio::DmaMapping pool_mapping_;
   std::optional<vfio::MsixVectors> vectors_;  // interrupt mode; disabled after the queue is gone
+  // A faulted device's registers are not to be read back and written.
+  [[nodiscard]] Result<void> refuse_if_faulted() const {
+    if (!health_.faulted()) return {};
+    return invalid_argument(health_.describe().value_or("the device faulted"));
+  }
+
   mutable e1000e::DeviceHealth health_;
+  e1000e::ReceiveFilter filter_;
   std::unique_ptr<LegacyQueue> queue_;
   net::PortInfo info_;
 };
