@@ -4,9 +4,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstring>
 
 #include "aether/drivers/e1000e/registers.hpp"
+#include "aether/drivers/multicast.hpp"
 #include "aether/drivers/mmio.hpp"
 
 namespace aether::drivers::e1000e {
@@ -14,12 +14,6 @@ namespace {
 
 // RCTL.UPE (unicast promiscuous) and RCTL.MPE (multicast promiscuous).
 constexpr std::uint32_t rctl_promiscuous = 0x8 | 0x10;
-
-std::string dotted(std::uint32_t group_be) {
-  std::uint8_t octets[4];
-  std::memcpy(octets, &group_be, sizeof(octets));
-  return fmt::format("{}.{}.{}.{}", octets[0], octets[1], octets[2], octets[3]);
-}
 
 }  // namespace
 
@@ -36,22 +30,14 @@ std::uint16_t ReceiveFilter::table_index(const net::MacAddress& mac) noexcept {
   return static_cast<std::uint16_t>(((mac[4] >> 4) | (mac[5] << 4)) & (table_bits - 1));
 }
 
-net::MacAddress ReceiveFilter::multicast_mac(std::uint32_t group_be) noexcept {
-  std::uint8_t octets[4];
-  std::memcpy(octets, &group_be, sizeof(octets));
-  return {0x01, 0x00, 0x5e, static_cast<std::uint8_t>(octets[1] & 0x7f), octets[2], octets[3]};
-}
-
 Result<void> ReceiveFilter::join(std::uint32_t group_be) {
-  std::uint8_t first = 0;
-  std::memcpy(&first, &group_be, 1);
-  if ((first & 0xf0) != 0xe0) {
+  if (!is_ipv4_multicast(group_be)) {
     return invalid_argument(
-        fmt::format("{}: {} is not an IPv4 multicast group (224.0.0.0/4)", device_name_, dotted(group_be)));
+        fmt::format("{}: {} is not an IPv4 multicast group (224.0.0.0/4)", device_name_, format_ipv4(group_be)));
   }
   const std::lock_guard lock(mutex_);
   if (std::find(groups_.begin(), groups_.end(), group_be) != groups_.end()) return {};  // joined already
-  const std::uint16_t index = table_index(multicast_mac(group_be));
+  const std::uint16_t index = table_index(ipv4_multicast_mac(group_be));
   groups_.push_back(group_be);
   if (users_[index]++ == 0) {
     const std::size_t offset = reg::multicast_table + 4 * (index >> 5);
@@ -64,10 +50,10 @@ Result<void> ReceiveFilter::leave(std::uint32_t group_be) {
   const std::lock_guard lock(mutex_);
   const auto joined = std::find(groups_.begin(), groups_.end(), group_be);
   if (joined == groups_.end()) {
-    return invalid_argument(fmt::format("{}: group {} was not joined", device_name_, dotted(group_be)));
+    return invalid_argument(fmt::format("{}: group {} was not joined", device_name_, format_ipv4(group_be)));
   }
   groups_.erase(joined);
-  const std::uint16_t index = table_index(multicast_mac(group_be));
+  const std::uint16_t index = table_index(ipv4_multicast_mac(group_be));
   if (--users_[index] == 0) {
     const std::size_t offset = reg::multicast_table + 4 * (index >> 5);
     mmio::write32(bar0_, offset, mmio::read32(bar0_, offset) & ~(1U << (index & 31)));

@@ -20,6 +20,15 @@ void SplitQueue::add_buffer(std::uint16_t slot, std::uint64_t buffer_iova, std::
   ++available_index_;
 }
 
+void SplitQueue::add_request_response(std::uint16_t head, std::uint64_t request_iova, std::uint32_t request_length,
+                                      std::uint64_t response_iova, std::uint32_t response_length) noexcept {
+  const auto second = static_cast<std::uint16_t>(head + 1);
+  descriptors_[head] = VirtqDesc{request_iova, request_length, virtq_desc_f_next, second};
+  descriptors_[second] = VirtqDesc{response_iova, response_length, virtq_desc_f_write, 0};
+  available_[2 + (available_index_ & (size_ - 1))] = head;
+  ++available_index_;
+}
+
 void SplitQueue::publish() noexcept {
   // 2.7.13: descriptors and ring entries before the index that exposes them.
   std::atomic_signal_fence(std::memory_order_seq_cst);

@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "aether/drivers/e1000e/registers.hpp"
+#include "aether/drivers/multicast.hpp"
 
 namespace aether::drivers::e1000e {
 namespace {
@@ -30,11 +31,11 @@ class ReceiveFilterTest : public ::testing::Test {
 
 TEST_F(ReceiveFilterTest, GroupMacAndTableIndex) {
   // 224.0.0.251 (mDNS) -> 01:00:5e:00:00:fb; bits 47:36 = 0xfb0.
-  const auto mac = ReceiveFilter::multicast_mac(group("224.0.0.251"));
+  const auto mac = ipv4_multicast_mac(group("224.0.0.251"));
   EXPECT_EQ(mac, (net::MacAddress{0x01, 0x00, 0x5e, 0x00, 0x00, 0xfb}));
   EXPECT_EQ(ReceiveFilter::table_index(mac), 0xfb0);
   // The 24th bit of the group is not in the MAC (RFC 1112, 6.4).
-  EXPECT_EQ(ReceiveFilter::multicast_mac(group("239.129.2.3")),
+  EXPECT_EQ(ipv4_multicast_mac(group("239.129.2.3")),
             (net::MacAddress{0x01, 0x00, 0x5e, 0x01, 0x02, 0x03}));
 }
 

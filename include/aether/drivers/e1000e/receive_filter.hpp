@@ -43,8 +43,6 @@ class ReceiveFilter {
 
   // The MTA bit of a destination MAC with RCTL.MO = 00: bits 47:36.
   [[nodiscard]] static std::uint16_t table_index(const net::MacAddress& mac) noexcept;
-  // 01:00:5e + the low 23 bits of the group (RFC 1112, 6.4).
-  [[nodiscard]] static net::MacAddress multicast_mac(std::uint32_t group_be) noexcept;
 
   // Errors: a group outside 224.0.0.0/4, or (leave) one not joined.
   [[nodiscard]] Result<void> join(std::uint32_t group_be);

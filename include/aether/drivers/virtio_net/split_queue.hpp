@@ -24,6 +24,7 @@ struct VirtqDesc {
   std::uint16_t next;
 };
 static_assert(sizeof(VirtqDesc) == 16);
+inline constexpr std::uint16_t virtq_desc_f_next = 1;
 inline constexpr std::uint16_t virtq_desc_f_write = 2;
 inline constexpr std::uint16_t virtq_avail_f_no_interrupt = 1;  // avail->flags (2.7.6)
 inline constexpr std::uint16_t virtq_used_f_no_notify = 1;      // used->flags (2.7.8)
@@ -71,6 +72,12 @@ class SplitQueue {
   // ring; visible to the device after publish(). No chaining: one
   // descriptor per buffer.
   void add_buffer(std::uint16_t slot, std::uint64_t buffer_iova, std::uint32_t length, bool device_writes) noexcept;
+  // A two-descriptor chain in slots `head` and head + 1 (< size): a
+  // device-readable request, then a device-writable response (2.7.4: the
+  // writable part after the readable one), as the control virtqueue's
+  // commands are (5.1.6.5). On the available ring as one entry, `head`.
+  void add_request_response(std::uint16_t head, std::uint64_t request_iova, std::uint32_t request_length,
+                            std::uint64_t response_iova, std::uint32_t response_length) noexcept;
   // Makes every added buffer visible to the device (avail->idx).
   void publish() noexcept;
 
