@@ -35,6 +35,7 @@ LegacyQueue::LegacyQueue(volatile std::byte* bar0, RingMemory rings, mem::Mempoo
       mask_(config.size - 1U),
       port_id_(config.port_id),
       interrupt_fd_(config.interrupt_fd),
+      clock_(config.clock),
       clean_batch_(config.size / 2U < kTxCleanBatch ? config.size / 2U : kTxCleanBatch),
       rx_packets_(new net::Packet*[config.size]()),
       tx_packets_(new net::Packet*[config.size]()) {}

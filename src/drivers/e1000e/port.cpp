@@ -19,6 +19,7 @@
 #include "aether/drivers/e1000e/registers.hpp"
 #include "aether/drivers/driver_table.hpp"
 #include "aether/drivers/mmio.hpp"
+#include "aether/drivers/rx_clock.hpp"
 #include "aether/drivers/vfio_port.hpp"
 #include "aether/mem/memory_region.hpp"
 #include "aether/net/frame.hpp"
@@ -88,6 +89,8 @@ class E1000ePort final : public net::Port {
     config.pool_iova = pool_mapping_.iova();
     config.device_name = session_->device().name();
     if (vectors_) config.interrupt_fd = vectors_->eventfd(0);
+    rx_clock_ = calibrate_rx_clock();
+    if (rx_clock_.stamps) config.clock = &rx_clock_.clock;
     filter_.clear();  // no multicast group until one is joined
     auto queue = LegacyQueue::start(bar0_.base(), rings, pool, config, health_);
     if (!queue) return std::move(queue).error();
@@ -112,6 +115,7 @@ class E1000ePort final : public net::Port {
         "rx_drop_kernel counts the device's missed packets (MPC: rx ring empty and its packet buffer full), read "
         "with the device health check every {} idle receive bursts (never on a busy burst)",
         LegacyQueue::kIdleBurstsPerHealthCheck));
+    info_.notes.push_back(rx_clock_.note);
     info_.notes.push_back(fmt::format("{} via {}", info_.interface, vfio::to_string(session_->kernel_interface())));
     return {};
   }
@@ -124,6 +128,10 @@ class E1000ePort final : public net::Port {
     const std::uint32_t status = mmio::read32(bar0_.base(), e1000e::reg::status);
     if (status == 0xffffffff) return net::LinkState::unknown;
     return (status & e1000e::status::link_up) != 0 ? net::LinkState::up : net::LinkState::down;
+  }
+
+  [[nodiscard]] net::RxTimestampSource rx_timestamp_source() const noexcept override {
+    return rx_clock_.stamps ? net::RxTimestampSource::poll_time : net::RxTimestampSource::none;
   }
 
   // The driver's own counters (net::Port::xstats); there is one queue.
@@ -170,6 +178,7 @@ class E1000ePort final : public net::Port {
 
   mutable e1000e::DeviceHealth health_;
   e1000e::ReceiveFilter filter_;
+  RxClock rx_clock_;  // before queue_: the queue reads it
   std::unique_ptr<LegacyQueue> queue_;
   net::PortInfo info_;
 };

@@ -29,6 +29,9 @@ unsigned LegacyQueue::rx_burst(std::span<net::Packet*> packets) noexcept {
   // (PCIe posted writes stay in order; x86 DMA is cache coherent). Loads after the DD loads: x86 does not
   // reorder loads with loads, this keeps the compiler from doing it.
   std::atomic_signal_fence(std::memory_order_seq_cst);
+  // The poll time, once per burst that found something (no syscall: the
+  // port hands a clock only when it runs on the TSC).
+  const std::uint64_t poll_ns = clock_ != nullptr ? clock_->to_ns(clock_->now()) : 0;
 
   // Replacements for the buffers handed over, in one pool operation.
   // Fewer than asked for: the frames without one are dropped (no_buffer)
@@ -70,6 +73,7 @@ unsigned LegacyQueue::rx_burst(std::span<net::Packet*> packets) noexcept {
       packet->packet_length = length;
       packet->port = port_id_;
       packet->queue = 0;
+      packet->timestamp = poll_ns;
       packets[received++] = packet;
       bytes += length;
       packet = fresh[fresh_used++];

@@ -13,6 +13,7 @@
 #include "aether/core/log.hpp"
 #include "aether/drivers/driver_table.hpp"
 #include "aether/drivers/mmio.hpp"
+#include "aether/drivers/rx_clock.hpp"
 #include "aether/drivers/virtio_net/common_config.hpp"
 #include "aether/drivers/virtio_net/control_queue.hpp"
 #include "aether/drivers/virtio_net/device_config.hpp"
@@ -89,6 +90,10 @@ class VirtioNetPort final : public net::Port {
     return {{"tx_foreign_copies", queue_->tx_foreign_copies()},
             {"invalid_used_elements", queue_->invalid_used_elements()},
             {"device_fault", queue_->fault_status() ? 1U : 0U}};
+  }
+
+  [[nodiscard]] net::RxTimestampSource rx_timestamp_source() const noexcept override {
+    return rx_clock_.stamps ? net::RxTimestampSource::poll_time : net::RxTimestampSource::none;
   }
 
   // Receive filter through the control virtqueue (receive_mode.hpp).
@@ -170,6 +175,7 @@ class VirtioNetPort final : public net::Port {
   vfio::MsixVectors msix_;
   std::optional<virtio_net::ControlQueue> control_;    // in ring_memory_: goes before it
   std::unique_ptr<virtio_net::ReceiveMode> receive_mode_;
+  RxClock rx_clock_;                 // the queue reads it: declared before
   std::unique_ptr<NetQueue> queue_;  // destroyed first
   net::PortInfo info_;
 };
@@ -293,6 +299,8 @@ Result<void> VirtioNetPort::open(const VfioPortOptions& options, std::uint16_t p
   queue_config.pool_iova = pool_iova;
   queue_config.max_frame = mtu + 18;  // Ethernet header + one VLAN tag
   queue_config.rx_interrupt_fd = interrupts ? msix_.eventfd(0) : -1;
+  rx_clock_ = calibrate_rx_clock();
+  if (rx_clock_.stamps) queue_config.clock = &rx_clock_.clock;
   std::array<std::uint16_t, 2> notify_offsets{};
   const auto ring_layout = virtio_net::layout_for(size);
   for (const std::uint16_t index : {virtio_net::receive_queue_index, virtio_net::transmit_queue_index}) {
@@ -379,6 +387,7 @@ Result<void> VirtioNetPort::open(const VfioPortOptions& options, std::uint16_t p
                               pool_->region().length() >> 20, pool_iova, ring_iova,
                               session_->address_space().describe()));
   if (!net_config.has_status) notes.emplace_back("no link status from the device (NET_F_STATUS): link assumed up");
+  notes.push_back(rx_clock_.note);
   notes.emplace_back(control_ ? "multicast groups (MAC table) and promiscuous mode through the control virtqueue"
                               : "no control virtqueue (CTRL_VQ, CTRL_RX not offered): join_multicast and "
                                 "set_promiscuous are refused");

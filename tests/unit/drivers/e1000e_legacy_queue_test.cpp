@@ -57,6 +57,7 @@ class LegacyQueueTest : public ::testing::Test {
     config.pool_iova = test_pool_iova;
     config.device_name = "0000:00:04.0";
     config.interrupt_fd = interrupt_fd;
+    config.clock = clock_;
     auto queue = LegacyQueue::start(bar0(), rings, *pool_, config, health_);
     ASSERT_TRUE(queue.ok()) << queue.error().describe();
     queue_ = std::move(*queue);
@@ -104,6 +105,7 @@ class LegacyQueueTest : public ::testing::Test {
   std::unique_ptr<mem::Mempool> pool_;
   DeviceHealth health_{bar0(), "0000:00:04.0"};
   std::unique_ptr<LegacyQueue> queue_;
+  const aether::Clock* clock_ = nullptr;  // rx timestamps when set
 };
 
 TEST_F(LegacyQueueTest, StartPostsEveryReceiveDescriptorAndEnablesBothDirections) {
@@ -146,6 +148,25 @@ TEST_F(LegacyQueueTest, ReceivesFramesAtDataAndMovesTheTail) {
   EXPECT_EQ(stats.rx_packets, 2U);
   EXPECT_EQ(stats.rx_bytes, 60U + 1514U);
   EXPECT_EQ(stats.rx_drops(), 0U);
+  EXPECT_EQ(received[0]->timestamp, 0U);  // no clock given: no timestamps
+  pool_->free_bulk(std::span(received.data(), 2));
+}
+
+TEST_F(LegacyQueueTest, ReceivedFramesCarryThePollTimeOfTheirBurst) {
+  static const aether::Clock clock = aether::Clock::calibrate(std::chrono::milliseconds(5));
+  queue_.reset();  // a queue with the clock, on the same rings
+  pool_ = make_pool(64, "e1000e-clock-test");
+  clock_ = &clock;
+  start_queue();
+  deliver(0, frame(60, 1));
+  deliver(1, frame(60, 2));
+  std::array<net::Packet*, 8> received{};
+  const std::uint64_t before = clock.to_ns(clock.now());
+  ASSERT_EQ(queue_->rx_burst(received), 2U);
+  const std::uint64_t after = clock.to_ns(clock.now());
+  EXPECT_GE(received[0]->timestamp, before);
+  EXPECT_LE(received[0]->timestamp, after);
+  EXPECT_EQ(received[1]->timestamp, received[0]->timestamp);  // one read per burst
   pool_->free_bulk(std::span(received.data(), 2));
 }
 

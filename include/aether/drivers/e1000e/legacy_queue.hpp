@@ -49,6 +49,7 @@
 #include <span>
 #include <string>
 
+#include "aether/core/clock.hpp"
 #include "aether/core/result.hpp"
 #include "aether/drivers/e1000e/device_health.hpp"
 #include "aether/drivers/e1000e/registers.hpp"
@@ -79,6 +80,10 @@ struct QueueConfig {
   // Interrupt mode: the eventfd MSI-X vector 0 signals (the port routes it
   // through VFIO); receive queue 0's cause goes to vector 0. -1: poll only.
   int interrupt_fd = -1;
+  // Receive timestamps: the poll time, read once per burst that found
+  // frames, in this clock's nanoseconds (net::RxTimestampSource::poll_time).
+  // nullptr: Packet::timestamp stays 0. Must outlive the queue.
+  const aether::Clock* clock = nullptr;
 };
 
 class LegacyQueue final : public net::Queue {
@@ -163,6 +168,7 @@ class LegacyQueue final : public net::Queue {
   std::uint32_t mask_;         // size - 1
   std::uint16_t port_id_;
   int interrupt_fd_;
+  const aether::Clock* clock_;
   unsigned clean_batch_;
   net::QueueCounters::Counter foreign_copies_;
   unsigned idle_bursts_ = 0;

@@ -40,6 +40,7 @@
 #include <optional>
 #include <span>
 
+#include "aether/core/clock.hpp"
 #include "aether/core/result.hpp"
 #include "aether/drivers/virtio_net/registers.hpp"
 #include "aether/drivers/virtio_net/split_queue.hpp"
@@ -69,6 +70,10 @@ struct NetQueueConfig {
   std::uint64_t pool_iova = 0;     // where pool.region() is mapped
   std::uint32_t max_frame = 1518;  // longest frame tx_burst sends (MTU + 14 + one VLAN tag)
   int rx_interrupt_fd = -1;        // interrupt mode: the eventfd of receiveq1's MSI-X vector
+  // Receive timestamps: the poll time, read once per burst that found
+  // frames, in this clock's nanoseconds (net::RxTimestampSource::poll_time).
+  // nullptr: Packet::timestamp stays 0. Must outlive the queue.
+  const aether::Clock* clock = nullptr;
 };
 
 // Where each virtqueue's rings start in the ring memory: one queue per
@@ -185,6 +190,7 @@ class NetQueue final : public net::Queue {
   std::uint16_t queue_id_;
   std::uint32_t max_frame_;
   int rx_interrupt_fd_;
+  const aether::Clock* clock_;
   SplitQueue receive_;
   SplitQueue transmit_;
   // Descriptor slot -> the packet the device holds in it (nullptr: none).
