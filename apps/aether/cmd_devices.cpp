@@ -3,6 +3,7 @@
 // handing one to vfio-pci and back (src/vfio/driver_binding.cpp).
 #include <fmt/format.h>
 
+#include "aether/drivers/driver_table.hpp"
 #include "aether/vfio/device_support.hpp"
 #include "aether/vfio/driver_binding.hpp"
 #include "aether/vfio/netdev_usage.hpp"
@@ -46,7 +47,8 @@ int run_devices(const DevicesOptions& options) {
         usages.push_back(std::move(*usage));
       }
     }
-    const auto verdict = vfio::assess_support(function, usages, iommu);
+    const drivers::Driver* driver = drivers::find_driver(function.vendor, function.device);
+    const auto verdict = vfio::assess_support(function, usages, iommu, driver != nullptr ? driver->name : "");
     fmt::print("{:<13} {:04x}:{:04x} {:06x}  {:<12} {:<5} {:<4} {:<14} {}\n", function.address.to_string(),
                function.vendor, function.device, function.class_code,
                function.driver.empty() ? "-" : function.driver,

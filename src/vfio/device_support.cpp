@@ -4,28 +4,17 @@
 
 namespace aether::vfio {
 
-const char* to_string(DriverKind kind) noexcept {
-  switch (kind) {
-    case DriverKind::virtio_net: return "virtio-net";
-    case DriverKind::e1000e: return "e1000e (82574)";
-    case DriverKind::none: break;
-  }
-  return "none";
-}
-
 DriverKind driver_for(std::uint16_t vendor, std::uint16_t device) noexcept {
-  // virtio 1.2 4.1.2: vendor 0x1af4, modern ID 0x1040 + 1 (network), or
-  // transitional 0x1000 (network).
+  // The vfio-probe's copy of the driver table's IDs (see the header).
   if (vendor == 0x1af4 && (device == 0x1041 || device == 0x1000)) return DriverKind::virtio_net;
-  // Intel 82574L (../shared/specs/e1000e-82574.md): 8086:10d3.
   if (vendor == 0x8086 && device == 0x10d3) return DriverKind::e1000e;
   return DriverKind::none;
 }
 
 SupportVerdict assess_support(const PciFunction& function, const std::vector<NetdevUsage>& netdevs,
-                              bool iommu_present) {
+                              bool iommu_present, std::string_view driver) {
   SupportVerdict verdict;
-  verdict.driver = driver_for(function.vendor, function.device);
+  verdict.driver = driver;
   verdict.bound_to_vfio = function.driver == "vfio-pci";
   std::string users;
   for (const auto& netdev : netdevs) {
@@ -35,7 +24,7 @@ SupportVerdict assess_support(const PciFunction& function, const std::vector<Net
     users += fmt::format("{} is up with {} route(s){}", netdev.name, netdev.route_count,
                          netdev.default_route ? " including the default route" : "");
   }
-  if (verdict.driver == DriverKind::none) {
+  if (verdict.driver.empty()) {
     verdict.summary = "no: Aether has no driver for this device";
     return verdict;
   }
@@ -53,12 +42,12 @@ SupportVerdict assess_support(const PciFunction& function, const std::vector<Net
   if (obstacles.empty()) {
     verdict.bindable = true;
     verdict.summary = verdict.bound_to_vfio
-                          ? fmt::format("yes ({}; bound to vfio-pci)", to_string(verdict.driver))
-                          : fmt::format("yes ({}; `aether bind {}` first)", to_string(verdict.driver),
+                          ? fmt::format("yes ({}; bound to vfio-pci)", verdict.driver)
+                          : fmt::format("yes ({}; `aether bind {}` first)", verdict.driver,
                                         function.address.to_string());
     return verdict;
   }
-  verdict.summary = fmt::format("no ({} driver exists): ", to_string(verdict.driver));
+  verdict.summary = fmt::format("no ({} driver exists): ", verdict.driver);
   for (std::size_t i = 0; i < obstacles.size(); ++i) verdict.summary += (i == 0 ? "" : "; ") + obstacles[i];
   return verdict;
 }

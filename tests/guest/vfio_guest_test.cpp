@@ -196,7 +196,7 @@ TEST_P(VfioGuest, DevicesBindProbeUnbind) {
   EXPECT_THAT(out, HasSubstr("e1000e: transmitted ARP request (60 bytes) for 10.0.2.2")) << out;
   EXPECT_THAT(out, HasSubstr("e1000e: ARP reply: 10.0.2.2 is at 52:55:0a:00:02:02")) << out;
   EXPECT_THAT(out, HasSubstr("STEP probe_e1000e rc=0")) << out;
-  // ... through Aether's e1000e port (drivers::open_e1000e_port): 256-entry
+  // ... through Aether's e1000e port (e1000e_driver in the driver table): 256-entry
   // rings, every buffer back in the pool after close.
   // The exchange in interrupt mode: the reply's MSI-X interrupt reached
   // the eventfd. The fault watch below runs polled.

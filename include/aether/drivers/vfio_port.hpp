@@ -1,6 +1,7 @@
 // The contract between the `vfio:` port backend (src/backends/vfio) and the
 // userspace NIC drivers (src/drivers/<name>): the backend parses the spec,
-// opens the device through VFIO and picks the driver by PCI ID; the driver
+// opens the device through VFIO and picks the driver by PCI ID from the
+// driver table (driver_table.hpp); the driver
 // maps the packet pool and its rings for DMA, brings the device up and
 // returns it as an ordinary net::Port, so `aether echo/fwd/bench` use it
 // unchanged.
@@ -43,12 +44,5 @@ struct VfioPortContext {
   std::uint16_t port_id = 0;                        // stamped into Packet::port on rx
   VfioPortOptions options;
 };
-
-// Each driver's entry point (src/drivers/virtio_net, src/drivers/e1000e).
-// Errors say what the device did not offer or did not do (feature missing,
-// reset timed out, link never came up is NOT an error: the port opens with
-// link down and reports it).
-[[nodiscard]] Result<std::unique_ptr<net::Port>> open_virtio_net_port(VfioPortContext context);
-[[nodiscard]] Result<std::unique_ptr<net::Port>> open_e1000e_port(VfioPortContext context);
 
 }  // namespace aether::drivers

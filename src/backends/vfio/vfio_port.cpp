@@ -1,13 +1,14 @@
 // The vfio: backend: spec parsing, the checks that turn a wrong host state
-// into an instruction, the VFIO session, and the hand-over to the driver.
+// into an instruction, the VFIO session, and the hand-over to the driver the
+// table names for the device's PCI ID: the one bring-up path of every driver.
 #include "aether/backends/vfio_port.hpp"
 
 #include <fmt/format.h>
 
 #include <utility>
 
+#include "aether/drivers/driver_table.hpp"
 #include "aether/vfio/device_session.hpp"
-#include "aether/vfio/device_support.hpp"
 #include "aether/vfio/pci_sysfs.hpp"
 
 namespace aether::backends {
@@ -57,13 +58,10 @@ Result<std::unique_ptr<net::Port>> open_vfio_port(const net::PortSpec& spec, con
   const vfio::PciSysfs sysfs;
   auto function = sysfs.read(parsed->address);
   if (!function) return with_spec(spec, std::move(function).error());
-  const vfio::DriverKind driver = vfio::driver_for(function->vendor, function->device);
-  if (driver == vfio::DriverKind::none) {
-    return with_spec(spec, invalid_argument(fmt::format(
-                               "{} ({:04x}:{:04x}, class {:06x}) is not a device Aether drives: it has drivers for "
-                               "virtio-net (1af4:1041, 1af4:1000) and the Intel 82574 (8086:10d3); `aether devices` "
-                               "lists the candidates",
-                               name, function->vendor, function->device, function->class_code)));
+  auto driver = drivers::driver_for(function->vendor, function->device);
+  if (!driver) {
+    return with_spec(spec, invalid_argument(fmt::format("{} (class {:06x}): {}; `aether devices` lists the candidates",
+                                                        name, function->class_code, driver.error().message)));
   }
   if (function->driver != "vfio-pci") {
     return with_spec(spec, invalid_argument(fmt::format(
@@ -87,16 +85,9 @@ Result<std::unique_ptr<net::Port>> open_vfio_port(const net::PortSpec& spec, con
   context.pool = options.pool;
   context.port_id = options.port_id;
   context.options = parsed->options;
-  // The drivers prefix their errors with the spec themselves.
-  switch (driver) {
-    case vfio::DriverKind::virtio_net:
-      return drivers::open_virtio_net_port(std::move(context));
-    case vfio::DriverKind::e1000e:
-      return drivers::open_e1000e_port(std::move(context));
-    case vfio::DriverKind::none:
-      break;
-  }
-  return with_spec(spec, invalid_argument(fmt::format("{}: no driver", name)));
+  auto port = (*driver)->open(std::move(context));
+  if (!port) return with_spec(spec, std::move(port).error());
+  return port;
 }
 
 }  // namespace aether::backends

@@ -27,6 +27,7 @@ LegacyQueue::LegacyQueue(volatile std::byte* bar0, RingMemory rings, mem::Mempoo
     : bar0_(bar0),
       rings_(rings),
       pool_(pool),
+      cache_(pool),
       health_(health),
       // Unsigned arithmetic: CPU address + offset wraps to the IOVA whichever
       // of the two is larger.
@@ -34,6 +35,8 @@ LegacyQueue::LegacyQueue(volatile std::byte* bar0, RingMemory rings, mem::Mempoo
       mask_(config.size - 1U),
       port_id_(config.port_id),
       interrupt_fd_(config.interrupt_fd),
+      clock_(config.clock),
+      clean_batch_(config.size / 2U < kTxCleanBatch ? config.size / 2U : kTxCleanBatch),
       rx_packets_(new net::Packet*[config.size]()),
       tx_packets_(new net::Packet*[config.size]()) {}
 
@@ -145,21 +148,20 @@ void LegacyQueue::set_rx_interrupt(bool enabled) noexcept {
   }
 }
 
-bool LegacyQueue::device_usable() noexcept {
-  if (health_.faulted()) return false;
-  if (--bursts_until_check_ != 0) return true;
-  bursts_until_check_ = kHealthCheckInterval;
-  if (health_.check()) return false;
+void LegacyQueue::note_idle() noexcept {
+  if (++idle_bursts_ < kIdleBurstsPerHealthCheck) return;
+  idle_bursts_ = 0;
+  if (health_.check()) return;
   // MPC: frames the device dropped because it had nowhere to put them (no
   // free receive descriptor and its packet buffer full). Read to clear, so
-  // only this worker reads it.
+  // only this worker reads it; a queue that is never idle has its misses
+  // counted once the traffic pauses.
   const std::uint32_t missed = read32(bar0_, reg::missed_packets);
   if (missed == 0xffffffff) {
     health_.record(DeviceFault::not_responding, missed);
-    return false;
+    return;
   }
   counters_.rx_drop_kernel.add(missed);
-  return true;
 }
 
 }  // namespace aether::drivers::e1000e

@@ -1,4 +1,4 @@
-// The 82574 as a net::Port (drivers::open_e1000e_port, vfio_port.hpp):
+// The 82574 as a net::Port, registered in the driver table as e1000e_driver:
 // BAR 0 mapped, device reset and link up (device_reset.cpp), the packet
 // pool and the driver's ring memory DMA-mapped, one LegacyQueue, polled or
 // (mode=interrupt) with receive queue 0's MSI-X vector on an eventfd.
@@ -6,15 +6,20 @@
 // unmapped.
 #include <fmt/format.h>
 
+#include <array>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "aether/core/log.hpp"
 #include "aether/drivers/e1000e/device_health.hpp"
 #include "aether/drivers/e1000e/device_reset.hpp"
 #include "aether/drivers/e1000e/legacy_queue.hpp"
+#include "aether/drivers/e1000e/receive_filter.hpp"
 #include "aether/drivers/e1000e/registers.hpp"
+#include "aether/drivers/driver_table.hpp"
 #include "aether/drivers/mmio.hpp"
+#include "aether/drivers/rx_clock.hpp"
 #include "aether/drivers/vfio_port.hpp"
 #include "aether/mem/memory_region.hpp"
 #include "aether/net/frame.hpp"
@@ -26,7 +31,8 @@ namespace {
 
 using e1000e::LegacyQueue;
 
-constexpr std::uint32_t intel_82574l = 0x10d38086;  // device << 16 | vendor (config space offset 0)
+// Intel 82574L (../shared/specs/e1000e-82574.md): 8086:10d3.
+constexpr std::array<PciId, 1> e1000e_ids{{{0x8086, 0x10d3}}};
 constexpr std::size_t page_size = 4096;
 
 constexpr std::size_t round_up_to_page(std::size_t bytes) { return (bytes + page_size - 1) & ~(page_size - 1); }
@@ -41,7 +47,8 @@ class E1000ePort final : public net::Port {
         ring_mapping_(std::move(ring_mapping)),
         pool_mapping_(std::move(pool_mapping)),
         vectors_(std::move(vectors)),
-        health_(bar0_.base(), session_->device().name()) {}
+        health_(bar0_.base(), session_->device().name()),
+        filter_(bar0_.base(), session_->device().name()) {}
 
   ~E1000ePort() override {
     // The device must stop writing before the pool and rings are unmapped
@@ -82,6 +89,9 @@ class E1000ePort final : public net::Port {
     config.pool_iova = pool_mapping_.iova();
     config.device_name = session_->device().name();
     if (vectors_) config.interrupt_fd = vectors_->eventfd(0);
+    rx_clock_ = calibrate_rx_clock();
+    if (rx_clock_.stamps) config.clock = &rx_clock_.clock;
+    filter_.clear();  // no multicast group until one is joined
     auto queue = LegacyQueue::start(bar0_.base(), rings, pool, config, health_);
     if (!queue) return std::move(queue).error();
     queue_ = std::move(*queue);
@@ -98,12 +108,14 @@ class E1000ePort final : public net::Port {
       info_.notes.push_back("RAH(0).AV is clear: the NVM gave no MAC address, so unicast frames are not received");
     }
     if (!link.link_up) info_.notes.push_back("link down at open (STATUS.LU clear after 2 s); link_state() follows it");
-    info_.notes.push_back(fmt::format("receives unicast to {} and broadcast; no multicast, not promiscuous",
+    info_.notes.push_back(fmt::format("receives unicast to {} and broadcast; multicast groups joined through the "
+                                      "multicast table (a hash: groups sharing a bit pass too); promiscuous on request",
                                       net::format_mac(link.mac)));
     info_.notes.push_back(fmt::format(
         "rx_drop_kernel counts the device's missed packets (MPC: rx ring empty and its packet buffer full), read "
-        "every {} bursts",
-        LegacyQueue::kHealthCheckInterval));
+        "with the device health check every {} idle receive bursts (never on a busy burst)",
+        LegacyQueue::kIdleBurstsPerHealthCheck));
+    info_.notes.push_back(rx_clock_.note);
     info_.notes.push_back(fmt::format("{} via {}", info_.interface, vfio::to_string(session_->kernel_interface())));
     return {};
   }
@@ -116,6 +128,30 @@ class E1000ePort final : public net::Port {
     const std::uint32_t status = mmio::read32(bar0_.base(), e1000e::reg::status);
     if (status == 0xffffffff) return net::LinkState::unknown;
     return (status & e1000e::status::link_up) != 0 ? net::LinkState::up : net::LinkState::down;
+  }
+
+  [[nodiscard]] net::RxTimestampSource rx_timestamp_source() const noexcept override {
+    return rx_clock_.stamps ? net::RxTimestampSource::poll_time : net::RxTimestampSource::none;
+  }
+
+  // The driver's own counters (net::Port::xstats); there is one queue.
+  [[nodiscard]] std::vector<net::XStat> xstats() const override {
+    return {{"tx_foreign_copies", queue_->tx_foreign_copies()},
+            {"device_fault", health_.faulted() ? 1U : 0U}};
+  }
+
+  [[nodiscard]] Result<void> join_multicast(std::uint32_t group_be) override {
+    if (auto refused = refuse_if_faulted(); !refused) return refused;
+    return filter_.join(group_be);
+  }
+  [[nodiscard]] Result<void> leave_multicast(std::uint32_t group_be) override {
+    if (auto refused = refuse_if_faulted(); !refused) return refused;
+    return filter_.leave(group_be);
+  }
+  [[nodiscard]] Result<void> set_promiscuous(bool enabled) override {
+    if (auto refused = refuse_if_faulted(); !refused) return refused;
+    filter_.set_promiscuous(enabled);
+    return {};
   }
 
   [[nodiscard]] std::optional<std::string> device_fault() const override {
@@ -134,41 +170,36 @@ class E1000ePort final : public net::Port {
   vfio::DmaMapping ring_mapping_;  // after ring_memory_: unmapped before it is freed
   vfio::DmaMapping pool_mapping_;
   std::optional<vfio::MsixVectors> vectors_;  // interrupt mode; disabled after the queue is gone
+  // A faulted device's registers are not to be read back and written.
+  [[nodiscard]] Result<void> refuse_if_faulted() const {
+    if (!health_.faulted()) return {};
+    return invalid_argument(health_.describe().value_or("the device faulted"));
+  }
+
   mutable e1000e::DeviceHealth health_;
+  e1000e::ReceiveFilter filter_;
+  RxClock rx_clock_;  // before queue_: the queue reads it
   std::unique_ptr<LegacyQueue> queue_;
   net::PortInfo info_;
 };
 
-Error in_context(const VfioPortContext& context, Error error) {
-  error.message = fmt::format("port '{}': {}", context.spec, error.message);
-  return error;
-}
-
-}  // namespace
-
+// The table's entry point: the backend has checked the session and the pool
+// and prefixes errors with the spec.
 Result<std::unique_ptr<net::Port>> open_e1000e_port(VfioPortContext context) {
-  if (!context.session) return invalid_argument(fmt::format("port '{}': no VFIO device session given", context.spec));
-  if (context.pool == nullptr) return invalid_argument(fmt::format("port '{}': no mempool given", context.spec));
   vfio::Device& device = context.session->device();
   if (auto valid = LegacyQueue::validate_size(context.options.queue_size, device.name()); !valid) {
-    return in_context(context, std::move(valid).error());
-  }
-  auto ids = device.read_config_u32(0);
-  if (!ids) return in_context(context, std::move(ids).error());
-  if (*ids != intel_82574l) {
-    return invalid_argument(fmt::format("port '{}': {} is {:04x}:{:04x}, not an Intel 82574 (8086:10d3)",
-                                        context.spec, device.name(), *ids & 0xffff, *ids >> 16));
+    return std::move(valid).error();
   }
   auto bar0_info = device.region_info(0);
-  if (!bar0_info) return in_context(context, std::move(bar0_info).error());
+  if (!bar0_info) return std::move(bar0_info).error();
   if (auto fits = e1000e::check_bar0_size(bar0_info->size, device.name()); !fits) {
-    return in_context(context, std::move(fits).error());
+    return std::move(fits).error();
   }
-  if (auto done = device.enable_bus_master(); !done) return in_context(context, std::move(done).error());
+  if (auto done = device.enable_bus_master(); !done) return std::move(done).error();
   auto bar0 = device.map_bar(0);
-  if (!bar0) return in_context(context, std::move(bar0).error());
+  if (!bar0) return std::move(bar0).error();
   auto link = e1000e::reset_and_link_up(bar0->base(), device.name());
-  if (!link) return in_context(context, std::move(link).error());
+  if (!link) return std::move(link).error();
 
   // Both rings in one small region of normal pages (a hugepage would be
   // mostly wasted), each ring page aligned (RDBAL/TDBAL want 128 bytes).
@@ -179,12 +210,12 @@ Result<std::unique_ptr<net::Port>> open_e1000e_port(VfioPortContext context) {
   region_options.use_hugepages = false;
   region_options.name = "aether-e1000e-rings";
   auto ring_memory = mem::MemoryRegion::create(region_options);
-  if (!ring_memory) return in_context(context, std::move(ring_memory).error());
+  if (!ring_memory) return std::move(ring_memory).error();
   vfio::IoAddressSpace& space = context.session->address_space();
   auto ring_mapping = vfio::DmaMapping::create(space, *ring_memory, ring_iova);
-  if (!ring_mapping) return in_context(context, std::move(ring_mapping).error());
+  if (!ring_mapping) return std::move(ring_mapping).error();
   auto pool_mapping = vfio::DmaMapping::create(space, context.pool->region(), pool_iova);
-  if (!pool_mapping) return in_context(context, std::move(pool_mapping).error());
+  if (!pool_mapping) return std::move(pool_mapping).error();
 
   // From here the port owns everything: a failed start is cleaned up by its
   // destructor (device stopped before anything is unmapped).
@@ -192,17 +223,22 @@ Result<std::unique_ptr<net::Port>> open_e1000e_port(VfioPortContext context) {
   std::optional<vfio::MsixVectors> vectors;
   if (context.options.completion == CompletionMode::interrupt) {
     auto enabled = vfio::MsixVectors::enable(device, 1);
-    if (!enabled) return in_context(context, std::move(enabled).error());
+    if (!enabled) return std::move(enabled).error();
     vectors.emplace(std::move(*enabled));
   }
 
   auto port = std::make_unique<E1000ePort>(std::move(context.session), std::move(*bar0), std::move(*ring_memory),
                                            std::move(*ring_mapping), std::move(*pool_mapping), std::move(vectors));
   if (auto started = port->start(*context.pool, context, *link); !started) {
-    return in_context(context, std::move(started).error());
+    return std::move(started).error();
   }
   log::info("port '{}': e1000e 82574 at {}, {}", context.spec, port->info().interface, link->describe());
   return std::unique_ptr<net::Port>(std::move(port));
 }
+
+}  // namespace
+
+extern const Driver e1000e_driver;
+const Driver e1000e_driver{"e1000e (82574)", e1000e_ids, open_e1000e_port};
 
 }  // namespace aether::drivers

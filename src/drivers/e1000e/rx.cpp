@@ -9,7 +9,7 @@
 namespace aether::drivers::e1000e {
 
 unsigned LegacyQueue::rx_burst(std::span<net::Packet*> packets) noexcept {
-  if (!device_usable()) return 0;
+  if (health_.faulted()) return 0;  // one relaxed load; the device is looked at when idle
   const std::size_t wanted = packets.size() < kMaxBurst ? packets.size() : kMaxBurst;
 
   // Completed descriptors, in ring order from rx_next_. The scan stops at
@@ -21,17 +21,23 @@ unsigned LegacyQueue::rx_burst(std::span<net::Packet*> packets) noexcept {
     if ((descriptor.status & descriptor_done) == 0) break;
     ++ready;
   }
-  if (ready == 0) return 0;
+  if (ready == 0) {
+    note_idle();
+    return 0;
+  }
   // The device writes a descriptor back, with DD, after the frame's data
   // (PCIe posted writes stay in order; x86 DMA is cache coherent). Loads after the DD loads: x86 does not
   // reorder loads with loads, this keeps the compiler from doing it.
   std::atomic_signal_fence(std::memory_order_seq_cst);
+  // The poll time, once per burst that found something (no syscall: the
+  // port hands a clock only when it runs on the TSC).
+  const std::uint64_t poll_ns = clock_ != nullptr ? clock_->to_ns(clock_->now()) : 0;
 
   // Replacements for the buffers handed over, in one pool operation.
   // Fewer than asked for: the frames without one are dropped (no_buffer)
   // and their buffers posted again.
   net::Packet* fresh[kMaxBurst];
-  const unsigned fresh_count = pool_.alloc_bulk(std::span(fresh, ready));
+  const unsigned fresh_count = pool_.alloc_bulk(std::span(fresh, ready), &cache_);
   unsigned fresh_used = 0;
   unsigned received = 0;
   std::uint64_t bytes = 0;
@@ -46,6 +52,9 @@ unsigned LegacyQueue::rx_burst(std::span<net::Packet*> packets) noexcept {
     const std::uint8_t errors = descriptor.errors;
     const std::uint16_t length = descriptor.length;  // without the FCS: RCTL.SECRC
     net::Packet* packet = rx_packets_[slot];
+    // The next packet's metadata is written one iteration from now: start
+    // loading its line.
+    if (i + 1 < ready) __builtin_prefetch(rx_packets_[(slot + 1) & mask_], 1);
     if (rx_discarding_) {
       // The rest of a frame that did not fit one buffer: counted at its
       // first descriptor, recycled up to and including its EOP.
@@ -64,6 +73,7 @@ unsigned LegacyQueue::rx_burst(std::span<net::Packet*> packets) noexcept {
       packet->packet_length = length;
       packet->port = port_id_;
       packet->queue = 0;
+      packet->timestamp = poll_ns;
       packets[received++] = packet;
       bytes += length;
       packet = fresh[fresh_used++];
@@ -71,7 +81,7 @@ unsigned LegacyQueue::rx_burst(std::span<net::Packet*> packets) noexcept {
     }
     post_rx(slot, packet);
   }
-  if (fresh_used < fresh_count) pool_.free_bulk(std::span<net::Packet* const>(fresh + fresh_used, fresh_count - fresh_used));
+  if (fresh_used < fresh_count) pool_.free_bulk(std::span<net::Packet* const>(fresh + fresh_used, fresh_count - fresh_used), &cache_);
 
   rx_next_ = (rx_next_ + ready) & mask_;
   // The doorbell: the descriptors just posted before rx_next_ - 1 go back

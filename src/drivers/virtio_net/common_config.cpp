@@ -75,11 +75,11 @@ Result<void> CommonConfig::reset(std::chrono::milliseconds timeout) const {
   return {};
 }
 
-Result<FeatureChoice> CommonConfig::negotiate(bool behind_iommu) const {
+Result<FeatureChoice> CommonConfig::negotiate(bool behind_iommu, bool control_queue) const {
   if (auto reset_done = reset(); !reset_done) return std::move(reset_done).error();
   set_status(device_status::acknowledge);
   set_status(device_status::acknowledge | device_status::driver);
-  auto choice = choose_features(device_features(), behind_iommu, device_name_);
+  auto choice = choose_features(device_features(), behind_iommu, device_name_, control_queue);
   if (!choice) {
     set_status(status() | device_status::failed);
     return std::move(choice).error();

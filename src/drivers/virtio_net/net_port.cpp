@@ -1,19 +1,25 @@
 // The virtio-net port: bring-up of a modern virtio 1.x PCI device opened
 // through VFIO (virtio 1.2, 3.1.1 and 4.1.5.1), its one queue pair
-// (net_queue.hpp), link state, device faults and an orderly teardown.
+// (net_queue.hpp), link state, device faults and an orderly teardown;
+// registered in the driver table as virtio_net_driver.
 #include <fmt/format.h>
 
 #include <array>
 #include <cstring>
 #include <optional>
 #include <utility>
+#include <vector>
 
 #include "aether/core/log.hpp"
+#include "aether/drivers/driver_table.hpp"
 #include "aether/drivers/mmio.hpp"
+#include "aether/drivers/rx_clock.hpp"
 #include "aether/drivers/virtio_net/common_config.hpp"
+#include "aether/drivers/virtio_net/control_queue.hpp"
 #include "aether/drivers/virtio_net/device_config.hpp"
 #include "aether/drivers/virtio_net/net_queue.hpp"
 #include "aether/drivers/virtio_net/pci_capabilities.hpp"
+#include "aether/drivers/virtio_net/receive_mode.hpp"
 #include "aether/drivers/vfio_port.hpp"
 #include "aether/vfio/dma_mapping.hpp"
 #include "aether/vfio/msix.hpp"
@@ -25,6 +31,11 @@ using virtio_net::CommonConfig;
 using virtio_net::NetQueue;
 using virtio_net::StructureLocation;
 using virtio_net::VirtioPciLayout;
+
+// virtio 1.2, 4.1.2: vendor 0x1af4, modern ID 0x1040 + 1 (network), or
+// transitional 0x1000 (network), which QEMU exposes with the modern
+// interface too unless disable-modern=on (open() checks the capabilities).
+constexpr std::array<PciId, 2> virtio_net_ids{{{0x1af4, 0x1041}, {0x1af4, 0x1000}}};
 
 class VirtioNetPort final : public net::Port {
  public:
@@ -73,6 +84,32 @@ class VirtioNetPort final : public net::Port {
     return config->link_up ? net::LinkState::up : net::LinkState::down;
   }
 
+  // The driver's own counters (net::Port::xstats); the per-queue ones sum
+  // to these, there being one queue.
+  [[nodiscard]] std::vector<net::XStat> xstats() const override {
+    return {{"tx_foreign_copies", queue_->tx_foreign_copies()},
+            {"invalid_used_elements", queue_->invalid_used_elements()},
+            {"device_fault", queue_->fault_status() ? 1U : 0U}};
+  }
+
+  [[nodiscard]] net::RxTimestampSource rx_timestamp_source() const noexcept override {
+    return rx_clock_.stamps ? net::RxTimestampSource::poll_time : net::RxTimestampSource::none;
+  }
+
+  // Receive filter through the control virtqueue (receive_mode.hpp).
+  [[nodiscard]] Result<void> join_multicast(std::uint32_t group_be) override {
+    if (auto usable = receive_mode_usable(); !usable) return usable;
+    return receive_mode_->join(group_be, name_);
+  }
+  [[nodiscard]] Result<void> leave_multicast(std::uint32_t group_be) override {
+    if (auto usable = receive_mode_usable(); !usable) return usable;
+    return receive_mode_->leave(group_be, name_);
+  }
+  [[nodiscard]] Result<void> set_promiscuous(bool enabled) override {
+    if (auto usable = receive_mode_usable(); !usable) return usable;
+    return receive_mode_->set_promiscuous(enabled);
+  }
+
   [[nodiscard]] std::optional<std::string> device_fault() const override {
     const auto status = queue_->check_device();
     if (!status) return std::nullopt;
@@ -114,6 +151,17 @@ class VirtioNetPort final : public net::Port {
 
   Result<volatile std::byte*> map_structure(const StructureLocation& location, std::size_t minimum, const char* what);
 
+  [[nodiscard]] Result<void> receive_mode_usable() const {
+    if (!receive_mode_) {
+      return invalid_argument(fmt::format("{}: the device did not offer VIRTIO_NET_F_CTRL_VQ and CTRL_RX, so its "
+                                          "receive filter cannot be changed (QEMU: ctrl_vq=on,ctrl_rx=on, the "
+                                          "defaults)",
+                                          name_));
+    }
+    if (auto fault = queue_->fault_status()) return invalid_argument(describe_fault(*fault));
+    return {};
+  }
+
   std::unique_ptr<vfio::DeviceSession> session_;  // closed last
   mem::Mempool* pool_;
   std::string name_;
@@ -125,6 +173,9 @@ class VirtioNetPort final : public net::Port {
   vfio::DmaMapping ring_mapping_;
   vfio::DmaMapping pool_mapping_;
   vfio::MsixVectors msix_;
+  std::optional<virtio_net::ControlQueue> control_;    // in ring_memory_: goes before it
+  std::unique_ptr<virtio_net::ReceiveMode> receive_mode_;
+  RxClock rx_clock_;                 // the queue reads it: declared before
   std::unique_ptr<NetQueue> queue_;  // destroyed first
   net::PortInfo info_;
 };
@@ -178,7 +229,7 @@ Result<void> VirtioNetPort::open(const VfioPortOptions& options, std::uint16_t p
   // 3.1.1 steps 1-6. Through VFIO the device always sits behind the IOMMU,
   // so ACCESS_PLATFORM is required.
   if (auto enabled = device.enable_bus_master(); !enabled) return std::move(enabled).error();
-  auto features = common_->negotiate(/*behind_iommu=*/true);
+  auto features = common_->negotiate(/*behind_iommu=*/true, /*control_queue=*/true);
   if (!features) return std::move(features).error();
   features_ = features->accepted;
   if (common_->queue_count() < 2) {
@@ -200,7 +251,14 @@ Result<void> VirtioNetPort::open(const VfioPortOptions& options, std::uint16_t p
 
   // DMA memory: the rings in a region of our own, the whole pool region.
   mem::RegionOptions ring_options;
-  ring_options.required_bytes = virtio_net::ring_memory_bytes(size);
+  // The control virtqueue (index 2 without MQ, 5.1.2) when CTRL_VQ and
+  // CTRL_RX were negotiated: its rings and one page of command memory after
+  // the data queues' rings.
+  const bool control = (features_ & bit(virtio_net::feature::net_ctrl_vq)) != 0 &&
+                       (features_ & bit(virtio_net::feature::net_ctrl_rx)) != 0 && common_->queue_count() >= 3;
+  const std::size_t control_offset = virtio_net::ring_memory_bytes(size);
+  const std::size_t command_offset = control_offset + virtio_net::queue_ring_stride(virtio_net::ControlQueue::queue_size);
+  ring_options.required_bytes = control ? command_offset + virtio_net::ControlQueue::command_bytes : control_offset;
   ring_options.use_hugepages = false;  // a few pages; hugepages are for the pool
   ring_options.name = "aether-virtio-rings";
   auto rings = mem::MemoryRegion::create(ring_options);
@@ -241,6 +299,8 @@ Result<void> VirtioNetPort::open(const VfioPortOptions& options, std::uint16_t p
   queue_config.pool_iova = pool_iova;
   queue_config.max_frame = mtu + 18;  // Ethernet header + one VLAN tag
   queue_config.rx_interrupt_fd = interrupts ? msix_.eventfd(0) : -1;
+  rx_clock_ = calibrate_rx_clock();
+  if (rx_clock_.stamps) queue_config.clock = &rx_clock_.clock;
   std::array<std::uint16_t, 2> notify_offsets{};
   const auto ring_layout = virtio_net::layout_for(size);
   for (const std::uint16_t index : {virtio_net::receive_queue_index, virtio_net::transmit_queue_index}) {
@@ -270,6 +330,28 @@ Result<void> VirtioNetPort::open(const VfioPortOptions& options, std::uint16_t p
                                           "notification structure (4.1.4.4)",
                                           name_, index, doorbell, layout->notify.length));
     }
+  }
+  if (control) {
+    constexpr std::uint16_t control_index = 2;
+    const std::uint16_t control_size = virtio_net::ControlQueue::queue_size;
+    if (common_->select_queue(control_index) < control_size) {
+      return invalid_argument(fmt::format("{}: the control virtqueue holds fewer than {} entries", name_, control_size));
+    }
+    const std::uint64_t base = ring_iova + control_offset;
+    const auto control_layout = virtio_net::layout_for(control_size);
+    const std::uint16_t notify_offset =
+        common_->configure_selected_queue(control_size, base + control_layout.descriptors,
+                                          base + control_layout.available, base + control_layout.used,
+                                          virtio_net::common_cfg::no_vector);
+    const std::size_t doorbell = std::size_t{notify_offset} * layout->notify_off_multiplier;
+    if (doorbell + 2 > layout->notify.length) {
+      return invalid_argument(fmt::format("{}: the control virtqueue's doorbell at +{:#x} lies outside the {:#x}-byte "
+                                          "notification structure (4.1.4.4)",
+                                          name_, doorbell, layout->notify.length));
+    }
+    control_.emplace(ring_memory_.base() + control_offset, base, ring_memory_.base() + command_offset,
+                     ring_iova + command_offset, *notify_base + doorbell, control_index, name_);
+    receive_mode_ = std::make_unique<virtio_net::ReceiveMode>(*control_);
   }
   const virtio_net::DeviceWindows windows{
       *common_base, *notify_base + std::size_t{notify_offsets[0]} * layout->notify_off_multiplier,
@@ -305,29 +387,30 @@ Result<void> VirtioNetPort::open(const VfioPortOptions& options, std::uint16_t p
                               pool_->region().length() >> 20, pool_iova, ring_iova,
                               session_->address_space().describe()));
   if (!net_config.has_status) notes.emplace_back("no link status from the device (NET_F_STATUS): link assumed up");
+  notes.push_back(rx_clock_.note);
+  notes.emplace_back(control_ ? "multicast groups (MAC table) and promiscuous mode through the control virtqueue"
+                              : "no control virtqueue (CTRL_VQ, CTRL_RX not offered): join_multicast and "
+                                "set_promiscuous are refused");
   info_.notes = std::move(notes);
   aether::log::info("{}: virtio-net up: {}, mac {}, {} entries per ring", name_, features->description,
                     net_config.has_mac ? net_config.mac_text() : "none", size);
   return {};
 }
 
-}  // namespace
-
+// The table's entry point: the backend has checked the session and the pool
+// and prefixes errors with the spec.
 Result<std::unique_ptr<net::Port>> open_virtio_net_port(VfioPortContext context) {
-  if (context.session == nullptr || context.pool == nullptr) {
-    return invalid_argument(fmt::format("{}: open_virtio_net_port needs an open VFIO session and a mempool",
-                                        context.spec));
-  }
-  const std::string spec = context.spec;
   const VfioPortOptions options = context.options;
   const std::uint16_t port_id = context.port_id;
   auto port = std::make_unique<VirtioNetPort>(std::move(context));
-  if (auto opened = port->open(options, port_id); !opened) {
-    Error error = std::move(opened).error();
-    error.message = fmt::format("port '{}': {}", spec, error.message);
-    return error;  // the port's destructor resets the device and unmaps what was mapped
-  }
+  // On failure the port's destructor resets the device and unmaps what was mapped.
+  if (auto opened = port->open(options, port_id); !opened) return std::move(opened).error();
   return std::unique_ptr<net::Port>(std::move(port));
 }
+
+}  // namespace
+
+extern const Driver virtio_net_driver;
+const Driver virtio_net_driver{"virtio-net", virtio_net_ids, open_virtio_net_port};
 
 }  // namespace aether::drivers

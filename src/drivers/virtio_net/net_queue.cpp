@@ -19,6 +19,7 @@ NetQueue::NetQueue(mem::Mempool& pool, std::byte* ring_memory, const DeviceWindo
       queue_id_(config.queue_id),
       max_frame_(config.max_frame),
       rx_interrupt_fd_(config.rx_interrupt_fd),
+      clock_(config.clock),
       receive_(ring_memory, config.ring_iova, config.size),
       transmit_(ring_memory + queue_ring_stride(config.size), config.ring_iova + queue_ring_stride(config.size),
                 config.size),

@@ -15,8 +15,10 @@ constexpr unsigned free_batch = 64;
 void NetQueue::reap_transmitted() noexcept {
   net::Packet* done[free_batch];
   unsigned count = 0;
-  VirtqUsedElem element{};
-  while (transmit_.take_used(element)) {
+  // used->idx once (peek), then every element it covers: the cleanup of a
+  // whole batch of completions per tx_burst, freed in bulk.
+  for (unsigned ready = transmit_.peek_used(); ready != 0; --ready) {
+    const VirtqUsedElem element = transmit_.next_used();
     net::Packet* packet = element.id < size_ ? transmit_slots_[element.id] : nullptr;
     if (packet == nullptr) {
       invalid_used_.add(1);
@@ -46,6 +48,7 @@ net::Packet* NetQueue::copy_foreign(net::Packet* packet) noexcept {
   // The original back to its own pool's shared ring (we hold no cache of
   // it): one ring operation per packet, only on this rare path.
   packet->pool->free_bulk(std::span<net::Packet* const>(&packet, 1));
+  foreign_copies_.add(1);
   return copy;
 }
 

@@ -1,5 +1,6 @@
 #include "aether/drivers/virtio_net/split_queue.hpp"
 
+#include <cassert>
 #include <cstring>
 
 namespace aether::drivers::virtio_net {
@@ -19,6 +20,15 @@ void SplitQueue::add_buffer(std::uint16_t slot, std::uint64_t buffer_iova, std::
   ++available_index_;
 }
 
+void SplitQueue::add_request_response(std::uint16_t head, std::uint64_t request_iova, std::uint32_t request_length,
+                                      std::uint64_t response_iova, std::uint32_t response_length) noexcept {
+  const auto second = static_cast<std::uint16_t>(head + 1);
+  descriptors_[head] = VirtqDesc{request_iova, request_length, virtq_desc_f_next, second};
+  descriptors_[second] = VirtqDesc{response_iova, response_length, virtq_desc_f_write, 0};
+  available_[2 + (available_index_ & (size_ - 1))] = head;
+  ++available_index_;
+}
+
 void SplitQueue::publish() noexcept {
   // 2.7.13: descriptors and ring entries before the index that exposes them.
   std::atomic_signal_fence(std::memory_order_seq_cst);
@@ -26,21 +36,44 @@ void SplitQueue::publish() noexcept {
   published_index_ = available_index_;
 }
 
-bool SplitQueue::take_used(VirtqUsedElem& element) noexcept {
-  if (used_index_overrun_) return false;
+std::uint16_t SplitQueue::peek_used() noexcept {
+  if (used_index_overrun_) return 0;
   const std::uint16_t device_index = reinterpret_cast<volatile std::uint16_t*>(used_)[1];
-  if (device_index == used_index_) return false;
   // Free-running 16-bit indices (2.7.8): the difference is what the device
   // says it returned since we last looked; never more than it holds.
-  if (static_cast<std::uint16_t>(device_index - used_index_) > outstanding()) {
+  const auto ready = static_cast<std::uint16_t>(device_index - used_index_);
+  if (ready > outstanding()) {
     used_index_overrun_ = true;
-    return false;
+    peeked_ = 0;
+    return 0;
   }
-  // The index before the element it covers (2.7.8).
+  // The index before the elements it covers (2.7.8): loads stay in order
+  // on x86, this keeps the compiler from hoisting the element loads.
   std::atomic_signal_fence(std::memory_order_seq_cst);
+  peeked_ = ready;
+  return ready;
+}
+
+VirtqUsedElem SplitQueue::next_used() noexcept {
+  assert(peeked_ != 0 && "next_used beyond what peek_used returned");
+  VirtqUsedElem element;
   const std::size_t position = used_index_ & (size_ - 1);
   std::memcpy(&element, used_ + 4 + position * sizeof(VirtqUsedElem), sizeof(element));
   ++used_index_;
+  --peeked_;
+  return element;
+}
+
+std::uint32_t SplitQueue::upcoming_used_id(std::uint16_t ahead) const noexcept {
+  std::uint32_t id;
+  const std::size_t position = static_cast<std::uint16_t>(used_index_ + ahead) & (size_ - 1);
+  std::memcpy(&id, used_ + 4 + position * sizeof(VirtqUsedElem), sizeof(id));
+  return id;
+}
+
+bool SplitQueue::take_used(VirtqUsedElem& element) noexcept {
+  if (peek_used() == 0) return false;
+  element = next_used();
   return true;
 }
 

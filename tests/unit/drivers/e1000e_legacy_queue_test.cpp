@@ -22,9 +22,13 @@ namespace {
 constexpr std::uint64_t test_pool_iova = 1ULL << 32;
 constexpr std::uint64_t test_ring_iova = 1ULL << 30;
 
-std::unique_ptr<mem::Mempool> make_pool(std::uint32_t count, const char* name) {
+// cache_size 0 by default: the queue's MempoolCache then passes every
+// call through to the pool, so available() counts exactly what the tests
+// expect; CachedBuffersAllComeHome runs with a real cache.
+std::unique_ptr<mem::Mempool> make_pool(std::uint32_t count, const char* name, std::size_t cache_size = 0) {
   mem::MempoolConfig config;
   config.count = count;
+  config.cache_size = cache_size;
   config.name = name;
   config.region.use_hugepages = false;
   auto pool = mem::Mempool::create(config);
@@ -53,6 +57,7 @@ class LegacyQueueTest : public ::testing::Test {
     config.pool_iova = test_pool_iova;
     config.device_name = "0000:00:04.0";
     config.interrupt_fd = interrupt_fd;
+    config.clock = clock_;
     auto queue = LegacyQueue::start(bar0(), rings, *pool_, config, health_);
     ASSERT_TRUE(queue.ok()) << queue.error().describe();
     queue_ = std::move(*queue);
@@ -75,10 +80,12 @@ class LegacyQueueTest : public ::testing::Test {
     descriptor.status = status;  // DD (| EOP), written last as the device does
   }
 
-  // Runs bursts until the next one is the one that looks at the device.
+  // Runs idle bursts until the next idle one is the one that looks at the device.
   void advance_to_health_check() {
     std::array<net::Packet*, 1> none{};
-    for (unsigned i = 0; i + 1 < LegacyQueue::kHealthCheckInterval; ++i) (void)queue_->rx_burst(std::span(none.data(), 0));
+    for (unsigned i = 0; i + 1 < LegacyQueue::kIdleBurstsPerHealthCheck; ++i) {
+      (void)queue_->rx_burst(std::span(none.data(), 0));
+    }
   }
 
   std::vector<std::byte> frame(std::size_t length, std::uint8_t fill) { return std::vector<std::byte>(length, std::byte{fill}); }
@@ -98,6 +105,7 @@ class LegacyQueueTest : public ::testing::Test {
   std::unique_ptr<mem::Mempool> pool_;
   DeviceHealth health_{bar0(), "0000:00:04.0"};
   std::unique_ptr<LegacyQueue> queue_;
+  const aether::Clock* clock_ = nullptr;  // rx timestamps when set
 };
 
 TEST_F(LegacyQueueTest, StartPostsEveryReceiveDescriptorAndEnablesBothDirections) {
@@ -140,6 +148,25 @@ TEST_F(LegacyQueueTest, ReceivesFramesAtDataAndMovesTheTail) {
   EXPECT_EQ(stats.rx_packets, 2U);
   EXPECT_EQ(stats.rx_bytes, 60U + 1514U);
   EXPECT_EQ(stats.rx_drops(), 0U);
+  EXPECT_EQ(received[0]->timestamp, 0U);  // no clock given: no timestamps
+  pool_->free_bulk(std::span(received.data(), 2));
+}
+
+TEST_F(LegacyQueueTest, ReceivedFramesCarryThePollTimeOfTheirBurst) {
+  static const aether::Clock clock = aether::Clock::calibrate(std::chrono::milliseconds(5));
+  queue_.reset();  // a queue with the clock, on the same rings
+  pool_ = make_pool(64, "e1000e-clock-test");
+  clock_ = &clock;
+  start_queue();
+  deliver(0, frame(60, 1));
+  deliver(1, frame(60, 2));
+  std::array<net::Packet*, 8> received{};
+  const std::uint64_t before = clock.to_ns(clock.now());
+  ASSERT_EQ(queue_->rx_burst(received), 2U);
+  const std::uint64_t after = clock.to_ns(clock.now());
+  EXPECT_GE(received[0]->timestamp, before);
+  EXPECT_LE(received[0]->timestamp, after);
+  EXPECT_EQ(received[1]->timestamp, received[0]->timestamp);  // one read per burst
   pool_->free_bulk(std::span(received.data(), 2));
 }
 
@@ -188,7 +215,7 @@ TEST_F(LegacyQueueTest, EmptyPoolDropsTheFrameAndKeepsTheRingFull) {
   pool_->free_bulk(hoard);
 }
 
-TEST_F(LegacyQueueTest, TransmitsOneDescriptorPerPacketAndReapsOnEmptyBursts) {
+TEST_F(LegacyQueueTest, TransmitsOneDescriptorPerPacketAndReapsWholeBatches) {
   std::array<net::Packet*, 3> packets{alloc(60, 1, *pool_), alloc(1514, 2, *pool_), alloc(42, 3, *pool_)};
   const std::size_t available = pool_->available();
   ASSERT_EQ(queue_->tx_burst(packets), 3U);
@@ -197,12 +224,18 @@ TEST_F(LegacyQueueTest, TransmitsOneDescriptorPerPacketAndReapsOnEmptyBursts) {
   EXPECT_EQ(tx_ring_[1].command, tx_command_eop | tx_command_insert_fcs | tx_command_report_status);
   EXPECT_EQ(std::memcmp(buffer_of(tx_ring_[1].buffer_addr), packets[1]->data(), 1514), 0);
   EXPECT_EQ(queue_->tx_in_flight(), 3U);
-  // The device finishes the first two; an empty burst gives them back.
+  // The device finishes the first two: less than a batch in flight, and
+  // the last one sent is not done, so nothing is read back yet.
+  ASSERT_EQ(queue_->clean_batch(), size / 2U);
   tx_ring_[0].status = descriptor_done;
   tx_ring_[1].status = descriptor_done;
   EXPECT_EQ(queue_->tx_burst({}), 0U);
-  EXPECT_EQ(queue_->tx_in_flight(), 1U);
-  EXPECT_EQ(pool_->available(), available + 2);
+  EXPECT_EQ(queue_->tx_in_flight(), 3U);
+  // The third is done too: an empty burst gives all three back at once.
+  tx_ring_[2].status = descriptor_done;
+  EXPECT_EQ(queue_->tx_burst({}), 0U);
+  EXPECT_EQ(queue_->tx_in_flight(), 0U);
+  EXPECT_EQ(pool_->available(), available + 3);
   const auto stats = queue_->stats();
   EXPECT_EQ(stats.tx_packets, 3U);
   EXPECT_EQ(stats.tx_bytes, 60U + 1514U + 42U);
@@ -213,8 +246,13 @@ TEST_F(LegacyQueueTest, FullRingTakesFewer) {
   for (auto& packet : packets) packet = alloc(60, 5, *pool_);
   EXPECT_EQ(queue_->tx_burst(packets), size - 1U);  // one slot always free: TDH == TDT means empty
   EXPECT_EQ(queue_->tx_burst(std::span(packets).subspan(size - 1)), 0U);
+  // One done descriptor is not a batch: the ring stays full.
   tx_ring_[0].status = descriptor_done;
+  EXPECT_EQ(queue_->tx_burst(std::span(packets).subspan(size - 1)), 0U);
+  // The first batch (size / 2) done, as a device completes in order.
+  for (unsigned slot = 1; slot < size / 2; ++slot) tx_ring_[slot].status = descriptor_done;
   EXPECT_EQ(queue_->tx_burst(std::span(packets).subspan(size - 1)), 1U);
+  EXPECT_EQ(queue_->tx_in_flight(), size - 1U - size / 2U + 1U);
   EXPECT_EQ(reg32(reg::tdt), 0U);  // wrapped
   EXPECT_EQ(queue_->stats().tx_drops(), 0U);
 }
@@ -239,6 +277,7 @@ TEST_F(LegacyQueueTest, PacketsOfAnotherPoolAreCopiedIntoMappedMemory) {
   std::array<net::Packet*, 1> packets{foreign};
   ASSERT_EQ(queue_->tx_burst(packets), 1U);
   EXPECT_EQ(other->available(), other->capacity());  // the original went home
+  EXPECT_EQ(queue_->tx_foreign_copies(), 1U);
   const std::uint64_t address = tx_ring_[0].buffer_addr;
   ASSERT_TRUE(address >= test_pool_iova && address < test_pool_iova + pool_->region().length());
   EXPECT_EQ(static_cast<std::uint8_t>(buffer_of(address)[99]), 0x5a);
@@ -254,12 +293,16 @@ TEST_F(LegacyQueueTest, MissedPacketCounterIsReadIntoKernelDrops) {
 }
 
 TEST_F(LegacyQueueTest, ResetUnderneathStopsTheRingsAndIsReported) {
-  deliver(0, frame(60, 1));
-  // Someone resets the device: registers back to their defaults.
+  // Someone resets the device: registers back to their defaults, and no
+  // more frames arrive, so the queue goes idle and its idle check looks.
   reg32(reg::rctl) = 0;
   reg32(reg::tctl) = 0;
   advance_to_health_check();
   std::array<net::Packet*, 8> received{};
+  EXPECT_EQ(queue_->rx_burst(received), 0U);
+  ASSERT_TRUE(health_.faulted());
+  // From now on the rings are not touched, whatever they hold.
+  deliver(0, frame(60, 1));
   EXPECT_EQ(queue_->rx_burst(received), 0U);
   const std::uint32_t tail = reg32(reg::rdt);
   std::array<net::Packet*, 1> packets{alloc(60, 1, *pool_)};
@@ -309,6 +352,29 @@ TEST_F(LegacyQueueTest, InterruptModeRoutesReceiveQueueZeroToVectorZero) {
   EXPECT_EQ(reg32(reg::icr), interrupt::receive_queue0);  // stale cause cleared (write 1 to clear)
   queue_->set_rx_interrupt(false);
   EXPECT_EQ(reg32(reg::imc), interrupt::receive_queue0);
+}
+
+// Every burst allocates and frees through the queue's MempoolCache; laps of
+// both rings (batches across the wrap included) with a caching pool leave
+// every buffer accounted for once the queue and its cache are gone.
+TEST_F(LegacyQueueTest, CachedBuffersAllComeHome) {
+  queue_.reset();
+  pool_ = make_pool(64, "e1000e-cache-test", 16);
+  start_queue(-1);
+  std::uint32_t rx_slot = 0;
+  for (unsigned round = 0; round < 5 * size; ++round) {
+    deliver(rx_slot, frame(60, static_cast<std::uint8_t>(round)));
+    rx_slot = (rx_slot + 1) % size;
+    std::array<net::Packet*, 4> received{};
+    ASSERT_EQ(queue_->rx_burst(received), 1U) << round;
+    // Sent back out; the device completes everything sent so far.
+    ASSERT_EQ(queue_->tx_burst(std::span(received.data(), 1)), 1U) << round;
+    for (auto& descriptor : tx_ring_) descriptor.status = descriptor_done;
+  }
+  EXPECT_EQ(queue_->stats().tx_packets, 5U * size);
+  EXPECT_LT(queue_->tx_in_flight(), queue_->clean_batch());
+  queue_.reset();
+  EXPECT_EQ(pool_->available(), pool_->capacity());
 }
 
 TEST_F(LegacyQueueTest, DestructionReturnsEveryBuffer) {

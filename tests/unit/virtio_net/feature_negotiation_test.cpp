@@ -25,6 +25,22 @@ TEST(VirtioFeatures, AcceptsOnlyWhatTheDriverImplements) {
   EXPECT_EQ(choice->description, "VERSION_1 ACCESS_PLATFORM MAC STATUS");
 }
 
+TEST(VirtioFeatures, ControlQueueOnlyWhenAskedAndCtrlRxOnlyWithIt) {
+  const std::uint64_t offered = qemu_features | bit(feature::net_ctrl_rx);
+  auto with_control = choose_features(offered, true, "dev", /*control_queue=*/true);
+  ASSERT_TRUE(with_control.ok()) << with_control.error().describe();
+  EXPECT_EQ(with_control->accepted & (bit(feature::net_ctrl_vq) | bit(feature::net_ctrl_rx)),
+            bit(feature::net_ctrl_vq) | bit(feature::net_ctrl_rx));
+  EXPECT_EQ(with_control->description, "VERSION_1 ACCESS_PLATFORM MAC STATUS CTRL_VQ CTRL_RX");
+  auto without = choose_features(offered, true, "dev");
+  ASSERT_TRUE(without.ok());
+  EXPECT_EQ(without->accepted & (bit(feature::net_ctrl_vq) | bit(feature::net_ctrl_rx)), 0U);
+  // CTRL_RX offered without CTRL_VQ (a device bug): not accepted.
+  auto orphan = choose_features(offered & ~bit(feature::net_ctrl_vq), true, "dev", true);
+  ASSERT_TRUE(orphan.ok());
+  EXPECT_EQ(orphan->accepted & bit(feature::net_ctrl_rx), 0U);
+}
+
 TEST(VirtioFeatures, RefusesLegacyDevicesAndIommuBypass) {
   auto legacy = choose_features(bit(feature::net_mac), false, "0000:00:03.0");
   ASSERT_FALSE(legacy.ok());

@@ -165,6 +165,7 @@ class NetQueueTest : public ::testing::Test {
     config.ring_iova = test_ring_iova;
     config.pool_iova = test_pool_iova;
     config.rx_interrupt_fd = interrupt_fd;
+    config.clock = clock_;
     queue_ = std::make_unique<NetQueue>(*pool_, device_->ring_memory(), device_->windows(), config);
     auto posted = queue_->post_receive_buffers();
     ASSERT_TRUE(posted) << posted.error().describe();
@@ -190,6 +191,7 @@ class NetQueueTest : public ::testing::Test {
   std::unique_ptr<mem::Mempool> pool_;
   std::unique_ptr<PlayedDevice> device_;
   std::unique_ptr<NetQueue> queue_;
+  const aether::Clock* clock_ = nullptr;  // rx timestamps when set
 };
 
 TEST(NetQueueLayout, EachQueueStartsOnAPageAndA256EntryUsedRingStaysInOne) {
@@ -229,7 +231,26 @@ TEST_F(NetQueueTest, ReceivedFrameLandsAtDataWithTheHeaderInTheHeadroom) {
   EXPECT_EQ(stats.rx_packets, 2U);
   EXPECT_EQ(stats.rx_bytes, 60U + 1514U);
   EXPECT_EQ(stats.rx_drops(), 0U);
+  EXPECT_EQ(packets[0]->timestamp, 0U);  // no clock given: no timestamps
   pool_->free_bulk(std::span<net::Packet* const>(packets, 2));
+}
+
+TEST_F(NetQueueTest, ReceivedFramesCarryThePollTimeOfTheirBurst) {
+  const aether::Clock clock = aether::Clock::calibrate(std::chrono::milliseconds(5));
+  clock_ = &clock;
+  open();
+  device_->deliver(frame_of(60, 1));
+  device_->deliver(frame_of(60, 2));
+  net::Packet* packets[8] = {};
+  const std::uint64_t before = clock.to_ns(clock.now());
+  ASSERT_EQ(queue_->rx_burst(packets), 2U);
+  const std::uint64_t after = clock.to_ns(clock.now());
+  EXPECT_GE(packets[0]->timestamp, before);
+  EXPECT_LE(packets[0]->timestamp, after);
+  EXPECT_EQ(packets[1]->timestamp, packets[0]->timestamp);  // one read per burst
+  pool_->free_bulk(std::span<net::Packet* const>(packets, 2));
+  queue_->release_ring_buffers();
+  queue_.reset();  // before the clock goes
 }
 
 TEST_F(NetQueueTest, BadAndOversizedFramesAreCountedAndTheirBuffersReposted) {
@@ -366,6 +387,7 @@ TEST_F(NetQueueTest, PacketsOfAnotherPoolAreCopiedIntoOurs) {
   ASSERT_TRUE(foreign->set_length(100));
   ASSERT_EQ(queue_->tx_burst(std::span<net::Packet*>(&foreign, 1)), 1U);
   EXPECT_EQ(other->available(), other->capacity());  // the original went home
+  EXPECT_EQ(queue_->tx_foreign_copies(), 1U);
   const auto sent = device_->transmit_all();         // translate() checks the IOVA is in our pool
   ASSERT_EQ(sent.size(), 1U);
   EXPECT_EQ(sent[0].size(), 100U);

@@ -41,18 +41,47 @@ TEST(SplitQueue, PublishesBuffersAndTakesWhatTheDeviceReturns) {
   EXPECT_EQ(descriptor.len, 2048U);
   EXPECT_EQ(descriptor.flags, virtq_desc_f_write);
 
-  VirtqUsedElem element{};
-  EXPECT_FALSE(queue.take_used(element));
+  EXPECT_EQ(queue.peek_used(), 0U);
   // The device returns descriptor 5 with 60 bytes: element, then index.
   std::byte* used = memory.data() + layout_for(size).used;
   const VirtqUsedElem returned{5, 60};
   std::memcpy(used + 4, &returned, sizeof(returned));
   const std::uint16_t used_index = 1;
   std::memcpy(used + 2, &used_index, sizeof(used_index));
-  ASSERT_TRUE(queue.take_used(element));
+  ASSERT_EQ(queue.peek_used(), 1U);
+  const VirtqUsedElem element = queue.next_used();
   EXPECT_EQ(element.id, 5U);
   EXPECT_EQ(element.len, 60U);
-  EXPECT_FALSE(queue.take_used(element));
+  EXPECT_EQ(queue.peek_used(), 0U);
+}
+
+TEST(SplitQueue, UsedIndexIsReadOncePerPeek) {
+  constexpr std::uint16_t size = 8;
+  std::vector<std::byte> memory(layout_for(size).total);
+  SplitQueue queue(memory.data(), 0x10000, size);
+  for (std::uint16_t slot = 0; slot < 4; ++slot) queue.add_buffer(slot, 0x1000 * (slot + 1), 2048, true);
+  queue.publish();
+  std::byte* used = memory.data() + layout_for(size).used;
+  const auto device_returns = [&](std::uint16_t index, VirtqUsedElem element) {
+    std::memcpy(used + 4 + (index & (size - 1)) * sizeof(element), &element, sizeof(element));
+    const auto next = static_cast<std::uint16_t>(index + 1);
+    std::memcpy(used + 2, &next, sizeof(next));
+  };
+  device_returns(0, {2, 100});
+  device_returns(1, {0, 200});
+  ASSERT_EQ(queue.peek_used(), 2U);
+  EXPECT_EQ(queue.upcoming_used_id(1), 0U);  // for prefetching
+  // The device returns a third meanwhile: this peek does not cover it.
+  device_returns(2, {1, 300});
+  EXPECT_EQ(queue.next_used().id, 2U);
+  EXPECT_EQ(queue.next_used().len, 200U);
+  // The next peek reads the index again and finds it.
+  VirtqUsedElem third{};
+  ASSERT_TRUE(queue.take_used(third));  // peek + next, one element
+  EXPECT_EQ(third.len, 300U);
+  EXPECT_FALSE(queue.take_used(third));
+  EXPECT_EQ(queue.peek_used(), 0U);
+  EXPECT_FALSE(queue.has_used());
 }
 
 TEST(SplitQueue, UsedIndexBeyondWhatTheDeviceHoldsIsNotFollowed) {
@@ -70,13 +99,12 @@ TEST(SplitQueue, UsedIndexBeyondWhatTheDeviceHoldsIsNotFollowed) {
   // while it holds 3: none of it is read.
   const std::uint16_t bogus_index = 4;
   std::memcpy(used + 2, &bogus_index, sizeof(bogus_index));
-  VirtqUsedElem element{};
-  EXPECT_FALSE(queue.take_used(element));
+  EXPECT_EQ(queue.peek_used(), 0U);
   EXPECT_TRUE(queue.used_index_overrun());
   // Once overrun, the ring stays untrusted even if the index looks sane again.
   const std::uint16_t sane_index = 1;
   std::memcpy(used + 2, &sane_index, sizeof(sane_index));
-  EXPECT_FALSE(queue.take_used(element));
+  EXPECT_EQ(queue.peek_used(), 0U);
 }
 
 TEST(SplitQueue, UsedIndexUpToTheOutstandingCountIsFollowedAcrossTheWrap) {
@@ -96,12 +124,9 @@ TEST(SplitQueue, UsedIndexUpToTheOutstandingCountIsFollowedAcrossTheWrap) {
       ++device_index;
     }
     std::memcpy(used + 2, &device_index, sizeof(device_index));
-    VirtqUsedElem element{};
-    for (std::uint16_t slot = 0; slot < size; ++slot) {
-      ASSERT_TRUE(queue.take_used(element)) << round;
-      EXPECT_EQ(element.id, slot);
-    }
-    ASSERT_FALSE(queue.take_used(element));
+    ASSERT_EQ(queue.peek_used(), size) << round;
+    for (std::uint16_t slot = 0; slot < size; ++slot) EXPECT_EQ(queue.next_used().id, slot);
+    ASSERT_EQ(queue.peek_used(), 0U);
   }
   EXPECT_FALSE(queue.used_index_overrun());
 }

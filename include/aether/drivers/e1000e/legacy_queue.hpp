@@ -13,18 +13,31 @@
 // One RDT write per burst.
 //
 // Transmit: one descriptor per packet with EOP | IFCS | RS; the device
-// sets DD when it is done with the buffer and the packet goes back to the
-// pool at the next tx_burst (an empty one only reaps). One TDT write per
-// burst. A full ring takes fewer packets.
+// sets DD when it is done with the buffer. Cleanup goes by batches, as
+// ixy's: tx_burst (an empty one only reaps) reads the DD of the last
+// descriptor of each batch of clean_batch() in flight and, descriptors
+// completing in order, frees the whole batch in one pool operation; fewer
+// than a batch in flight are freed together once the last of them is done.
+// One descriptor read per batch instead of per packet; the price is up to a
+// batch of sent buffers held a little longer. One TDT write per burst. A
+// full ring takes fewer packets.
+//
+// Buffers: every allocation and free of a burst goes through the queue's
+// MempoolCache (the pool's default cache size), so the pool's shared ring
+// is touched in bulk only when the cache runs empty or full.
 //
 // Interrupt mode (QueueConfig::interrupt_fd): IVAR sends receive queue
 // 0's cause (RXQ0) to MSI-X vector 0 and EIAC clears it from ICR with each
 // message, which also masks it again (CTRL_EXT.IAME clear): one interrupt
 // per set_rx_interrupt(true), the one-shot a sleeping worker wants.
 //
-// Device faults (DeviceHealth): checked every kHealthCheckInterval bursts,
-// together with the missed-packet counter; once found, both bursts return
-// 0 and no register or descriptor is touched again.
+// Device faults (DeviceHealth): off the busy path. A receive burst that
+// finds nothing counts as idle; every kIdleBurstsPerHealthCheck idle bursts
+// the queue reads RCTL, TCTL and the missed-packet counter (three MMIO
+// reads, ~1 us each on real hardware, which a busy queue never pays: a
+// device reset underneath stops its traffic, so the idle check finds it).
+// The port's device_fault() checks too, from any thread. Once found, both
+// bursts return 0 and no register or descriptor is touched again.
 //
 // Threading: one worker drives the queue (net::Queue); the stats may be
 // read anywhere.
@@ -36,10 +49,12 @@
 #include <span>
 #include <string>
 
+#include "aether/core/clock.hpp"
 #include "aether/core/result.hpp"
 #include "aether/drivers/e1000e/device_health.hpp"
 #include "aether/drivers/e1000e/registers.hpp"
 #include "aether/mem/mempool.hpp"
+#include "aether/mem/mempool_cache.hpp"
 #include "aether/net/port.hpp"
 
 namespace aether::drivers::e1000e {
@@ -65,6 +80,10 @@ struct QueueConfig {
   // Interrupt mode: the eventfd MSI-X vector 0 signals (the port routes it
   // through VFIO); receive queue 0's cause goes to vector 0. -1: poll only.
   int interrupt_fd = -1;
+  // Receive timestamps: the poll time, read once per burst that found
+  // frames, in this clock's nanoseconds (net::RxTimestampSource::poll_time).
+  // nullptr: Packet::timestamp stays 0. Must outlive the queue.
+  const aether::Clock* clock = nullptr;
 };
 
 class LegacyQueue final : public net::Queue {
@@ -73,9 +92,11 @@ class LegacyQueue final : public net::Queue {
   static constexpr std::uint16_t kMaxSize = 4096;
   // At most this many packets per burst (stack arrays on the data path).
   static constexpr unsigned kMaxBurst = 64;
-  // Bursts (rx and tx together) between two looks at the device: RCTL,
-  // TCTL and MPC, three MMIO reads.
-  static constexpr unsigned kHealthCheckInterval = 256;
+  // Receive bursts that found nothing between two looks at the device:
+  // RCTL, TCTL and MPC, three MMIO reads (virtio-net's NetQueue waits as long).
+  static constexpr unsigned kIdleBurstsPerHealthCheck = 1024;
+  // Transmit descriptors cleaned per DD read at most (ixy's TX_CLEAN_BATCH).
+  static constexpr unsigned kTxCleanBatch = 32;
 
   // Errors name the device and the bad value: size not a power of two in
   // [8, 4096].
@@ -115,6 +136,12 @@ class LegacyQueue final : public net::Queue {
   [[nodiscard]] std::uint16_t size() const noexcept { return static_cast<std::uint16_t>(mask_ + 1); }
   // Packets handed to the device and not reaped yet.
   [[nodiscard]] unsigned tx_in_flight() const noexcept { return tx_tail_ - tx_clean_; }
+  // Transmit descriptors freed per cleanup step: kTxCleanBatch, or half the
+  // ring when that is smaller (so a full ring always has a batch to clean).
+  [[nodiscard]] unsigned clean_batch() const noexcept { return clean_batch_; }
+  // Frames of another pool copied into one of ours before sending (the
+  // device reaches only our pool; 0 when the ports share one). Any thread.
+  [[nodiscard]] std::uint64_t tx_foreign_copies() const noexcept { return foreign_copies_.get(); }
 
  private:
   LegacyQueue(volatile std::byte* bar0, RingMemory rings, mem::Mempool& pool, const QueueConfig& config,
@@ -126,21 +153,25 @@ class LegacyQueue final : public net::Queue {
   }
   // Gives descriptor `slot` (back) to the device with `packet`'s buffer.
   void post_rx(std::uint32_t slot, net::Packet* packet) noexcept;
-  // Returns completed transmit buffers to the pool.
+  // Returns completed transmit buffers to the pool, a batch at a time.
   void reap_tx() noexcept;
-  // Every kHealthCheckInterval bursts: device fault check and MPC.
-  // Returns false when the queue must not touch the device.
-  bool device_usable() noexcept;
+  // After an idle receive burst: every kIdleBurstsPerHealthCheck of them,
+  // the device fault check and MPC.
+  void note_idle() noexcept;
 
   volatile std::byte* bar0_;
   RingMemory rings_;
   mem::Mempool& pool_;
+  mem::MempoolCache cache_;  // the worker's: every burst allocates and frees through it
   DeviceHealth& health_;
   std::uint64_t iova_offset_;  // device address = CPU address + this (unsigned wrap-around)
   std::uint32_t mask_;         // size - 1
   std::uint16_t port_id_;
   int interrupt_fd_;
-  unsigned bursts_until_check_ = kHealthCheckInterval;
+  const aether::Clock* clock_;
+  unsigned clean_batch_;
+  net::QueueCounters::Counter foreign_copies_;
+  unsigned idle_bursts_ = 0;
 
   // Receive: the packet whose buffer each descriptor holds; the next
   // descriptor to look at; whether the rest of a multi-descriptor frame is

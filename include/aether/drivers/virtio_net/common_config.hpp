@@ -36,7 +36,8 @@ class CommonConfig {
   // 3.1.1 steps 1-6: reset, ACKNOWLEDGE, DRIVER, read the device's
   // features, write the chosen ones, FEATURES_OK, and check that the device
   // kept FEATURES_OK set. On error the device is left with FAILED set.
-  [[nodiscard]] Result<FeatureChoice> negotiate(bool behind_iommu) const;
+  // `control_queue`: also accept CTRL_VQ and CTRL_RX (choose_features).
+  [[nodiscard]] Result<FeatureChoice> negotiate(bool behind_iommu, bool control_queue = false) const;
 
   // Selects queue `index` (queue_select); returns the device's maximum
   // size for it, 0 when the queue does not exist (4.1.4.3).

@@ -19,9 +19,11 @@ struct FeatureChoice {
 // bypasses the IOMMU and would treat our IOVAs as physical addresses (6,
 // "VIRTIO_F_ACCESS_PLATFORM"); when offered it is always accepted (the
 // device may refuse FEATURES_OK otherwise). Accepts MAC, STATUS and MTU
-// when offered; everything else (offloads, mergeable buffers, control and
-// multiple queues, event index, packed rings) stays off for now.
+// when offered; with `control_queue` also CTRL_VQ and CTRL_RX (the port's
+// multicast and promiscuous commands; CTRL_RX only together with CTRL_VQ,
+// 5.1.3.1). Everything else (offloads, mergeable buffers, multiple queues,
+// event index, packed rings) stays off for now.
 [[nodiscard]] Result<FeatureChoice> choose_features(std::uint64_t device_features, bool behind_iommu,
-                                                    const std::string& device_name);
+                                                    const std::string& device_name, bool control_queue = false);
 
 }  // namespace aether::drivers::virtio_net

@@ -40,6 +40,7 @@
 #include <optional>
 #include <span>
 
+#include "aether/core/clock.hpp"
 #include "aether/core/result.hpp"
 #include "aether/drivers/virtio_net/registers.hpp"
 #include "aether/drivers/virtio_net/split_queue.hpp"
@@ -69,6 +70,10 @@ struct NetQueueConfig {
   std::uint64_t pool_iova = 0;     // where pool.region() is mapped
   std::uint32_t max_frame = 1518;  // longest frame tx_burst sends (MTU + 14 + one VLAN tag)
   int rx_interrupt_fd = -1;        // interrupt mode: the eventfd of receiveq1's MSI-X vector
+  // Receive timestamps: the poll time, read once per burst that found
+  // frames, in this clock's nanoseconds (net::RxTimestampSource::poll_time).
+  // nullptr: Packet::timestamp stays 0. Must outlive the queue.
+  const aether::Clock* clock = nullptr;
 };
 
 // Where each virtqueue's rings start in the ring memory: one queue per
@@ -150,6 +155,9 @@ class NetQueue final : public net::Queue {
   // Used elements whose id named no buffer we gave the device (a device
   // bug; counted, skipped). Any thread.
   [[nodiscard]] std::uint64_t invalid_used_elements() const noexcept { return invalid_used_.get(); }
+  // Frames of another pool copied into one of ours before sending (the
+  // device reaches only our pool; 0 when the ports share one). Any thread.
+  [[nodiscard]] std::uint64_t tx_foreign_copies() const noexcept { return foreign_copies_.get(); }
 
   // True for a device_status value that means the queue must stop.
   [[nodiscard]] static bool is_fault(std::uint8_t status) noexcept;
@@ -182,6 +190,7 @@ class NetQueue final : public net::Queue {
   std::uint16_t queue_id_;
   std::uint32_t max_frame_;
   int rx_interrupt_fd_;
+  const aether::Clock* clock_;
   SplitQueue receive_;
   SplitQueue transmit_;
   // Descriptor slot -> the packet the device holds in it (nullptr: none).
@@ -195,6 +204,7 @@ class NetQueue final : public net::Queue {
   unsigned spare_count_ = 0;
   std::uint32_t idle_bursts_ = 0;
   net::QueueCounters::Counter invalid_used_;
+  net::QueueCounters::Counter foreign_copies_;
   // -1: running; otherwise the fault code that stopped the queue.
   // Written by the worker or by a control thread asking, read by both;
   // relaxed: it carries no other data, and a burst that starts just before

@@ -51,6 +51,7 @@ inline constexpr unsigned net_mac = 5;
 inline constexpr unsigned net_mrg_rxbuf = 15;
 inline constexpr unsigned net_status = 16;
 inline constexpr unsigned net_ctrl_vq = 17;
+inline constexpr unsigned net_ctrl_rx = 18;  // RX mode and MAC table commands (5.1.6.5.1-2)
 inline constexpr unsigned net_mq = 22;
 inline constexpr unsigned indirect_desc = 28;
 inline constexpr unsigned event_idx = 29;

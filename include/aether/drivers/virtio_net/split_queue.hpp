@@ -24,6 +24,7 @@ struct VirtqDesc {
   std::uint16_t next;
 };
 static_assert(sizeof(VirtqDesc) == 16);
+inline constexpr std::uint16_t virtq_desc_f_next = 1;
 inline constexpr std::uint16_t virtq_desc_f_write = 2;
 inline constexpr std::uint16_t virtq_avail_f_no_interrupt = 1;  // avail->flags (2.7.6)
 inline constexpr std::uint16_t virtq_used_f_no_notify = 1;      // used->flags (2.7.8)
@@ -71,15 +72,36 @@ class SplitQueue {
   // ring; visible to the device after publish(). No chaining: one
   // descriptor per buffer.
   void add_buffer(std::uint16_t slot, std::uint64_t buffer_iova, std::uint32_t length, bool device_writes) noexcept;
+  // A two-descriptor chain in slots `head` and head + 1 (< size): a
+  // device-readable request, then a device-writable response (2.7.4: the
+  // writable part after the readable one), as the control virtqueue's
+  // commands are (5.1.6.5). On the available ring as one entry, `head`.
+  void add_request_response(std::uint16_t head, std::uint64_t request_iova, std::uint32_t request_length,
+                            std::uint64_t response_iova, std::uint32_t response_length) noexcept;
   // Makes every added buffer visible to the device (avail->idx).
   void publish() noexcept;
 
-  // Takes the next used element, if the device returned one. A device is
-  // untrusted: a used->idx that claims more elements than the driver has
-  // published and not yet taken back (2.7.8: the device returns only
-  // buffers it was given) is not followed; take_used returns false from
-  // then on and used_index_overrun() says why. Without the bound, a bogus
-  // index makes the driver read stale elements, up to 65535 per call.
+  // The used ring in two phases, as libxdp's xsk_ring_cons__peek/release:
+  // peek_used() reads the device's used->idx once and says how many used
+  // elements are ready; next_used() then takes them one by one without
+  // touching the index again, so a burst costs one read of the line the
+  // device writes, not one per element. A device is untrusted: a used->idx
+  // that claims more elements than the driver has published and not yet
+  // taken back (2.7.8: the device returns only buffers it was given) is not
+  // followed; peek_used returns 0 from then on and used_index_overrun() says
+  // why. Without the bound, a bogus index makes the driver read stale
+  // elements, up to 65535 per burst.
+  [[nodiscard]] std::uint16_t peek_used() noexcept;
+  // Precondition: fewer next_used() calls since the last peek_used() than
+  // it returned (asserted in debug builds).
+  [[nodiscard]] VirtqUsedElem next_used() noexcept;
+  // The descriptor id of the element `ahead` positions after the next one
+  // (ahead < what is left of the peek), for prefetching what it names; an
+  // untrusted value, to be bounds-checked before use.
+  [[nodiscard]] std::uint32_t upcoming_used_id(std::uint16_t ahead) const noexcept;
+  // One element at a time (peek_used, then next_used if there is one): for
+  // control-path callers such as `aether vfio-probe`; the data path peeks
+  // once per burst.
   [[nodiscard]] bool take_used(VirtqUsedElem& element) noexcept;
   // True when the device has returned an element not taken yet.
   [[nodiscard]] bool has_used() const noexcept;
@@ -117,6 +139,7 @@ class SplitQueue {
   std::uint16_t available_index_ = 0;  // next free available-ring position (free-running)
   std::uint16_t published_index_ = 0;  // avail->idx as last written by publish()
   std::uint16_t used_index_ = 0;       // next used-ring position to read (free-running)
+  std::uint16_t peeked_ = 0;           // elements the last peek_used() found and next_used() has not taken
   bool used_index_overrun_ = false;
 };
 
