@@ -9,7 +9,6 @@
 #include "aether/vfio/netdev_usage.hpp"
 #include "aether/vfio/pci_sysfs.hpp"
 #include "commands.hpp"
-#include "vfio_probe.hpp"
 
 namespace aether::cli {
 namespace {
@@ -104,8 +103,6 @@ void register_devices(CLI::App& app, int& exit_code) {
   unbind->add_option("BDF", bind_address, "PCI address, e.g. 0000:00:03.0")->required();
   unbind->add_option("--state-dir", binding_options.state_dir, "Where the original driver is remembered");
   unbind->callback([&exit_code] { exit_code = run_bind(bind_address, binding_options, false); });
-
-  register_vfio_probe(app, exit_code);
 }
 
 }  // namespace aether::cli

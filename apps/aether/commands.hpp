@@ -16,7 +16,7 @@ void register_ping(CLI::App& app, int& exit_code);
 void register_demo(CLI::App& app, int& exit_code);
 void register_ports(CLI::App& app, int& exit_code);
 void register_partition(CLI::App& app, int& exit_code);  // partition status|plan|apply|revert, doctor
-void register_devices(CLI::App& app, int& exit_code);  // devices, bind, unbind, vfio-probe
+void register_devices(CLI::App& app, int& exit_code);  // devices, bind, unbind
 void register_attest(CLI::App& app, int& exit_code);   // attest quote|verify|policy|watch
 void register_feed(CLI::App& app, int& exit_code);     // feed generate
 void register_fluid(CLI::App& app, int& exit_code);    // fluid watch|workload

@@ -45,21 +45,21 @@ step bind_virtio aether bind 0000:00:03.0
 echo "DRIVER 00:03.0 after bind: $(driver 0000:00:03.0)"
 echo "CDEV 00:03.0 $(ls /sys/bus/pci/devices/0000:00:03.0/vfio-dev 2>&1)"
 echo "DEVICES $(ls /dev/vfio/devices 2>&1)"
-step probe_virtio_cdev aether vfio-probe --send-arp 0000:00:03.0
-step fault_virtio_cdev aether vfio-probe --fault-test 0000:00:03.0
+step probe_virtio_cdev aether-vfio-probe --send-arp 0000:00:03.0
+step fault_virtio_cdev aether-vfio-probe --fault-test 0000:00:03.0
 dmesg | grep "Request device" | sed 's/^/KERNEL LOG /'
-step probe_virtio_container env AETHER_VFIO_INTERFACE=container aether vfio-probe --send-arp 0000:00:03.0
-step probe_virtio_bad_request env AETHER_VFIO_INTERFACE=iommu aether vfio-probe 0000:00:03.0
+step probe_virtio_container env AETHER_VFIO_INTERFACE=container aether-vfio-probe --send-arp 0000:00:03.0
+step probe_virtio_bad_request env AETHER_VFIO_INTERFACE=iommu aether-vfio-probe 0000:00:03.0
 step unbind_virtio aether unbind 0000:00:03.0
 echo "DRIVER 00:03.0 after unbind: $(driver 0000:00:03.0)"
 step bind_e1000e aether bind 0000:00:04.0
 echo "CDEV 00:04.0 $(ls /sys/bus/pci/devices/0000:00:04.0/vfio-dev 2>&1)"
-step probe_e1000e_cdev aether vfio-probe --send-arp 0000:00:04.0
-step probe_e1000e_container env AETHER_VFIO_INTERFACE=container aether vfio-probe --send-arp 0000:00:04.0
+step probe_e1000e_cdev aether-vfio-probe --send-arp 0000:00:04.0
+step probe_e1000e_container env AETHER_VFIO_INTERFACE=container aether-vfio-probe --send-arp 0000:00:04.0
 step unbind_e1000e aether unbind 0000:00:04.0
 echo "DRIVER 00:04.0 after unbind: $(driver 0000:00:04.0)"
 step bind_shared aether bind 0000:01:01.0
-step probe_shared_cdev env AETHER_VFIO_INTERFACE=cdev aether vfio-probe 0000:01:01.0
+step probe_shared_cdev env AETHER_VFIO_INTERFACE=cdev aether-vfio-probe 0000:01:01.0
 step unbind_shared aether unbind 0000:01:01.0
 exit 0
 )script";
@@ -113,6 +113,7 @@ TEST(VfioCdevGuest, IommufdAndContainerPaths) {
   options.cpus = 2;
   options.memory_mib = 768;
   options.files.emplace_back(AETHER_STATIC_CLI_PATH, "/usr/local/bin/aether");
+  options.files.emplace_back(AETHER_VFIO_PROBE_PATH, "/usr/local/bin/aether-vfio-probe");
   // Built in: module lists are no-ops for this kernel (kept to show that).
   options.modules = {"vfio_pci", "virtio_pci", "e1000e"};
   options.extra_qemu_args = vfio_guest_devices();

@@ -1,6 +1,7 @@
 // VFIO in a real kernel with an emulated IOMMU (QEMU q35 + intel-iommu,
 // Debian 6.1, 6.12 and 7.2): `aether devices`, `aether bind`, the VFIO layer through
-// `aether vfio-probe`, and `aether unbind` giving the device back.
+// `aether-vfio-probe` (a tool of these tests, tests/guest/vfio_probe/), and
+// `aether unbind` giving the device back.
 //
 // Devices: virtio-net (modern only, behind the IOMMU: iommu_platform=on) at
 // 00:03.0, an Intel 82574 (e1000e) at 00:04.0, and behind a conventional
@@ -39,9 +40,9 @@ step bind_in_use aether bind 0000:00:03.0
 ip link set "$interface" down
 step bind_virtio aether bind 0000:00:03.0
 echo "DRIVER 00:03.0 after bind: $(driver 0000:00:03.0)"
-step fault_virtio aether vfio-probe --fault-test 0000:00:03.0
+step fault_virtio aether-vfio-probe --fault-test 0000:00:03.0
 dmesg | grep "Request device" | sed 's/^/KERNEL LOG /'
-step probe_virtio aether vfio-probe --send-arp 0000:00:03.0
+step probe_virtio aether-vfio-probe --send-arp 0000:00:03.0
 # The virtio-net port under `aether echo`, then taken away underneath it:
 # bus mastering cleared in its command register (any root process can,
 # through sysfs), which makes QEMU's virtio-pci drop DRIVER_OK. Echo must
@@ -54,16 +55,16 @@ printf '\003\001' | dd of=/sys/bus/pci/devices/0000:00:03.0/config bs=1 seek=4 c
 echo "BUS MASTER OFF 00:03.0 rc=$?"
 wait $echo_pid; echo "STEP echo_fault_virtio rc=$?"
 sed 's/^/VIRTIO ECHO /' /tmp/virtio-echo.log
-step probe_virtio_again aether vfio-probe --send-arp 0000:00:03.0
+step probe_virtio_again aether-vfio-probe --send-arp 0000:00:03.0
 step unbind_virtio aether unbind 0000:00:03.0
 echo "DRIVER 00:03.0 after unbind: $(driver 0000:00:03.0)"
 echo "KERNEL MAC 00:03.0 $(cat /sys/bus/pci/devices/0000:00:03.0/virtio*/net/*/address)"
 step bind_e1000e aether bind 0000:00:04.0
 echo "DRIVER 00:04.0 after bind: $(driver 0000:00:04.0)"
-step probe_e1000e aether vfio-probe --send-arp 0000:00:04.0
+step probe_e1000e aether-vfio-probe --send-arp 0000:00:04.0
 # The 82574 reset underneath a running port (a function reset through
 # sysfs, as another process could do): the port must report it and stop.
-aether vfio-probe --send-arp --hold 30 0000:00:04.0 > /tmp/e1000e-hold.log 2>&1 &
+aether-vfio-probe --send-arp --hold 30 0000:00:04.0 > /tmp/e1000e-hold.log 2>&1 &
 hold=$!
 i=0; while [ $i -lt 150 ] && ! grep -q "ARP reply" /tmp/e1000e-hold.log; do sleep 0.2; i=$((i+1)); done
 echo 1 > /sys/bus/pci/devices/0000:00:04.0/reset; echo "RESET 00:04.0 rc=$?"
@@ -73,7 +74,7 @@ step unbind_e1000e aether unbind 0000:00:04.0
 echo "DRIVER 00:04.0 after unbind: $(driver 0000:00:04.0)"
 echo "KERNEL MAC 00:04.0 $(cat /sys/bus/pci/devices/0000:00:04.0/net/*/address)"
 step bind_shared aether bind 0000:01:01.0
-step probe_shared aether vfio-probe 0000:01:01.0
+step probe_shared aether-vfio-probe 0000:01:01.0
 step unbind_shared aether unbind 0000:01:01.0
 echo "DRIVER 01:01.0 after unbind: $(driver 0000:01:01.0)"
 step bind_bridge aether bind 0000:00:05.0
@@ -91,6 +92,7 @@ TEST_P(VfioGuest, DevicesBindProbeUnbind) {
   options.cpus = 2;
   options.memory_mib = 768;
   options.files.emplace_back(AETHER_STATIC_CLI_PATH, "/usr/local/bin/aether");
+  options.files.emplace_back(AETHER_VFIO_PROBE_PATH, "/usr/local/bin/aether-vfio-probe");
   options.modules = {"vfio", "vfio_pci", "vfio_iommu_type1", "virtio_pci", "virtio_net", "e1000e", "e1000"};
   options.extra_qemu_args = {
       "-netdev", "user,id=user0",  // QEMU's user network: answers ARP for 10.0.2.2, needs no privileges

@@ -1,10 +1,9 @@
-// `aether vfio-probe BDF` (hidden): opens a device bound to vfio-pci
-// through the VFIO layer and exercises it without driving it: device and
-// region info, config space, BAR mmap, a DMA mapping, MSI-X setup, reset.
-// Used by the guest tests and for diagnosing a host.
+// `aether-vfio-probe BDF`: opens a device bound to vfio-pci through the
+// VFIO layer and exercises it without driving it: device and region info,
+// config space, BAR mmap, a DMA mapping, MSI-X setup, reset. A tool of the
+// guest tests (tests/guest/vfio_guest_test.cpp), not of the product CLI;
+// also usable to diagnose a host.
 #pragma once
-
-#include <CLI/CLI.hpp>
 
 #include <array>
 #include <cstdint>
@@ -19,11 +18,12 @@
 #include "aether/vfio/device.hpp"
 #include "aether/vfio/device_session.hpp"
 #include "aether/vfio/io_address_space.hpp"
-#include "commands.hpp"
 
-namespace aether::cli {
+namespace aether::vfio_probe {
 
-void register_vfio_probe(CLI::App& app, int& exit_code);
+// Exit codes: 0 when every step passed, 1 when one failed (message on stderr).
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_failure = 1;
 
 // A 2 MiB region of normal pages DMA-mapped at `iova`. Members in this
 // order so that the mapping goes before the memory.
@@ -80,4 +80,4 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space,
 // Returns an exit code.
 int run_virtio_port_arp(const vfio::PciAddress& address, double hold_seconds);
 
-}  // namespace aether::cli
+}  // namespace aether::vfio_probe

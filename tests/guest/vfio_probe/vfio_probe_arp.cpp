@@ -1,4 +1,4 @@
-// `aether vfio-probe --send-arp` / `--fault-test` on virtio-net.
+// `aether-vfio-probe --send-arp` / `--fault-test` on virtio-net.
 //
 // --send-arp goes through the virtio-net port (open_port("vfio:BDF"), the
 // same path as `aether echo vfio:BDF`): an ARP request for the QEMU
@@ -25,7 +25,7 @@
 #include "aether/vfio/msix.hpp"
 #include "vfio_probe.hpp"
 
-namespace aether::cli {
+namespace aether::vfio_probe {
 namespace {
 
 namespace virtio = drivers::virtio_net;
@@ -85,7 +85,7 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virt
                    const std::array<std::uint8_t, 6>& mac, std::uint64_t iova, bool fault_test) {
   auto mapped = map_probe_region(space, iova, "aether-virtio-arp");
   if (!mapped) {
-    fmt::print(stderr, "aether vfio-probe: {}\n", mapped.error().describe());
+    fmt::print(stderr, "aether-vfio-probe: {}\n", mapped.error().describe());
     return exit_failure;
   }
   std::byte* base = mapped->region.base();
@@ -98,7 +98,7 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virt
   } else {
     auto notify_bar = device.map_bar(layout.notify.bar);
     if (!notify_bar) {
-      fmt::print(stderr, "aether vfio-probe: {}\n", notify_bar.error().describe());
+      fmt::print(stderr, "aether-vfio-probe: {}\n", notify_bar.error().describe());
       return exit_failure;
     }
     notify_mapping = std::move(*notify_bar);
@@ -110,7 +110,7 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virt
   // IOMMU's interrupt remapping).
   auto vectors = vfio::MsixVectors::enable(device, 1);
   if (!vectors) {
-    fmt::print(stderr, "aether vfio-probe: {}\n", vectors.error().describe());
+    fmt::print(stderr, "aether-vfio-probe: {}\n", vectors.error().describe());
     return exit_failure;
   }
 
@@ -119,7 +119,7 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virt
   for (std::uint16_t index : {receive_queue, transmit_queue}) {
     const std::uint16_t max_size = common.select_queue(index);
     if (max_size < queue_entries) {
-      fmt::print(stderr, "aether vfio-probe: queue {} offers {} entries, {} needed\n", index, max_size, queue_entries);
+      fmt::print(stderr, "aether-vfio-probe: queue {} offers {} entries, {} needed\n", index, max_size, queue_entries);
       return exit_failure;
     }
     const std::size_t offset = index == receive_queue ? receive_queue_offset : transmit_queue_offset;
@@ -129,7 +129,7 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virt
                                                             queues[index].available_iova(), queues[index].used_iova(),
                                                             vector);
     if (common.selected_queue_vector() != vector) {
-      fmt::print(stderr, "aether vfio-probe: queue {} did not accept MSI-X vector {}\n", index, vector);
+      fmt::print(stderr, "aether-vfio-probe: queue {} did not accept MSI-X vector {}\n", index, vector);
       return exit_failure;
     }
   }
@@ -193,7 +193,7 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virt
     fmt::print("virtio: device error: DEVICE_NEEDS_RESET set (status {:#04x})\n", final_status);
   }
   if (auto reset = common.reset(); !reset) {
-    fmt::print(stderr, "aether vfio-probe: {}\n", reset.error().describe());
+    fmt::print(stderr, "aether-vfio-probe: {}\n", reset.error().describe());
     return exit_failure;
   }
   bool canary_intact = true;
@@ -209,7 +209,7 @@ int run_virtio_arp(vfio::Device& device, vfio::IoAddressSpace& space, const virt
     return sent && !answered && canary_intact ? exit_ok : exit_failure;
   }
   if (!sent || !answered) {
-    fmt::print(stderr, "aether vfio-probe: ARP exchange incomplete (sent {}, answered {}, status {:#04x})\n", sent,
+    fmt::print(stderr, "aether-vfio-probe: ARP exchange incomplete (sent {}, answered {}, status {:#04x})\n", sent,
                answered, final_status);
     return exit_failure;
   }
@@ -221,14 +221,14 @@ int run_virtio_port_arp(const vfio::PciAddress& address, double hold_seconds) {
   config.region.use_hugepages = false;  // 4 MiB; the guest has no hugepages reserved
   auto pool = mem::Mempool::create(config);
   if (!pool) {
-    fmt::print(stderr, "aether vfio-probe: {}\n", pool.error().describe());
+    fmt::print(stderr, "aether-vfio-probe: {}\n", pool.error().describe());
     return exit_failure;
   }
   // Interrupt mode, so that the reply's MSI-X interrupt can be counted.
   const std::string spec = fmt::format("vfio:{}?mode=interrupt", address.to_string());
   auto port = net::open_port(spec, net::PortOptions{pool->get(), 0});
   if (!port) {
-    fmt::print(stderr, "aether vfio-probe: {}\n", port.error().describe());
+    fmt::print(stderr, "aether-vfio-probe: {}\n", port.error().describe());
     return exit_failure;
   }
   net::Queue& queue = (*port)->queue(0);
@@ -238,11 +238,11 @@ int run_virtio_port_arp(const vfio::PciAddress& address, double hold_seconds) {
   port->reset();  // device reset, buffers back, pool and rings unmapped, session closed
   fmt::print("virtio: port closed, {} of {} buffers back in the pool\n", (*pool)->available(), (*pool)->capacity());
   if (!result.sent || !result.answered) {
-    fmt::print(stderr, "aether vfio-probe: virtio ARP exchange through the port incomplete (sent {}, answered {})\n",
+    fmt::print(stderr, "aether-vfio-probe: virtio ARP exchange through the port incomplete (sent {}, answered {})\n",
                result.sent, result.answered);
     return exit_failure;
   }
   return exit_ok;
 }
 
-}  // namespace aether::cli
+}  // namespace aether::vfio_probe

@@ -1,4 +1,4 @@
-// `aether vfio-probe --send-arp` through an opened net::Port, whichever
+// `aether-vfio-probe --send-arp` through an opened net::Port, whichever
 // driver is behind it: the ARP exchange with QEMU's user-network gateway,
 // then --hold's polling with the device watched for faults.
 #include <fmt/format.h>
@@ -14,7 +14,7 @@
 #include "aether/net/frame.hpp"
 #include "vfio_probe.hpp"
 
-namespace aether::cli {
+namespace aether::vfio_probe {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -106,4 +106,4 @@ PortArpResult exchange_arp_through_port(net::Port& port, mem::Mempool& pool, con
   return result;
 }
 
-}  // namespace aether::cli
+}  // namespace aether::vfio_probe

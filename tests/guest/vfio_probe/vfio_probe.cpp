@@ -1,4 +1,5 @@
-// `aether vfio-probe BDF`: see vfio_probe.hpp.
+// `aether-vfio-probe BDF`: see vfio_probe.hpp; its main().
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <array>
@@ -13,10 +14,9 @@
 #include "aether/vfio/device_support.hpp"
 #include "aether/vfio/msix.hpp"
 #include "aether/vfio/pci_sysfs.hpp"
-#include "commands.hpp"
 #include "vfio_probe.hpp"
 
-namespace aether::cli {
+namespace aether::vfio_probe {
 namespace {
 
 struct ProbeOptions {
@@ -31,7 +31,7 @@ struct ProbeOptions {
 template <class T>
 bool check(const Result<T>& result, const char* step) {
   if (result) return true;
-  fmt::print(stderr, "aether vfio-probe: {}: {}\n", step, result.error().describe());
+  fmt::print(stderr, "aether-vfio-probe: {}: {}\n", step, result.error().describe());
   return false;
 }
 
@@ -190,20 +190,21 @@ int run_probe(const ProbeOptions& options) {
 
 }  // namespace
 
-void register_vfio_probe(CLI::App& app, int& exit_code) {
-  static ProbeOptions options;
-  CLI::App* probe = app.add_subcommand("vfio-probe", "Open a vfio-pci device and exercise the VFIO layer (debugging)");
-  probe->group("");  // hidden: a diagnostic, not part of the user interface
-  probe->add_option("BDF", options.address, "PCI address bound to vfio-pci")->required();
-  probe->add_option("--iova", options.iova, "IOVA of the test DMA mapping");
-  probe->add_flag("--container", options.container_only, "Use the container/group path even if the cdev path exists");
-  probe->add_flag("--send-arp", options.send_arp,
-                  "Send an ARP request for 10.0.2.2 through the device's vfio: port and wait for the reply");
-  probe->add_option("--hold", options.hold_seconds,
-                    "With --send-arp: keep the port polling this many seconds, reporting a device fault");
-  probe->add_flag("--fault-test", options.fault_test,
-                  "virtio-net: as --send-arp, with receive buffers at unmapped IOVAs (expects an IOMMU fault)");
-  probe->callback([&exit_code] { exit_code = run_probe(options); });
-}
+}  // namespace aether::vfio_probe
 
-}  // namespace aether::cli
+int main(int argc, char** argv) {
+  using namespace aether::vfio_probe;
+  CLI::App app{"aether-vfio-probe: open a vfio-pci device and exercise the VFIO layer (guest tests, diagnosis)"};
+  ProbeOptions options;
+  app.add_option("BDF", options.address, "PCI address bound to vfio-pci")->required();
+  app.add_option("--iova", options.iova, "IOVA of the test DMA mapping");
+  app.add_flag("--container", options.container_only, "Use the container/group path even if the cdev path exists");
+  app.add_flag("--send-arp", options.send_arp,
+               "Send an ARP request for 10.0.2.2 through the device's vfio: port and wait for the reply");
+  app.add_option("--hold", options.hold_seconds,
+                 "With --send-arp: keep the port polling this many seconds, reporting a device fault");
+  app.add_flag("--fault-test", options.fault_test,
+               "virtio-net: as --send-arp, with receive buffers at unmapped IOVAs (expects an IOMMU fault)");
+  CLI11_PARSE(app, argc, argv);
+  return run_probe(options);
+}
