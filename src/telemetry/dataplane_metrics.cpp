@@ -11,7 +11,9 @@ namespace {
 
 using Family = MetricWriter::FamilyId;
 
-void write_queue(MetricWriter& writer, std::string_view port, std::string_view queue, const net::QueueStats& stats) {
+}  // namespace
+
+void write_queue_stats(MetricWriter& writer, std::string_view port, std::string_view queue, const net::QueueStats& stats) {
   const Family rx_packets = writer.family("aether_queue_rx_packets", MetricType::counter, "", "Packets rx_burst handed over");
   const Family rx_bytes = writer.family("aether_queue_rx_bytes", MetricType::counter, "bytes", "Bytes of the packets rx_burst handed over");
   const Family tx_packets = writer.family("aether_queue_tx_packets", MetricType::counter, "", "Packets taken by tx_burst and sent");
@@ -32,8 +34,6 @@ void write_queue(MetricWriter& writer, std::string_view port, std::string_view q
   writer.sample(tx_drops, {{"port", port}, {"queue", queue}, {"reason", "bad_frame"}}, stats.tx_drop_bad_frame);
 }
 
-}  // namespace
-
 SourceHandle add_port(MetricsRegistry& registry, net::Port& port, std::string name) {
   return registry.add([&port, name = std::move(name)](MetricWriter& writer) {
     const net::PortInfo& info = port.info();
@@ -46,7 +46,7 @@ SourceHandle add_port(MetricsRegistry& registry, net::Port& port, std::string na
     std::array<char, 16> queue_label{};
     for (unsigned q = 0; q < info.queue_count; ++q) {
       const auto end = fmt::format_to_n(queue_label.data(), queue_label.size(), "{}", q).out;
-      write_queue(writer, name, std::string_view(queue_label.data(), static_cast<std::size_t>(end - queue_label.data())),
+      write_queue_stats(writer, name, std::string_view(queue_label.data(), static_cast<std::size_t>(end - queue_label.data())),
                   port.queue(q).stats());
     }
     const std::vector<net::XStat> xstats = port.xstats();

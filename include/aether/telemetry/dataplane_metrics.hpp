@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "aether/dataplane/echo.hpp"
 #include "aether/dataplane/poller.hpp"
@@ -21,6 +22,10 @@ namespace aether::telemetry {
 // port=`name`, queue=N), aether_port_xstat per backend counter. `name` is
 // what the port is called in labels (e.g. its spec).
 [[nodiscard]] SourceHandle add_port(MetricsRegistry& registry, net::Port& port, std::string name);
+
+// The aether_queue_* samples of one queue (what add_port writes per queue),
+// for a source that holds queues without their port.
+void write_queue_stats(MetricWriter& writer, std::string_view port, std::string_view queue, const net::QueueStats& stats);
 
 // aether_worker_loops_total, aether_worker_busy_loops_total (labels
 // worker=its name, cpu).
