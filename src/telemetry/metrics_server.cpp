@@ -52,7 +52,7 @@ Result<sockaddr_in> parse_listen_address(std::string_view text) {
   unsigned port = 0;
   const auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
   if (port_text.empty() || error != std::errc() || end != port_text.data() + port_text.size() || port > 65535) {
-    return invalid_argument(fmt::format("metrics address '{}': port '{}' is not a number 0-65535", text, port_text));
+    return invalid_argument(fmt::format("metrics address '{}': port '{}' is not a number in 0-65535", text, port_text));
   }
   sockaddr_in address{};
   address.sin_family = AF_INET;

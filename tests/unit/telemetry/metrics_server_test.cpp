@@ -148,14 +148,15 @@ TEST(MetricsServer, ASlowClientTimesOutAndDoesNotStallOthers) {
 TEST(MetricsServer, ConnectionsBeyondTheLimitGet503AndTheLimitFreesUp) {
   MetricsServerOptions options;
   options.max_connections = 4;
-  options.request_timeout = 300ms;
+  options.request_timeout = 1000ms;
   ServedRegistry served(options);
   std::vector<UniqueFd> idle;
+  // The kernel queues the connections in order, so the server accepts the
+  // four idle ones before the fifth whenever it gets to run.
   for (int i = 0; i < 4; ++i) idle.push_back(connect_to(served.address()));
-  std::this_thread::sleep_for(100ms);  // let the server accept them
   EXPECT_TRUE(send_request(served.address(), "GET /metrics HTTP/1.1\r\n\r\n").starts_with("HTTP/1.1 503 "));
   // The idle ones time out; then a scrape is served again.
-  std::this_thread::sleep_for(400ms);
+  std::this_thread::sleep_for(1100ms);
   auto scrape = http_get(served.address(), "/metrics", 5s);
   ASSERT_TRUE(scrape) << scrape.error().describe();
   EXPECT_EQ(scrape->status, 200);
