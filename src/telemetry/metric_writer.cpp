@@ -87,10 +87,10 @@ MetricWriter::FamilyId MetricWriter::family(std::string_view name, MetricType ty
   return used_++;
 }
 
-void MetricWriter::begin_sample(const Family& family, std::string_view suffix, Labels labels, const Label* extra) {
-  std::string& out = families_[static_cast<std::size_t>(&family - families_.data())].body;
+void MetricWriter::begin_sample(FamilyId family, std::string_view suffix, Labels labels, const Label* extra) {
+  std::string& out = families_[family].body;
   target_ = &out;
-  out += family.name;
+  out += families_[family].name;
   out += suffix;
   if (labels.size() == 0 && extra == nullptr) {
     out += ' ';
@@ -113,15 +113,13 @@ void MetricWriter::begin_sample(const Family& family, std::string_view suffix, L
 }
 
 void MetricWriter::sample(FamilyId family, Labels labels, std::uint64_t value) {
-  const Family& f = families_[family];
-  begin_sample(f, f.type == MetricType::counter ? "_total" : "", labels, nullptr);
+  begin_sample(family, families_[family].type == MetricType::counter ? "_total" : "", labels, nullptr);
   fmt::format_to(std::back_inserter(*target_), "{}\n", value);
   ++series_;
 }
 
 void MetricWriter::sample(FamilyId family, Labels labels, double value) {
-  const Family& f = families_[family];
-  begin_sample(f, f.type == MetricType::counter ? "_total" : "", labels, nullptr);
+  begin_sample(family, families_[family].type == MetricType::counter ? "_total" : "", labels, nullptr);
   append_double(*target_, value);
   *target_ += '\n';
   ++series_;
@@ -129,21 +127,20 @@ void MetricWriter::sample(FamilyId family, Labels labels, double value) {
 
 void MetricWriter::summary(FamilyId family, Labels labels, std::span<const std::pair<double, double>> quantile_values,
                            std::uint64_t count, double sum) {
-  const Family& f = families_[family];
-  assert(f.type == MetricType::summary);
+  assert(families_[family].type == MetricType::summary);
   std::string quantile;
   for (const auto& [q, value] : quantile_values) {
     quantile.clear();
     append_double(quantile, q);
     const Label extra{"quantile", quantile};
-    begin_sample(f, "", labels, &extra);
+    begin_sample(family, "", labels, &extra);
     append_double(*target_, value);
     *target_ += '\n';
     ++series_;
   }
-  begin_sample(f, "_count", labels, nullptr);
+  begin_sample(family, "_count", labels, nullptr);
   fmt::format_to(std::back_inserter(*target_), "{}\n", count);
-  begin_sample(f, "_sum", labels, nullptr);
+  begin_sample(family, "_sum", labels, nullptr);
   append_double(*target_, sum);
   *target_ += '\n';
   series_ += 2;

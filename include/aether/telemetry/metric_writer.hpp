@@ -82,7 +82,9 @@ class MetricWriter {
     std::string help;
     std::string body;  // rendered sample lines
   };
-  void begin_sample(const Family& family, std::string_view suffix, Labels labels, const Label* extra);
+  // Starts a sample line (name, suffix, labels, extra label) in the
+  // family's body and points target_ at it for the value.
+  void begin_sample(FamilyId family, std::string_view suffix, Labels labels, const Label* extra);
 
   std::vector<Family> families_;  // [0, used_) are this scrape's
   std::size_t used_ = 0;

@@ -11,7 +11,8 @@
 // goes away; the registry must outlive its handles, and whatever a source
 // reads must outlive the source's handle. add(), the handles and scrape()
 // may be called from any control-path thread (one mutex, never taken by the
-// data path).
+// data path). A source runs under that mutex: it must not add or remove
+// sources.
 #pragma once
 
 #include <cstdint>
