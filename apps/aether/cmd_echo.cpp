@@ -9,6 +9,8 @@
 
 #include "aether/core/thread_setup.hpp"
 #include "aether/dataplane/echo.hpp"
+#include "aether/telemetry/dataplane_metrics.hpp"
+#include "aether/telemetry/metrics_server.hpp"
 #include "commands.hpp"
 #include "aether/runtime/stop_signal.hpp"
 #include "partition_placement.hpp"
@@ -25,7 +27,19 @@ struct DataplaneOptions {
   std::size_t buffers = 8192;
   PartitionPlacementOptions partition;  // --partition: the worker on an Aether CPU
   std::string ip;  // echo --ip: answer ARP and ICMP echo for this address
+  std::string metrics;  // --metrics HOST:PORT: serve GET /metrics there (docs/telemetry.md)
 };
+
+// --metrics: the endpoint, bound before any port is opened so that a bad or
+// busy address fails first; none without the option.
+Result<std::unique_ptr<telemetry::MetricsServer>> start_metrics(const DataplaneOptions& options,
+                                                                telemetry::MetricsRegistry& registry,
+                                                                std::string_view command) {
+  if (options.metrics.empty()) return std::unique_ptr<telemetry::MetricsServer>();
+  auto server = telemetry::MetricsServer::start(options.metrics, registry);
+  if (server) fmt::print(stderr, "{}: metrics on http://{}/metrics\n", command, (*server)->address());
+  return server;
+}
 
 // With --partition an Aether CPU (--cpu must name one); else --cpu, else the
 // last allowed CPU.
@@ -46,9 +60,6 @@ Result<unsigned> choose_cpu(const DataplaneOptions& options, std::string_view co
   return allowed->back();
 }
 
-// Prints one line per second until stopped; `line` gets the seconds elapsed.
-// Stops early, returning it, when one of `ports` reports a device fault (a
-// userspace driver's device reset underneath it, or gone).
 // The port's own counters (xstats) and its rx timestamp source, one line.
 void print_port_xstats(const net::Port& port) {
   std::string line = fmt::format("{} ({} rx timestamps):", port.info().spec, net::to_string(port.rx_timestamp_source()));
@@ -56,14 +67,22 @@ void print_port_xstats(const net::Port& port) {
   fmt::print("{}\n", line);
 }
 
-std::optional<std::string> report_every_second(const DataplaneOptions& options,
+// Prints one line per second until stopped; `line` gets the seconds elapsed.
+// Stops early, returning it, when one of `ports` reports a device fault (a
+// userspace driver's device reset underneath it, or gone).
+// Between lines it answers metrics scrapes when `metrics` is not null.
+std::optional<std::string> report_every_second(const DataplaneOptions& options, telemetry::MetricsServer* metrics,
                                                std::initializer_list<const net::Port*> ports,
                                                const std::function<std::string(double)>& line) {
   const auto& stop = runtime::install_stop_signals();
   const auto start = std::chrono::steady_clock::now();
   auto next = start + std::chrono::seconds(1);
   while (!stop.load(std::memory_order_relaxed)) {
-    std::this_thread::sleep_until(next);
+    if (metrics != nullptr) {
+      metrics->serve_until(next);
+    } else {
+      std::this_thread::sleep_until(next);
+    }
     next += std::chrono::seconds(1);
     const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     fmt::print("{}\n", line(elapsed));
@@ -78,7 +97,10 @@ std::optional<std::string> report_every_second(const DataplaneOptions& options,
 
 int run_echo(const DataplaneOptions& options) {
   auto cpu = choose_cpu(options, "aether echo");
-  auto port = cpu ? open_port_with_pool(options.ports.at(0), 0, options.buffers) : Result<OpenedPort>(cpu.error());
+  telemetry::MetricsRegistry registry;  // before every source it will hold
+  auto metrics = cpu ? start_metrics(options, registry, "aether echo")
+                     : Result<std::unique_ptr<telemetry::MetricsServer>>(cpu.error());
+  auto port = metrics ? open_port_with_pool(options.ports.at(0), 0, options.buffers) : Result<OpenedPort>(metrics.error());
   if (!port) {
     fmt::print(stderr, "aether echo: {}\n", port.error().describe());
     return exit_failure;
@@ -98,10 +120,13 @@ int run_echo(const DataplaneOptions& options) {
     fmt::print(stderr, "aether echo: {}\n", worker.error().describe());
     return exit_failure;
   }
+  const telemetry::SourceHandle sources[] = {telemetry::add_port(registry, *port->port, options.ports.at(0)),
+                                             telemetry::add_worker(registry, **worker),
+                                             telemetry::add_echo(registry, echo, "echo")};
   fmt::print(stderr, "aether echo: answering on CPU {} (Ctrl-C to stop){}\n", *cpu,
              port->port->queue(0).rx_interrupt_fd() >= 0 ? "; sleeping on the receive interrupt when idle" : "");
   std::uint64_t last_received = 0, last_sent = 0;
-  const auto fault = report_every_second(options, {port->port.get()}, [&](double elapsed) {
+  const auto fault = report_every_second(options, metrics->get(), {port->port.get()}, [&](double elapsed) {
     const auto& c = echo.counters();
     const std::uint64_t received = c.received.get(), sent = c.sent.get();
     std::string line = fmt::format("{:7.1f} s  rx {:>10} pps  tx {:>10} pps  dropped: not udp {}, tx full {}", elapsed,
@@ -144,6 +169,12 @@ int run_fwd(const DataplaneOptions& options) {
     fmt::print(stderr, "aether fwd: {}\n", cpu.error().describe());
     return exit_failure;
   }
+  telemetry::MetricsRegistry registry;  // before every source it will hold
+  auto metrics = start_metrics(options, registry, "aether fwd");
+  if (!metrics) {
+    fmt::print(stderr, "aether fwd: {}\n", metrics.error().describe());
+    return exit_failure;
+  }
   auto a = open_port_with_pool(options.ports.at(0), 0, options.buffers);
   auto b = a ? open_port_with_pool(options.ports.at(1), 1, options.buffers) : Result<OpenedPort>(a.error());
   if (!b) {
@@ -160,9 +191,13 @@ int run_fwd(const DataplaneOptions& options) {
     fmt::print(stderr, "aether fwd: {}\n", worker.error().describe());
     return exit_failure;
   }
+  const telemetry::SourceHandle sources[] = {
+      telemetry::add_port(registry, *a->port, options.ports.at(0)), telemetry::add_port(registry, *b->port, options.ports.at(1)),
+      telemetry::add_worker(registry, **worker), telemetry::add_forwarder(registry, a_to_b, "a_to_b"),
+      telemetry::add_forwarder(registry, b_to_a, "b_to_a")};
   fmt::print(stderr, "aether fwd: forwarding on CPU {} (Ctrl-C to stop)\n", *cpu);
   std::uint64_t last_ab = 0, last_ba = 0;
-  const auto fault = report_every_second(options, {a->port.get(), b->port.get()}, [&](double elapsed) {
+  const auto fault = report_every_second(options, metrics->get(), {a->port.get(), b->port.get()}, [&](double elapsed) {
     const std::uint64_t ab = a_to_b.forwarded(), ba = b_to_a.forwarded();
     std::string line = fmt::format("{:7.1f} s  A->B {:>10} pps  B->A {:>10} pps  dropped A->B {}, B->A {}", elapsed,
                                    ab - last_ab, ba - last_ba, a_to_b.dropped(), b_to_a.dropped());
@@ -189,6 +224,9 @@ void add_common_options(CLI::App& command, DataplaneOptions& options) {
   command.add_option("--fifo", options.fifo_priority, "Run the worker SCHED_FIFO at this priority (1-99)")->check(CLI::Range(1, 99));
   command.add_option("--buffers", options.buffers, "Packet buffers per port")->default_val(8192)->check(CLI::Range(256, 1 << 20));
   add_partition_options(command, options.partition);
+  command.add_option("--metrics", options.metrics,
+                     "Serve Prometheus/OpenMetrics at http://HOST:PORT/metrics while running, e.g. 127.0.0.1:9464 "
+                     "(off by default; read it with `aether stats HOST:PORT`)");
 }
 
 }  // namespace

@@ -12,6 +12,7 @@ inline constexpr int exit_failure = 1;    // the command ran and failed (message
 void register_jitter(CLI::App& app, int& exit_code);
 void register_bench(CLI::App& app, int& exit_code);
 void register_dataplane(CLI::App& app, int& exit_code);  // echo, fwd
+void register_stats(CLI::App& app, int& exit_code);      // stats: live view of a --metrics endpoint
 void register_ping(CLI::App& app, int& exit_code);
 void register_demo(CLI::App& app, int& exit_code);
 void register_ports(CLI::App& app, int& exit_code);

@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   aether::cli::register_demo(app, exit_code);
   aether::cli::register_bench(app, exit_code);
   aether::cli::register_dataplane(app, exit_code);
+  aether::cli::register_stats(app, exit_code);
   aether::cli::register_ping(app, exit_code);
   aether::cli::register_ports(app, exit_code);
   aether::cli::register_jitter(app, exit_code);

@@ -82,6 +82,10 @@ void Worker::run() noexcept {
     for (Poller* poller : pollers_) worked |= poller->poll();
     ++loops;
     busy += worked ? 1 : 0;
+    // Two plain stores (relaxed, single writer) for telemetry; a scrape
+    // reads them whenever it likes and the loop never waits for it.
+    counters_.loops.value.store(loops, std::memory_order_relaxed);
+    counters_.busy_loops.value.store(busy, std::memory_order_relaxed);
     idle_in_a_row = worked ? 0 : idle_in_a_row + 1;
     if (may_sleep && idle_in_a_row >= options_.idle_loops_before_sleep) {
       sleep_until_interrupt();

@@ -227,11 +227,15 @@ inline bool wait_until_pingable(const net::NetworkNamespace& ns, const std::stri
   return false;
 }
 
-// A child process started inside `ns`, stdout and stderr to `log`. The
-// destructor interrupts it (SIGINT, as Ctrl-C) if it still runs and reaps it.
+// A child process started inside `ns` (or, without one, in the test's own
+// namespace), stdout and stderr to `log`. The destructor interrupts it
+// (SIGINT, as Ctrl-C) if it still runs and reaps it.
 class ChildInNamespace {
  public:
-  ChildInNamespace(const net::NetworkNamespace& ns, const std::vector<std::string>& argv, const std::string& log) {
+  ChildInNamespace(const net::NetworkNamespace& ns, const std::vector<std::string>& argv, const std::string& log)
+      : ChildInNamespace(ns.fd(), argv, log) {}
+  ChildInNamespace(const std::vector<std::string>& argv, const std::string& log) : ChildInNamespace(-1, argv, log) {}
+  ChildInNamespace(int namespace_fd, const std::vector<std::string>& argv, const std::string& log) {
     std::vector<char*> arguments;
     for (const auto& argument : argv) arguments.push_back(const_cast<char*>(argument.c_str()));
     arguments.push_back(nullptr);
@@ -239,7 +243,7 @@ class ChildInNamespace {
     if (pid_ == 0) {
       // Only async-signal-safe calls from here to exec.
       const int out = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      if (out < 0 || ::setns(ns.fd(), CLONE_NEWNET) != 0) ::_exit(126);
+      if (out < 0 || (namespace_fd >= 0 && ::setns(namespace_fd, CLONE_NEWNET) != 0)) ::_exit(126);
       ::dup2(out, STDOUT_FILENO);
       ::dup2(out, STDERR_FILENO);
       ::execv(arguments[0], arguments.data());

@@ -56,6 +56,14 @@ struct WorkerStats {
   bool interrupt_mode = false;   // every poller's queue offered an interrupt
 };
 
+// The live loop counters, for telemetry: written by the worker thread every
+// iteration (single writer, relaxed stores, see net::QueueCounters), read by
+// anyone. busy_loops / loops over an interval is the worker's busy share.
+struct WorkerCounters {
+  net::QueueCounters::Counter loops;
+  net::QueueCounters::Counter busy_loops;
+};
+
 // One pinned thread running `pollers` until stop() or `stop_flag` turns true.
 // The pollers must outlive the worker.
 class Worker {
@@ -69,6 +77,9 @@ class Worker {
   Worker& operator=(const Worker&) = delete;
 
   void stop() noexcept;
+  [[nodiscard]] const WorkerCounters& counters() const noexcept { return counters_; }
+  [[nodiscard]] unsigned cpu() const noexcept { return options_.cpu; }
+  [[nodiscard]] const std::string& name() const noexcept { return options_.name; }
   // Joins the thread and returns its statistics.
   WorkerStats join();
 
@@ -86,6 +97,7 @@ class Worker {
   std::atomic<int> state_{0};  // 0 starting, 1 running, -1 failed
   std::optional<Error> start_error_;
   WorkerStats stats_;
+  WorkerCounters counters_;
   std::thread thread_;
 };
 
