@@ -136,10 +136,18 @@ bool FeedHandler::on_frame(mem::Packet& packet) noexcept {
   const SequenceCounters& after = tracker_.counters();
   counters_.gaps.add(after.gaps - before.gaps);
   counters_.messages_missed.add(after.messages_missed - before.messages_missed);
-  if (!was_stale && stale()) ++gap_epoch_;
+  if (!was_stale && stale()) {
+    ++gap_epoch_;
+    counters_.gap_open.store(true, std::memory_order_relaxed);
+  }
   if (was_stale && !stale()) {
     counters_.gaps_recovered.add(1);
+    counters_.gap_open.store(false, std::memory_order_relaxed);
     request_first_ = 0;
+  }
+  end_seen_ = end_seen_ || count == mold::end_of_session_count;
+  if (end_seen_ && !stale() && counters_.end_of_session_applied.get() == 0) {
+    counters_.end_of_session_applied.add(1);
   }
   return kept;
 }

@@ -36,6 +36,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -84,6 +85,8 @@ struct FeedHandlerCounters {
   Counter gap_symbols_recovered;  // symbols the filled gaps' messages touched
   Counter requests_sent, requests_dropped;  // re-requests (dropped: no buffer or tx full)
   Counter orders_sent, orders_dropped;      // OUCH Enter Orders (dropped: no buffer or tx full)
+  Counter end_of_session_applied;  // 1 once the end of session was seen with no gap open: the day is complete
+  std::atomic<bool> gap_open{false};  // stale() for other threads (relaxed: a status, not a publication)
 
   // Every frame is one of these: a MoldUDP64 packet of the session (data,
   // heartbeat, end) or a frame dropped before (not UDP, other session, too
@@ -155,6 +158,7 @@ class FeedHandler final : public dataplane::Poller {
   DropCounters drops_;
   SequenceTracker tracker_;        // the highest sequence seen (gap detection)
   std::uint64_t applied_ = 1;      // next sequence the book needs
+  bool end_seen_ = false;          // an end-of-session packet arrived
   Mode mode_ = Mode::live;         // of the messages being applied
 
   std::vector<Held> hold_;         // ring, hold_capacity entries
