@@ -25,6 +25,9 @@ Result<RecordedDay> record_day(const DayConfig& config) {
   DropCounters drops;
   std::uint64_t messages = 0;
   auto stats = generate_day(config, [&](std::span<const std::byte> packet, std::uint64_t) -> Result<void> {
+    // The day's heartbeats mark its quiet seconds; a replay compresses
+    // time, so it sends its own (the repeated end of session) instead.
+    if (packet.size() == mold::header_size && packet[18] == std::byte{0} && packet[19] == std::byte{0}) return {};
     RecordedDay::Packet recorded{day.bytes.size(), static_cast<std::uint16_t>(packet.size()), messages, false};
     day.bytes.insert(day.bytes.end(), packet.begin(), packet.end());
     const auto info = mold::parse_packet(packet, drops, [&](std::uint64_t, std::span<const std::byte> message) {
@@ -74,23 +77,25 @@ std::uint64_t FeedPublisher::messages_in(std::size_t packet) const noexcept {
   return end - day_.packets[packet].messages_before;
 }
 
-bool FeedPublisher::skipped(std::size_t packet) const noexcept {
-  return config_.gap_every > 0 && day_.packets[packet].data && (data_ordinal_ + 1) % config_.gap_every == 0;
+bool FeedPublisher::skipped(std::size_t packet, std::uint64_t data_ordinal) const noexcept {
+  return config_.gap_every > 0 && day_.packets[packet].data && (data_ordinal + 1) % config_.gap_every == 0;
 }
 
 bool FeedPublisher::send_due() noexcept {
-  if (next_ == day_.packets.size()) return false;
   const std::uint64_t now = tsc_now();
+  if (next_ == day_.packets.size()) return repeat_end_of_session(now);
   std::array<mem::Packet*, burst_size> burst{};
   std::array<std::size_t, burst_size> index{};
   unsigned count = 0;
+  std::uint64_t ordinal = data_ordinal_;  // of the data packet at next_
   while (count < burst_size && next_ < day_.packets.size() && due(next_) <= now) {
     const RecordedDay::Packet& packet = day_.packets[next_];
-    if (skipped(next_)) {
+    if (skipped(next_, ordinal)) {
       if (count > 0) break;  // send what is built first: a retry must not pass the skip twice
       counters_.packets_skipped.add(1);
       counters_.messages_skipped.add(messages_in(next_));
       ++data_ordinal_;
+      ++ordinal;
       ++next_;
       continue;
     }
@@ -103,6 +108,7 @@ bool FeedPublisher::send_due() noexcept {
       break;
     }
     std::memcpy(frame->data() + net::udp_frame_header_size, day_.bytes.data() + packet.offset, packet.length);
+    ordinal += packet.data ? 1 : 0;
     burst[count] = frame;
     index[count++] = next_++;
   }
@@ -122,6 +128,27 @@ bool FeedPublisher::send_due() noexcept {
     next_ = index[sent];
   }
   if (next_ == day_.packets.size()) counters_.done.add(1);
+  return true;
+}
+
+bool FeedPublisher::repeat_end_of_session(std::uint64_t now) noexcept {
+  if (day_.packets.empty() || now - last_end_ticks_ < config_.end_of_session_repeat_ticks) return false;
+  last_end_ticks_ = now;
+  const RecordedDay::Packet& end = day_.packets.back();  // the day's last packet is its end of session
+  mem::Packet* frame = nullptr;
+  if (pool_.alloc_bulk(std::span(&frame, 1)) != 1) return false;
+  const std::size_t length =
+      net::write_udp_headers({frame->data(), frame->tailroom()}, config_.source, config_.group, end.length);
+  if (length == 0 || !frame->set_length(static_cast<std::uint16_t>(length))) {
+    pool_.free_bulk(std::span(&frame, 1));
+    return false;
+  }
+  std::memcpy(frame->data() + net::udp_frame_header_size, day_.bytes.data() + end.offset, end.length);
+  if (queue_.tx_burst(std::span(&frame, 1)) != 1) {
+    pool_.free_bulk(std::span(&frame, 1));
+    return false;
+  }
+  counters_.end_of_session_repeats.add(1);
   return true;
 }
 

@@ -6,7 +6,9 @@
 // Pacing: packet i is due at start + (messages before it) / rate, so a
 // burst in the day is a burst on the wire and the schedule never slips
 // behind a slow send (a late packet goes out at once; how late is
-// recorded, in ticks). Rate 0: as fast as the queue takes them.
+// recorded, in ticks). Rate 0: as fast as the queue takes them. The day's
+// heartbeats are not replayed (they mark quiet seconds of the day's clock);
+// after the last packet the end of session is repeated instead.
 //
 // Gaps: with gap_every N, every Nth data packet is not sent (its messages
 // stay in the store, so a re-request recovers them). A frame that arrives
@@ -59,6 +61,10 @@ struct FeedPublisherConfig {
   double messages_per_second = 0;  // 0: as fast as the queue takes them
   std::uint64_t gap_every = 0;     // skip every Nth data packet; 0: none
   double ticks_per_second = 1e9;   // the TSC's rate (core::Clock), for pacing
+  // After the last packet, the end of session again this often (MoldUDP64
+  // servers keep announcing it, so a receiver that lost the last packets
+  // still learns the final sequence number and asks for them).
+  std::uint64_t end_of_session_repeat_ticks = 20'000'000;
 };
 
 struct FeedPublisherCounters {
@@ -70,6 +76,7 @@ struct FeedPublisherCounters {
   Counter orders;                  // OUCH Enter Orders received
   Counter other_frames;            // neither
   Counter done;                    // 1 once every packet of the day was sent or skipped
+  Counter end_of_session_repeats;  // end-of-session packets sent after that
 };
 
 class FeedPublisher final : public dataplane::Poller {
@@ -87,8 +94,9 @@ class FeedPublisher final : public dataplane::Poller {
  private:
   bool serve() noexcept;
   bool send_due() noexcept;
+  bool repeat_end_of_session(std::uint64_t now) noexcept;
   [[nodiscard]] std::uint64_t due(std::size_t packet) const noexcept;
-  [[nodiscard]] bool skipped(std::size_t packet) const noexcept;
+  [[nodiscard]] bool skipped(std::size_t packet, std::uint64_t data_ordinal) const noexcept;
   [[nodiscard]] std::uint64_t messages_in(std::size_t packet) const noexcept;
 
   net::Queue& queue_;
@@ -99,6 +107,7 @@ class FeedPublisher final : public dataplane::Poller {
   std::uint64_t start_ticks_ = 0;
   std::size_t next_ = 0;              // next packet of the day
   std::uint64_t data_ordinal_ = 0;    // data packets passed (for gap_every)
+  std::uint64_t last_end_ticks_ = 0;  // last repeat of the end of session
   LatencyHistogram lateness_;
   FeedPublisherCounters counters_;
 };
