@@ -3,7 +3,8 @@
 // keeps the book and sends an OUCH Enter Order on each best bid/offer
 // change; stops at the end of the session (every gap recovered), at
 // --seconds or on Ctrl-C, and prints what it did. Exit 1 if the day is
-// incomplete (a gap still open, or no end of session seen without --seconds).
+// incomplete: a gap still open, nothing received, or no end of session
+// seen without --seconds.
 #include <arpa/inet.h>
 
 #include <memory>
@@ -28,6 +29,7 @@ struct HandleOptions {
   double request_timeout_us = 1000;
   bool no_orders = false;
   std::size_t buffers = 16384;
+  double link_timeout = 10;
   FeedWorkerOptions worker{-1, 0, 0, "aether-feed"};
 };
 
@@ -62,6 +64,7 @@ int run_handle(const HandleOptions& options) {
   };
   auto opened = open_port_with_pool(options.port, 0, options.buffers);
   if (!opened) return fail(opened.error());
+  if (auto up = wait_for_link(*opened->port, options.link_timeout); !up) return fail(up.error());
   if (options.group != "none") {
     const std::uint32_t group = *net::parse_ipv4_be(options.group);  // checked by the option's validator
     if (auto joined = opened->port->join_multicast(group); !joined) {
@@ -82,7 +85,9 @@ int run_handle(const HandleOptions& options) {
   auto stats = run_feed_worker(options.worker, *handler, [&] { return counters.end_of_session_applied.get() > 0; });
   if (!stats) return fail(stats.error());
   print_summary(*handler, *opened->port, clock);
-  const bool complete = counters.end_of_session_applied.get() > 0 || (options.worker.seconds > 0 && !handler->stale());
+  // Complete: the whole day, or (with --seconds) something and no gap open.
+  const bool complete = counters.end_of_session_applied.get() > 0 ||
+                        (options.worker.seconds > 0 && counters.messages_applied.get() > 0 && !handler->stale());
   return complete ? exit_ok : exit_failure;
 }
 
@@ -107,6 +112,9 @@ void register_feed_handle(CLI::App& feed_command, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   command->add_flag("--no-orders", options->no_orders, "Book only: send no orders");
+  command->add_option("--link-timeout", options->link_timeout, "Seconds to wait for the port's link (a memif peer)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   command->add_option("--buffers", options->buffers, "Packet buffers")->capture_default_str()->check(CLI::Range(1024, 1 << 20));
   command->add_option("--cpu", options->worker.cpu, "CPU of the worker (default: the last allowed)")
       ->check(CLI::NonNegativeNumber);

@@ -31,6 +31,7 @@ struct ReplayOptions {
   unsigned udp_port = 26400;
   double linger = 1;
   std::size_t buffers = 16384;
+  double link_timeout = 10;
   FeedWorkerOptions worker{-1, 0, 0, "aether-replay"};
 };
 
@@ -62,6 +63,7 @@ int run_replay(const ReplayOptions& options) {
   }
   auto opened = open_port_with_pool(options.port, 0, options.buffers);
   if (!opened) return fail(opened.error());
+  if (auto up = wait_for_link(*opened->port, options.link_timeout); !up) return fail(up.error());
   const auto started = std::chrono::steady_clock::now();
   auto day = feed::record_day(options.day);
   if (!day) return fail(day.error());
@@ -123,6 +125,9 @@ void register_feed_replay(CLI::App& feed_command, int& exit_code) {
       ->capture_default_str()
       ->check(CLI::Range(1, 65535));
   command->add_option("--linger", options->linger, "Seconds to keep answering re-requests after the last packet")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  command->add_option("--link-timeout", options->link_timeout, "Seconds to wait for the port's link (a memif peer)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
   command->add_option("--buffers", options->buffers, "Packet buffers")->capture_default_str()->check(CLI::Range(1024, 1 << 20));

@@ -36,6 +36,21 @@ Result<dataplane::WorkerStats> run_feed_worker(const FeedWorkerOptions& options,
   return (*worker)->join();
 }
 
+Result<void> wait_for_link(const net::Port& port, double seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  bool said = false;
+  while (port.link_state() != net::LinkState::up) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Error{std::make_error_code(std::errc::timed_out),
+                   fmt::format("port {}: link not up after {} s (is the peer there?)", port.info().spec, seconds)};
+    }
+    if (!said) fmt::print(stderr, "port {}: waiting for the link (the peer)\n", port.info().spec);
+    said = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return {};
+}
+
 std::string describe_ticks(const LatencyHistogram& ticks, const Clock& clock) {
   if (ticks.count() == 0) return "no samples";
   const auto ns = [&](double p) { return format_duration_ns(clock.to_ns(ticks.percentile(p))); };
