@@ -98,6 +98,8 @@ int run_replay(const ReplayOptions& options) {
              c.requests.get(), c.requests_answered.get(), c.requests_refused.get(), c.answers_dropped.get(),
              c.orders.get(), c.other_frames.get());
   fmt::print("send lateness (due -> taken by tx_burst): {}\n", describe_ticks(publisher->send_lateness_ticks(), clock));
+  fmt::print("wire to wire (triggering packet due -> order received): {}; untimed orders {}\n",
+             describe_ticks(publisher->wire_to_wire_ticks(), clock), c.orders_untimed.get());
   fmt::print("book: {} live orders at the end of the day, digest {:#018x}\n", day->stats.live_orders_at_close,
              day->book_digest);
   return c.done.get() > 0 ? exit_ok : exit_failure;

@@ -160,6 +160,7 @@ void FeedHandler::apply(std::span<const std::byte> payload, Mode mode) noexcept 
       mold::parse_packet(payload, drops_, [&](std::uint64_t sequence, std::span<const std::byte> message) {
         if (sequence < applied_) return;  // applied before (overlap)
         applied_ = sequence + 1;
+        sequence_ = sequence;
         ++applied;
         if (mode == Mode::recovered && message.size() >= 3) {
           // Stock Locate: offset 1 of every ITCH message (shared specs section 1).
@@ -225,7 +226,7 @@ void FeedHandler::on_book_change(std::uint16_t locate) noexcept {
   if (mode_ != Mode::live || !config_.send_orders || (!bid_changed && !ask_changed)) return;
   const bool buy = bid_changed && bid.has_value();
   if (!buy && !(ask_changed && ask.has_value())) return;  // the side emptied: nothing to join
-  const auto order = ouch::make_enter_order(++orders_built_, buy ? 'B' : 'S', config_.order_shares, symbols_[locate],
+  const auto order = ouch::make_enter_order(sequence_, buy ? 'B' : 'S', config_.order_shares, symbols_[locate],
                                             buy ? now.bid_price : now.ask_price);
   mem::Packet* frame = frame_to_peer(std::as_bytes(std::span(&order, 1)));
   if (frame == nullptr) {

@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 
@@ -54,7 +55,7 @@ net::MacAddress multicast_mac(std::uint32_t group_be) noexcept {
 
 FeedPublisher::FeedPublisher(net::Queue& queue, mem::Mempool& pool, const RecordedDay& day,
                              const FeedPublisherConfig& config)
-    : queue_(queue), pool_(pool), day_(day), config_(config) {
+    : queue_(queue), pool_(pool), day_(day), config_(config), sent_ticks_(day.packets.size(), 0) {
   if (config_.messages_per_second > 0) ticks_per_message_ = config_.ticks_per_second / config_.messages_per_second;
 }
 
@@ -119,6 +120,7 @@ bool FeedPublisher::send_due() noexcept {
     const RecordedDay::Packet& packet = day_.packets[index[i]];
     data_ordinal_ += packet.data ? 1 : 0;
     lateness_.record(handed - due(index[i]));
+    sent_ticks_[index[i]] = handed;
     counters_.messages_sent.add(messages_in(index[i]));
   }
   counters_.packets_sent.add(sent);
@@ -152,10 +154,28 @@ bool FeedPublisher::repeat_end_of_session(std::uint64_t now) noexcept {
   return true;
 }
 
+void FeedPublisher::time_order(std::span<const std::byte> order_bytes, std::uint64_t now) noexcept {
+  ouch::EnterOrder order;
+  std::memcpy(&order, order_bytes.data(), sizeof(order));
+  const std::uint64_t sequence = ouch::token_number(order.order_token);
+  // The packet holding message `sequence`: the last with messages_before < sequence.
+  const auto after = std::partition_point(day_.packets.begin(), day_.packets.end(), [sequence](const auto& packet) {
+    return packet.messages_before < sequence;
+  });
+  const auto packet = static_cast<std::size_t>(after - day_.packets.begin());
+  if (sequence == 0 || packet == 0 || sent_ticks_[packet - 1] == 0) {
+    counters_.orders_untimed.add(1);
+    return;
+  }
+  const std::uint64_t from = ticks_per_message_ > 0 ? due(packet - 1) : sent_ticks_[packet - 1];
+  wire_to_wire_.record(now > from ? now - from : 0);
+}
+
 bool FeedPublisher::serve() noexcept {
   std::array<mem::Packet*, burst_size> received{};
   const unsigned count = queue_.rx_burst(received);
   if (count == 0) return false;
+  const std::uint64_t now = tsc_now();
   std::array<mem::Packet*, burst_size> answers{};
   unsigned answer_count = 0;
   for (unsigned i = 0; i < count; ++i) {
@@ -164,6 +184,7 @@ bool FeedPublisher::serve() noexcept {
     if (request && request->payload.size() == sizeof(ouch::EnterOrder) &&
         static_cast<char>(request->payload[0]) == ouch::EnterOrder::type) {
       counters_.orders.add(1);
+      time_order(request->payload, now);
       continue;
     }
     if (!request || request->payload.size() != mold::header_size) {

@@ -26,7 +26,8 @@
 // Strategy. After each live book message the touched symbol's best bid and
 // offer (price and shares) are compared with the last seen; on a change it
 // sends a day order for order_shares at the new best: a buy when the bid
-// changed, else a sell. Messages applied from a recovery or from the hold
+// changed, else a sell; its token is the triggering message's sequence
+// number (the publisher times the order against that message). Messages applied from a recovery or from the hold
 // update the book but send no order (they are history, not a signal).
 //
 // Accounting: every frame received is a feed packet (applied, held or a
@@ -173,7 +174,7 @@ class FeedHandler final : public dataplane::Poller {
   std::vector<Alpha<8>> symbols_;         // [locate], from Stock Directory
   std::array<mem::Packet*, 32> orders_{};  // built this burst, not yet handed to tx
   unsigned order_count_ = 0;
-  std::uint64_t orders_built_ = 0;
+  std::uint64_t sequence_ = 0;            // of the message being applied
   std::uint64_t burst_ticks_ = 0;         // TSC when rx_burst returned
   LatencyHistogram tick_to_trade_;
   FeedHandlerCounters counters_;

@@ -74,6 +74,7 @@ struct FeedPublisherCounters {
   Counter tx_full;                 // times the queue took less than offered (retried)
   Counter requests, requests_answered, requests_refused, answers_dropped;
   Counter orders;                  // OUCH Enter Orders received
+  Counter orders_untimed;          // ... whose token names no message sent
   Counter other_frames;            // neither
   Counter done;                    // 1 once every packet of the day was sent or skipped
   Counter end_of_session_repeats;  // end-of-session packets sent after that
@@ -90,9 +91,14 @@ class FeedPublisher final : public dataplane::Poller {
   // How late each packet left after it was due, in ticks (worker thread,
   // or after it joined).
   [[nodiscard]] const LatencyHistogram& send_lateness_ticks() const noexcept { return lateness_; }
+  // Wire to wire, in ticks: from when the packet holding an order's
+  // triggering message was due (at rate 0: taken by tx_burst) to the order
+  // coming out of rx_burst here. Due, not sent: a late send counts.
+  [[nodiscard]] const LatencyHistogram& wire_to_wire_ticks() const noexcept { return wire_to_wire_; }
 
  private:
   bool serve() noexcept;
+  void time_order(std::span<const std::byte> order, std::uint64_t now) noexcept;
   bool send_due() noexcept;
   bool repeat_end_of_session(std::uint64_t now) noexcept;
   [[nodiscard]] std::uint64_t due(std::size_t packet) const noexcept;
@@ -108,7 +114,9 @@ class FeedPublisher final : public dataplane::Poller {
   std::size_t next_ = 0;              // next packet of the day
   std::uint64_t data_ordinal_ = 0;    // data packets passed (for gap_every)
   std::uint64_t last_end_ticks_ = 0;  // last repeat of the end of session
+  std::vector<std::uint64_t> sent_ticks_;  // [packet]: when tx_burst took it
   LatencyHistogram lateness_;
+  LatencyHistogram wire_to_wire_;
   FeedPublisherCounters counters_;
 };
 

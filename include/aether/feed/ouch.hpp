@@ -41,8 +41,9 @@ static_assert(offsetof(EnterOrder, display) == 40 && offsetof(EnterOrder, minimu
 static_assert(offsetof(EnterOrder, cross_type) == 47 && offsetof(EnterOrder, customer_type) == 48);
 
 // A day order (time in force 99,999 s = "market hours", OUCH 4.2) for
-// `shares` of `stock` at `price`, token = the order number in decimal,
-// zero-padded (unique for up to 10^14 orders).
+// `shares` of `stock` at `price`, token = `number` in decimal, zero-padded
+// (the handler uses the triggering message's sequence number: unique, and
+// it lets the publisher time the order against that message).
 [[nodiscard]] inline EnterOrder make_enter_order(std::uint64_t number, char side, std::uint32_t shares,
                                                  const Alpha<8>& stock, std::uint32_t price) noexcept {
   EnterOrder order{};
@@ -64,6 +65,16 @@ static_assert(offsetof(EnterOrder, cross_type) == 47 && offsetof(EnterOrder, cus
   order.cross_type = 'N';
   order.customer_type = ' ';
   return order;
+}
+
+// The number make_enter_order() put in the token; 0 if it is not digits.
+[[nodiscard]] inline std::uint64_t token_number(const Alpha<14>& token) noexcept {
+  std::uint64_t number = 0;
+  for (char digit : token.chars) {
+    if (digit < '0' || digit > '9') return 0;
+    number = number * 10 + static_cast<std::uint64_t>(digit - '0');
+  }
+  return number;
 }
 
 }  // namespace aether::feed::ouch

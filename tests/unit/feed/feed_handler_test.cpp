@@ -168,7 +168,14 @@ TEST_F(FeedHandlerTest, RecoversEveryInjectedGapAndEndsWithTheFullDaysBook) {
     EXPECT_GT(order.price.value(), 0u);
     EXPECT_NE(order.stock.text(), "?") << "every symbol is named by the directory first";
   }
-  EXPECT_EQ(std::string(orders_.back().order_token.text()), fmt::format("{:014}", orders_.size()));
+  // Tokens: the triggering message's sequence number, increasing.
+  std::uint64_t previous_token = 0;
+  for (const ouch::EnterOrder& order : orders_) {
+    const std::uint64_t token = ouch::token_number(order.order_token);
+    EXPECT_GT(token, previous_token);
+    EXPECT_LT(token, day.store.next_sequence());
+    previous_token = token;
+  }
   EXPECT_EQ(handler.tick_to_trade_ticks().count(), orders_.size());
 }
 

@@ -63,6 +63,8 @@ TEST(FeedPublisher, InjectedGapsAreRecoveredFromItsRequestServer) {
   EXPECT_EQ(sent.requests.get(), sent.requests_answered.get() + sent.requests_refused.get() + sent.answers_dropped.get());
   EXPECT_EQ(sent.orders.get(), received.orders_sent.get());
   EXPECT_GT(sent.orders.get(), 0u);
+  EXPECT_EQ(sent.orders_untimed.get(), 0u) << "every order names the message that triggered it";
+  EXPECT_EQ(publisher.wire_to_wire_ticks().count(), sent.orders.get());
   EXPECT_EQ(sent.other_frames.get(), 0u);
 }
 
