@@ -43,7 +43,10 @@ FeedHandler::FeedHandler(net::Queue& queue, mem::Mempool& pool, const FeedHandle
       pool_(pool),
       config_(config),
       book_(config.expected_orders),
-      hold_(std::bit_ceil(std::max(config.hold_capacity, 1u))),
+      // The hold keeps receive buffers: at most a quarter of the pool, so
+      // the port can still receive the answers that release them.
+      hold_(std::bit_floor(std::max<std::size_t>(
+          1, std::min<std::size_t>(std::bit_ceil(std::max(config.hold_capacity, 1u)), pool.capacity() / 4)))),
       touched_in_epoch_(locate_count, 0),
       tops_(locate_count),
       symbols_(locate_count) {

@@ -61,7 +61,7 @@ struct FeedHandlerConfig {
   std::string session;          // MoldUDP64 session; empty: the first packet's
   net::UdpEndpoint local;       // source of requests and orders (MAC, IP, UDP port; network order)
   std::size_t expected_orders = std::size_t{1} << 20;  // order table sizing (order_book.hpp)
-  unsigned hold_capacity = 4096;                     // packets held behind a gap (a power of two)
+  unsigned hold_capacity = 4096;  // packets held behind a gap (rounded to a power of two, at most a quarter of the pool)
   std::uint64_t request_timeout_ticks = 2'000'000;   // re-send an unanswered request after this (~1 ms of TSC)
   std::uint32_t order_shares = 100;
   bool send_orders = true;                           // false: book only (no strategy)
@@ -93,6 +93,10 @@ struct FeedHandlerCounters {
   // heartbeat, end) or a frame dropped before (not UDP, other session, too
   // short). A data packet is then applied, held, a duplicate, or dropped
   // after parsing (hold full, out of order: its messages are requested).
+  [[nodiscard]] std::uint64_t frames_dropped_count() const noexcept {
+    return dropped_not_udp.get() + dropped_other_session.get() + dropped_bad_packet.get() + dropped_hold_full.get() +
+           dropped_out_of_order.get();
+  }
   [[nodiscard]] std::uint64_t frames_accounted() const noexcept {
     return data_packets.get() + heartbeats.get() + end_of_session.get() + dropped_not_udp.get() +
            dropped_other_session.get() + dropped_bad_packet.get();
