@@ -77,9 +77,13 @@ bool FeedHandler::poll() noexcept {
   unsigned freed = 0;
   for (unsigned i = 0; i < count; ++i) {
     if (!on_frame(*burst[i])) burst[freed++] = burst[i];  // held packets stay ours
+    // The orders a packet triggered leave before the next packet is
+    // decoded: one tx_burst per packet that traded, not per rx burst,
+    // since a burst of 32 packets is ~1,400 messages of book work that
+    // an order would otherwise wait behind.
+    flush_orders();
   }
   pool_.free_bulk(std::span(burst.data(), freed));
-  flush_orders();
   request_if_due();
   return true;
 }
