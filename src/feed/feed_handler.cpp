@@ -77,11 +77,6 @@ bool FeedHandler::poll() noexcept {
   unsigned freed = 0;
   for (unsigned i = 0; i < count; ++i) {
     if (!on_frame(*burst[i])) burst[freed++] = burst[i];  // held packets stay ours
-    // The orders a packet triggered leave before the next packet is
-    // decoded: one tx_burst per packet that traded, not per rx burst,
-    // since a burst of 32 packets is ~1,400 messages of book work that
-    // an order would otherwise wait behind.
-    flush_orders();
   }
   pool_.free_bulk(std::span(burst.data(), freed));
   request_if_due();
@@ -241,7 +236,9 @@ void FeedHandler::on_book_change(std::uint16_t locate) noexcept {
     return;
   }
   orders_[order_count_++] = frame;
-  if (order_count_ == orders_.size()) flush_orders();
+  // Out at once: the order does not wait for the rest of the packet's
+  // messages (each costs a book update). One tx_burst per order.
+  flush_orders();
 }
 
 mem::Packet* FeedHandler::frame_to_peer(std::span<const std::byte> payload) noexcept {

@@ -176,7 +176,7 @@ class FeedHandler final : public dataplane::Poller {
 
   std::vector<Top> tops_;                 // [locate]
   std::vector<Alpha<8>> symbols_;         // [locate], from Stock Directory
-  std::array<mem::Packet*, 32> orders_{};  // built for this packet, not yet handed to tx
+  std::array<mem::Packet*, 1> orders_{};  // the order being handed to tx (sent as soon as it is built)
   unsigned order_count_ = 0;
   std::uint64_t sequence_ = 0;            // of the message being applied
   std::uint64_t burst_ticks_ = 0;         // TSC when rx_burst returned
