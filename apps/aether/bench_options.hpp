@@ -49,6 +49,19 @@ void register_throughput_bench(CLI::App& bench, int& exit_code);
 Result<void> check_rt_throttling(int fifo_priority, bool allow_rt_throttling);
 void add_rt_throttling_option(CLI::App& command, bool& allow);
 void register_attest_bench(CLI::App& bench, int& exit_code);  // cmd_bench_attest.cpp
+void register_feed_bench(CLI::App& bench, int& exit_code);    // cmd_bench_feed.cpp
+
+// `aether bench feed` (cmd_bench_feed.cpp), also run by `aether demo`.
+struct FeedBenchOptions {
+  std::string backends = "memif,afxdp,udp";
+  std::string rates = "100000,1000000,max";
+  std::uint64_t messages = 300'000;
+  std::uint32_t symbols = 1000;
+  std::string cpus;
+  double timeout = 60;
+  std::string json_path;
+};
+int run_feed_bench(const FeedBenchOptions& options);
 // The paths of --backends, or the one path of --ports when it is given.
 Result<std::vector<measure::BenchBackend>> select_bench_paths(const std::string& backends, const std::string& ports);
 // Adds --ports to a bench command (it excludes --backends).

@@ -208,6 +208,7 @@ void register_bench(CLI::App& app, int& exit_code) {
   latency->callback([latency_options, &exit_code] { exit_code = run_latency_bench_command(*latency_options); });
   register_throughput_bench(*bench, exit_code);
   register_attest_bench(*bench, exit_code);
+  register_feed_bench(*bench, exit_code);
   register_fluid_probe_bench(*bench, exit_code);
 }
 

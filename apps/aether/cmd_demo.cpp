@@ -59,9 +59,19 @@ int run_demo(const DemoOptions& options) {
   latency.warmup = 2000;
   latency.out_dir = options.out_dir;
   const int status = run_latency_bench_command(latency);
-  fmt::print("\nReport: {}/latency.txt, latency.json, latency.svg (open the SVG: the percentile curves), jitter.json\n",
+  // What a trading user came to see: tick-to-trade on market data
+  // (docs/market-data.md), a few seconds per path at 100k msg/s.
+  fmt::print("\n== Market data: ITCH 5.0 over MoldUDP64, publisher -> feed handler -> OUCH order, 100k msg/s ==\n\n");
+  FeedBenchOptions feed;
+  feed.backends = geteuid() == 0 ? "memif,afxdp,udp" : "memif";  // the others need a veth pair (root)
+  feed.rates = "100000";
+  feed.messages = static_cast<std::uint64_t>(options.seconds * 100'000);
+  feed.json_path = options.out_dir + "/feed.json";
+  const int feed_status = run_feed_bench(feed);
+  fmt::print("\nReport: {}/latency.txt, latency.json, latency.svg (open the SVG: the percentile curves), jitter.json, "
+             "feed.json\n",
              options.out_dir);
-  return status;
+  return status != exit_ok ? status : feed_status;
 }
 
 }  // namespace

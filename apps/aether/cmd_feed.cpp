@@ -8,6 +8,8 @@ void register_feed(CLI::App& app, int& exit_code) {
   feed_command->require_subcommand(1);
   register_feed_generate(*feed_command, exit_code);
   register_feed_verify(*feed_command, exit_code);
+  register_feed_handle(*feed_command, exit_code);
+  register_feed_replay(*feed_command, exit_code);
 }
 
 }  // namespace aether::cli

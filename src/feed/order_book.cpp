@@ -139,4 +139,22 @@ void OrderBook::level_subtract(const LiveOrder& order, std::uint32_t shares, boo
   if (--level->orders == 0) ladder.erase(level);
 }
 
+std::uint64_t OrderBook::digest() const noexcept {
+  std::uint64_t hash = 0xcbf29ce484222325;  // FNV-1a 64-bit offset basis and prime
+  const auto mix = [&hash](std::uint64_t value) {
+    for (int byte = 0; byte < 8; ++byte, value >>= 8) hash = (hash ^ (value & 0xFF)) * 0x100000001b3;
+  };
+  for (std::size_t ladder = 0; ladder < ladders_.size(); ++ladder) {
+    if (ladders_[ladder].empty()) continue;
+    mix(ladder);
+    for (const PriceLevel& level : ladders_[ladder]) {
+      mix(level.price);
+      mix(level.orders);
+      mix(level.shares);
+    }
+  }
+  mix(orders_.size());
+  return hash;
+}
+
 }  // namespace aether::feed

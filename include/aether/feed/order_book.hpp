@@ -60,6 +60,11 @@ class OrderBook {
     anomalies_ = BookAnomalies{};
   }
   [[nodiscard]] const BookAnomalies& anomalies() const noexcept { return anomalies_; }
+  // FNV-1a over every level of every symbol and side and the live order
+  // count: two books with the same digest hold the same levels (up to a
+  // 64-bit collision). For comparing books across processes (the handler's
+  // after recovery against the publisher's whole day). Control path.
+  [[nodiscard]] std::uint64_t digest() const noexcept;
 
  private:
   static std::size_t index(std::uint16_t locate, Side side) noexcept {
