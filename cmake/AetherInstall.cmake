@@ -14,7 +14,7 @@ foreach(backend IN LISTS aether_installed_backends)
   string(REPLACE "aether::" "" backend "${backend}")
   list(APPEND aether_installed_modules ${backend})
 endforeach()
-list(APPEND aether_installed_modules driver_virtio_net driver_e1000e vfio dataplane partition net ring stats mem core)
+list(APPEND aether_installed_modules drivers driver_virtio_net driver_e1000e vfio dataplane partition net ring stats mem core)
 
 set(aether_installed_targets "")
 set(aether_pc_libs "")

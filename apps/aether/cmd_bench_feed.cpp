@@ -24,7 +24,7 @@
 #include "aether/stats/duration_format.hpp"
 #include "bench_options.hpp"
 #include "commands.hpp"
-#include "interrupt.hpp"
+#include "aether/runtime/stop_signal.hpp"
 
 namespace aether::cli {
 namespace {
@@ -105,7 +105,7 @@ FeedBenchRow run_one(const measure::BenchBackend& backend, double rate, const st
     row.error = publisher_thread.error().describe();
     return row;
   }
-  const auto& interrupted = install_interrupt_flag();
+  const auto& interrupted = runtime::install_stop_signals();
   const auto& handled = handler->counters();
   while (handled.end_of_session_applied.get() == 0 && !interrupted.load(std::memory_order_relaxed) &&
          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() < timeout) {

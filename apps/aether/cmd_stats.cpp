@@ -14,7 +14,7 @@
 
 #include "aether/telemetry/scrape_client.hpp"
 #include "commands.hpp"
-#include "interrupt.hpp"
+#include "aether/runtime/stop_signal.hpp"
 
 namespace aether::cli {
 namespace {
@@ -133,7 +133,7 @@ std::string render_view(const StatsOptions& options, const Scrape& before, const
 }
 
 int run_stats(const StatsOptions& options) {
-  const auto& stop = install_interrupt_flag();
+  const auto& stop = runtime::install_stop_signals();
   auto before = scrape(options);
   if (!before) {
     fmt::print(stderr, "aether stats: {}\n", before.error().describe());

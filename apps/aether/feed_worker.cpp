@@ -7,7 +7,7 @@
 
 #include "aether/core/thread_setup.hpp"
 #include "aether/stats/duration_format.hpp"
-#include "interrupt.hpp"
+#include "aether/runtime/stop_signal.hpp"
 
 namespace aether::cli {
 
@@ -27,7 +27,7 @@ Result<dataplane::WorkerStats> run_feed_worker(const FeedWorkerOptions& options,
   auto worker = dataplane::Worker::start(worker_options, {&poller});
   if (!worker) return std::move(worker).error();
   fmt::print(stderr, "{}: polling on CPU {} (Ctrl-C to stop)\n", options.name, cpu);
-  const auto& interrupted = install_interrupt_flag();
+  const auto& interrupted = runtime::install_stop_signals();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(options.seconds);
   while (!interrupted.load(std::memory_order_relaxed) && !finished() &&
          (options.seconds <= 0 || std::chrono::steady_clock::now() < deadline)) {

@@ -39,7 +39,8 @@ std::string format_driver_view(const vfio::PciFunction& function, const DriverVi
                        e1000e->mac_valid ? "valid" : "not-valid (RAH.AV clear)", e1000e->nvm_word_sum,
                        e1000e->nvm_word_sum == e1000e_nvm_checksum ? "valid" : "invalid (0xbaba expected)");
   }
-  return fmt::format("driver_read unavailable: the reader returned nothing for a {} device\n", vfio::to_string(kind));
+  return fmt::format("driver_read unavailable: the reader returned nothing for a {:04x}:{:04x} device\n",
+                     function.vendor, function.device);
 }
 
 }  // namespace aether::attest

@@ -1,16 +1,16 @@
 // The clock the VFIO drivers stamp receive poll times with
-// (net::RxTimestampSource::poll_time): calibrated once per port at open,
-// and used only when it runs on the TSC, so a burst reads the TSC and
+// (net::RxTimestampSource::poll_time): the process's net::RxClock (one
+// scale for every backend), used only when it runs on the TSC, so a burst reads the TSC and
 // converts, never a syscall. Otherwise (no invariant TSC, e.g. under QEMU
 // TCG) the port stamps nothing and says so.
 #pragma once
 
-#include <chrono>
 #include <string>
 
 #include <fmt/format.h>
 
 #include "aether/core/clock.hpp"
+#include "aether/net/rx_clock.hpp"
 
 namespace aether::drivers {
 
@@ -20,10 +20,10 @@ struct RxClock {
   std::string note;     // for PortInfo::notes
 };
 
-// Blocks ~20 ms (the calibration window: a rate error of a few ppm).
+// The first port of the process blocks ~20 ms (net::RxClock's calibration).
 [[nodiscard]] inline RxClock calibrate_rx_clock() {
   RxClock rx;
-  rx.clock = aether::Clock::calibrate(std::chrono::milliseconds(20));
+  rx.clock = net::RxClock::process().clock();
   rx.stamps = rx.clock.source() == aether::ClockSource::tsc;
   rx.note = rx.stamps ? fmt::format("rx timestamps: the poll time (TSC at {:.3f} GHz, in ns), once per burst",
                                     rx.clock.tsc_ghz())
