@@ -1,5 +1,7 @@
 #include "aether/dataplane/poller.hpp"
 
+#include <csignal>
+
 #include <sys/resource.h>
 
 #include <poll.h>
@@ -61,6 +63,17 @@ WorkerStats Worker::join() {
 
 void Worker::run() noexcept {
   pthread_setname_np(pthread_self(), options_.name.substr(0, 15).c_str());
+  // A Ctrl-C or SIGTERM for the process is the control thread's to handle:
+  // taken on a worker, its handler would run in the middle of a busy loop
+  // (a latency spike), and a thread that never enters the kernel may take
+  // it late. Blocked here, the kernel gives it to a thread that does not
+  // block it.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   CoreSetupOptions setup;
   setup.cpu = options_.cpu;
   setup.fifo_priority = options_.fifo_priority;
