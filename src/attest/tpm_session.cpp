@@ -65,6 +65,36 @@ struct EsysFree {
 template <class T>
 using EsysPointer = std::unique_ptr<T, EsysFree<T>>;
 
+// TPM2_CreatePrimary of an ECC key from `key_template` in the endorsement
+// hierarchy: its handle into *handle (ESYS_TR_NONE on failure), its public
+// point into *x and *y. `what` names the key in the error.
+Result<void> create_endorsement_primary(ESYS_CONTEXT* esys, const TPM2B_PUBLIC& key_template, ESYS_TR* handle,
+                                        std::vector<std::uint8_t>* x, std::vector<std::uint8_t>* y,
+                                        std::string_view what) {
+  const TPM2B_SENSITIVE_CREATE sensitive{};
+  const TPM2B_DATA outside_info{};
+  const TPML_PCR_SELECTION creation_pcrs{};
+  TPM2B_PUBLIC* public_raw = nullptr;
+  TPM2B_CREATION_DATA* creation_data = nullptr;
+  TPM2B_DIGEST* creation_hash = nullptr;
+  TPMT_TK_CREATION* creation_ticket = nullptr;
+  const TSS2_RC rc = Esys_CreatePrimary(esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                                        &sensitive, &key_template, &outside_info, &creation_pcrs, handle, &public_raw,
+                                        &creation_data, &creation_hash, &creation_ticket);
+  EsysPointer<TPM2B_PUBLIC> key_public(public_raw);
+  Esys_Free(creation_data);
+  Esys_Free(creation_hash);
+  Esys_Free(creation_ticket);
+  if (rc != TSS2_RC_SUCCESS) {
+    *handle = ESYS_TR_NONE;
+    return tpm_error(fmt::format("TPM2_CreatePrimary of the {}", what), rc);
+  }
+  const auto& point = key_public->publicArea.unique.ecc;
+  x->assign(point.x.buffer, point.x.buffer + point.x.size);
+  y->assign(point.y.buffer, point.y.buffer + point.y.size);
+  return {};
+}
+
 }  // namespace
 
 struct TpmSession::State {
@@ -148,29 +178,9 @@ Result<TpmSession> TpmSession::open(const TpmOptions& options) {
     AETHER_TRY(state->reclaimed.loaded_sessions, state->flush_all(TPM2_LOADED_SESSION_FIRST));
   }
 
-  const TPM2B_SENSITIVE_CREATE sensitive{};
-  const TPM2B_PUBLIC key_template = detail::attestation_key_template();
-  const TPM2B_DATA outside_info{};
-  const TPML_PCR_SELECTION creation_pcrs{};
-  TPM2B_PUBLIC* public_raw = nullptr;
-  TPM2B_CREATION_DATA* creation_data = nullptr;
-  TPM2B_DIGEST* creation_hash = nullptr;
-  TPMT_TK_CREATION* creation_ticket = nullptr;
-  const TSS2_RC rc = Esys_CreatePrimary(state->esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                                        ESYS_TR_NONE, &sensitive, &key_template, &outside_info, &creation_pcrs,
-                                        &state->attestation_key, &public_raw, &creation_data, &creation_hash,
-                                        &creation_ticket);
-  EsysPointer<TPM2B_PUBLIC> key_public(public_raw);
-  Esys_Free(creation_data);
-  Esys_Free(creation_hash);
-  Esys_Free(creation_ticket);
-  if (rc != TSS2_RC_SUCCESS) {
-    state->attestation_key = ESYS_TR_NONE;
-    return tpm_error("TPM2_CreatePrimary of the attestation key (endorsement hierarchy)", rc);
-  }
-  const auto& point = key_public->publicArea.unique.ecc;
-  state->key_public.x.assign(point.x.buffer, point.x.buffer + point.x.size);
-  state->key_public.y.assign(point.y.buffer, point.y.buffer + point.y.size);
+  AETHER_TRY_VOID(create_endorsement_primary(state->esys, detail::attestation_key_template(), &state->attestation_key,
+                                             &state->key_public.x, &state->key_public.y,
+                                             "attestation key (endorsement hierarchy)"));
   if (options.kill_after_key_loaded) std::raise(SIGKILL);
   return TpmSession(std::move(state));
 }
@@ -270,27 +280,10 @@ class FlushedHandle {
 };
 
 Result<void> create_endorsement_key(ESYS_CONTEXT* esys, FlushedHandle& ek, EkPublic* ek_public) {
-  const TPM2B_SENSITIVE_CREATE sensitive{};
-  const TPM2B_PUBLIC key_template = detail::endorsement_key_template();
-  const TPM2B_DATA outside_info{};
-  const TPML_PCR_SELECTION creation_pcrs{};
-  TPM2B_PUBLIC* public_raw = nullptr;
-  TPM2B_CREATION_DATA* creation_data = nullptr;
-  TPM2B_DIGEST* creation_hash = nullptr;
-  TPMT_TK_CREATION* creation_ticket = nullptr;
-  const TSS2_RC rc = Esys_CreatePrimary(esys, ESYS_TR_RH_ENDORSEMENT, ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                                        &sensitive, &key_template, &outside_info, &creation_pcrs, ek.out(),
-                                        &public_raw, &creation_data, &creation_hash, &creation_ticket);
-  EsysPointer<TPM2B_PUBLIC> key_public(public_raw);
-  Esys_Free(creation_data);
-  Esys_Free(creation_hash);
-  Esys_Free(creation_ticket);
-  if (rc != TSS2_RC_SUCCESS) return tpm_error("TPM2_CreatePrimary of the endorsement key", rc);
-  if (ek_public != nullptr) {
-    const auto& point = key_public->publicArea.unique.ecc;
-    ek_public->x.assign(point.x.buffer, point.x.buffer + point.x.size);
-    ek_public->y.assign(point.y.buffer, point.y.buffer + point.y.size);
-  }
+  EkPublic point;
+  AETHER_TRY_VOID(create_endorsement_primary(esys, detail::endorsement_key_template(), ek.out(), &point.x, &point.y,
+                                             "endorsement key"));
+  if (ek_public != nullptr) *ek_public = std::move(point);
   return {};
 }
 
