@@ -140,10 +140,13 @@ class SwtpmDaemon {
     return {};
   }
   // QEMU's -tpmdev emulator ends swtpm when it exits; this makes sure.
+  // The daemon is not our child, so its pid may have gone and been reused:
+  // only a process still named swtpm is signalled.
   void stop() {
     if (pid_ <= 0) return;
-    ::kill(pid_, SIGTERM);
-    for (int i = 0; i < 100 && ::kill(pid_, 0) == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    const auto running = [this] { return read_text_file("/proc/" + std::to_string(pid_) + "/comm") == "swtpm\n"; };
+    if (running()) ::kill(pid_, SIGTERM);
+    for (int i = 0; i < 100 && running(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
     pid_ = -1;
   }
 
@@ -152,7 +155,7 @@ class SwtpmDaemon {
   pid_t pid_ = -1;
 };
 
-// The lines of `text` that start with `prefix`, without it.
+// The files the guest printed as "FILE <name> <content>" lines: name -> content.
 std::map<std::string, std::string> guest_files(const std::string& text) {
   std::map<std::string, std::string> files;
   std::istringstream lines(text);
