@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "aether/attest/tpm_device.hpp"
 #include "key_templates.hpp"
 #include "try.hpp"
 
@@ -158,6 +159,7 @@ Result<TpmSession> TpmSession::open(const TpmOptions& options) {
   // libtss2 logs TPM errors to stderr itself; Aether's Error already names
   // them, so its logging is off unless the user set TSS2_LOG.
   ::setenv("TSS2_LOG", "all+NONE", 0);
+  AETHER_TRY_VOID(check_tpm_device(options.tcti));
   auto state = std::make_unique<State>();
   if (const TSS2_RC rc = Tss2_TctiLdr_Initialize(options.tcti.c_str(), &state->tcti); rc != TSS2_RC_SUCCESS) {
     state->tcti = nullptr;

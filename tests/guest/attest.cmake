@@ -1,5 +1,6 @@
 # The attested partition in a guest (attest_guest_test.cpp): QEMU's tpm-tis
-# on an swtpm the test starts, NICs bound to vfio-pci in the guest, and the
+# on an swtpm the test starts (the guest's own TPM; the host then binds its
+# AK to its EK with aether::attest), NICs bound to vfio-pci in the guest, and the
 # dynamic `aether` (the static guest CLI has no attest: Debian ships libtss2
 # as shared libraries only), stripped of its debug info to keep the
 # initramfs small; the test adds the shared libraries ldd names.
@@ -9,7 +10,7 @@ add_custom_command(OUTPUT ${aether_attest_guest_cli}
   DEPENDS aether_cli VERBATIM)
 add_custom_target(aether_attest_guest_cli DEPENDS ${aether_attest_guest_cli})
 add_executable(aether_attest_guest_tests attest_guest_test.cpp)
-target_link_libraries(aether_attest_guest_tests PRIVATE aether_guest_harness GTest::gtest GTest::gtest_main GTest::gmock)
+target_link_libraries(aether_attest_guest_tests PRIVATE aether_guest_harness aether::attest GTest::gtest GTest::gtest_main GTest::gmock)
 target_compile_definitions(aether_attest_guest_tests PRIVATE AETHER_ATTEST_GUEST_CLI_PATH="${aether_attest_guest_cli}")
 add_dependencies(aether_attest_guest_tests aether_attest_guest_cli)
 gtest_discover_tests(aether_attest_guest_tests

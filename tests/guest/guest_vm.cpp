@@ -230,6 +230,7 @@ Result<GuestRun> run_guest(const GuestOptions& options) {
                                      std::to_string((options.timeout + script_timeout_margin).count())});
   if (!options.extra_cmdline.empty()) arguments.insert(arguments.end(), {"--append", options.extra_cmdline});
   if (!options.iommu) arguments.emplace_back("--no-iommu");
+  if (options.firmware == GuestFirmware::ovmf) arguments.insert(arguments.end(), {"--firmware", "ovmf"});
   for (const auto& [host_path, guest_path] : options.files) {
     arguments.insert(arguments.end(), {"--add", host_path + ":" + guest_path});
   }

@@ -16,6 +16,7 @@
 
 #include "guest_gtest.hpp"
 #include "guest_vm.hpp"
+#include "vfio_guest_machine.hpp"
 
 namespace aether::test {
 namespace {
@@ -47,22 +48,10 @@ exit 0
 
 TEST(VfioBenchGuest, LatencyAndThroughputBetweenVirtioAndE1000e) {
   AETHER_REQUIRE_GUEST("bookworm");
-  GuestOptions options;
-  options.kernel = "bookworm";
   // Three vCPUs: the two busy-polling workers on CPUs 0 and 1 (the bench's
   // default, the first two allowed), the shell and the bench's main thread
   // on the third.
-  options.cpus = 3;
-  options.memory_mib = 768;
-  options.files.emplace_back(AETHER_STATIC_CLI_PATH, "/usr/local/bin/aether");
-  options.modules = {"vfio", "vfio_pci", "vfio_iommu_type1", "virtio_pci", "virtio_net", "e1000e"};
-  options.extra_qemu_args = {
-      "-netdev", "hubport,id=h0,hubid=0",
-      "-netdev", "hubport,id=h1,hubid=0",
-      "-device", "virtio-net-pci,disable-legacy=on,iommu_platform=on,netdev=h0,addr=03.0",
-      "-device", "e1000e,netdev=h1,addr=04.0",
-  };
-  options.script = bench_script;
+  GuestOptions options = vfio_hub_pair_guest(AETHER_STATIC_CLI_PATH, bench_script);
   options.timeout = std::chrono::seconds(120);
   auto run = run_guest(options);
   ASSERT_TRUE(run.ok()) << run.error().describe();
