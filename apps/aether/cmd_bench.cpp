@@ -194,6 +194,8 @@ void add_latency_options(CLI::App& command, LatencyBenchOptions& options) {
   add_partition_options(command, options.partition);
 }
 
+void register_fwd_bench(CLI::App& bench, int& exit_code);  // cmd_bench_fwd.cpp
+
 void register_bench(CLI::App& app, int& exit_code) {
   CLI::App* bench = app.add_subcommand("bench", "Measure paths side by side: latency (round trip) or throughput");
   bench->require_subcommand(1);
@@ -209,6 +211,7 @@ void register_bench(CLI::App& app, int& exit_code) {
   register_throughput_bench(*bench, exit_code);
   register_attest_bench(*bench, exit_code);
   register_feed_bench(*bench, exit_code);
+  register_fwd_bench(*bench, exit_code);
   register_fluid_probe_bench(*bench, exit_code);
 }
 

@@ -2,13 +2,18 @@
 // planes, each on one pinned run-to-completion core, with live rates.
 #include <chrono>
 #include <initializer_list>
+#include <memory>
 #include <optional>
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "aether/core/thread_setup.hpp"
 #include "aether/dataplane/echo.hpp"
+#include "aether/mem/mempool.hpp"
+#include "aether/net/port_registry.hpp"
+#include "aether/net/xstat.hpp"
 #include "aether/telemetry/dataplane_metrics.hpp"
 #include "aether/telemetry/metrics_server.hpp"
 #include "commands.hpp"
@@ -28,6 +33,7 @@ struct DataplaneOptions {
   PartitionPlacementOptions partition;  // --partition: the worker on an Aether CPU
   std::string ip;  // echo --ip: answer ARP and ICMP echo for this address
   std::string metrics;  // --metrics HOST:PORT: serve GET /metrics there (docs/telemetry.md)
+  bool pool_per_port = false;  // fwd --pool-per-port: the copy path, for comparison
 };
 
 // --metrics: the endpoint, bound before any port is opened so that a bad or
@@ -163,6 +169,16 @@ int run_echo(const DataplaneOptions& options) {
   return exit_ok;
 }
 
+// Frames that crossed pools on the way out: copied into the sending port's
+// pool, or freed to the other pool without a cache. Both 0 with one pool.
+void print_pool_crossings(const net::Port& a, const net::Port& b, std::uint64_t forwarded) {
+  const std::uint64_t copies = net::xstat_or_zero(a, "tx_foreign_copies") + net::xstat_or_zero(b, "tx_foreign_copies");
+  const std::uint64_t frees = net::xstat_or_zero(a, "tx_foreign_frees") + net::xstat_or_zero(b, "tx_foreign_frees");
+  const double per_frame = forwarded == 0 ? 0.0 : static_cast<double>(copies) / static_cast<double>(forwarded);
+  fmt::print("pools: {} frames copied between pools ({:.3f} per forwarded frame), {} freed to another pool's ring\n",
+             copies, per_frame, frees);
+}
+
 int run_fwd(const DataplaneOptions& options) {
   auto cpu = choose_cpu(options, "aether fwd");
   if (!cpu) {
@@ -175,15 +191,43 @@ int run_fwd(const DataplaneOptions& options) {
     fmt::print(stderr, "aether fwd: {}\n", metrics.error().describe());
     return exit_failure;
   }
-  auto a = open_port_with_pool(options.ports.at(0), 0, options.buffers);
-  auto b = a ? open_port_with_pool(options.ports.at(1), 1, options.buffers) : Result<OpenedPort>(a.error());
+  // One pool for both ports (the default): a frame received on one leaves
+  // the other from the same buffer, and the sending queue frees it into its
+  // own cache. --pool-per-port gives each its own: every frame then crosses
+  // pools (copied by afxdp, memif and vfio; freed to the other pool's ring,
+  // one CAS each, by udp and afpacket), counted in the tx_foreign_* xstats.
+  std::vector<std::unique_ptr<mem::Mempool>> pools;  // declared before the ports: freed after them
+  for (std::size_t i = 0; i < (options.pool_per_port ? 2 : 1); ++i) {
+    const std::size_t buffers = options.pool_per_port ? options.buffers : 2 * options.buffers;
+    const std::string name = options.pool_per_port ? fmt::format("port{}", i) : "fwd";
+    auto pool = mem::Mempool::create(net::default_packet_pool_config(buffers, name));
+    if (!pool) {
+      fmt::print(stderr, "aether fwd: {}\n", pool.error().describe());
+      return exit_failure;
+    }
+    pools.push_back(std::move(*pool));
+  }
+  mem::Mempool& pool_a = *pools.front();
+  mem::Mempool& pool_b = *pools.back();
+  auto a = open_port_on_pool(options.ports.at(0), 0, pool_a);
+  auto b = a ? open_port_on_pool(options.ports.at(1), 1, pool_b) : Result<std::unique_ptr<net::Port>>(a.error());
   if (!b) {
     fmt::print(stderr, "aether fwd: {}\n", b.error().describe());
     return exit_failure;
   }
+  fmt::print(stderr, "aether fwd: {}\n", options.pool_per_port ? "a pool per port (--pool-per-port): frames cross pools"
+                                                               : "one pool shared by both ports: frames are handed over");
+  // An L2 forwarder takes every frame on the wire, not only those addressed
+  // to its ports (testpmd's io mode turns promiscuous mode on too). A
+  // backend that has no receive mode (udp) says so and fwd goes on.
+  for (net::Port* port : {a->get(), b->get()}) {
+    if (auto promiscuous = port->set_promiscuous(true); !promiscuous) {
+      fmt::print(stderr, "aether fwd: {}: not promiscuous: {}\n", port->info().spec, promiscuous.error().message);
+    }
+  }
   // Each direction frees what it could not send into the pool it came from.
-  dataplane::Forwarder a_to_b(a->port->queue(0), b->port->queue(0), *a->pool);
-  dataplane::Forwarder b_to_a(b->port->queue(0), a->port->queue(0), *b->pool);
+  dataplane::Forwarder a_to_b((*a)->queue(0), (*b)->queue(0), pool_a);
+  dataplane::Forwarder b_to_a((*b)->queue(0), (*a)->queue(0), pool_b);
   dataplane::WorkerOptions worker_options{*cpu, std::nullopt, "aether-fwd"};
   if (options.fifo_priority > 0) worker_options.fifo_priority = options.fifo_priority;
   auto worker = dataplane::Worker::start(worker_options, {&a_to_b, &b_to_a});
@@ -192,12 +236,12 @@ int run_fwd(const DataplaneOptions& options) {
     return exit_failure;
   }
   const telemetry::SourceHandle sources[] = {
-      telemetry::add_port(registry, *a->port, options.ports.at(0)), telemetry::add_port(registry, *b->port, options.ports.at(1)),
+      telemetry::add_port(registry, **a, options.ports.at(0)), telemetry::add_port(registry, **b, options.ports.at(1)),
       telemetry::add_worker(registry, **worker), telemetry::add_forwarder(registry, a_to_b, "a_to_b"),
       telemetry::add_forwarder(registry, b_to_a, "b_to_a")};
   fmt::print(stderr, "aether fwd: forwarding on CPU {} (Ctrl-C to stop)\n", *cpu);
   std::uint64_t last_ab = 0, last_ba = 0;
-  const auto fault = report_every_second(options, metrics->get(), {a->port.get(), b->port.get()}, [&](double elapsed) {
+  const auto fault = report_every_second(options, metrics->get(), {a->get(), b->get()}, [&](double elapsed) {
     const std::uint64_t ab = a_to_b.forwarded(), ba = b_to_a.forwarded();
     std::string line = fmt::format("{:7.1f} s  A->B {:>10} pps  B->A {:>10} pps  dropped A->B {}, B->A {}", elapsed,
                                    ab - last_ab, ba - last_ba, a_to_b.dropped(), b_to_a.dropped());
@@ -208,8 +252,9 @@ int run_fwd(const DataplaneOptions& options) {
   (*worker)->join();
   fmt::print("total: A->B forwarded {} dropped {}; B->A forwarded {} dropped {}\n", a_to_b.forwarded(), a_to_b.dropped(),
              b_to_a.forwarded(), b_to_a.dropped());
-  print_port_xstats(*a->port);
-  print_port_xstats(*b->port);
+  print_port_xstats(**a);
+  print_port_xstats(**b);
+  print_pool_crossings(**a, **b, a_to_b.forwarded() + b_to_a.forwarded());
   if (fault) {
     fmt::print(stderr, "aether fwd: device fault, stopped: {}\n", *fault);
     return exit_failure;
@@ -250,6 +295,9 @@ void register_dataplane(CLI::App& app, int& exit_code) {
       "fwd", "L2 forwarder: everything received on PORT_A leaves PORT_B unchanged, and back (testpmd's io mode)");
   fwd->add_option("PORTS", fwd_options->ports, "PORT_A PORT_B, each a port spec as for echo")->required()->expected(2);
   add_common_options(*fwd, *fwd_options);
+  fwd->add_flag("--pool-per-port", fwd_options->pool_per_port,
+                "Give each port a pool of its own (the copy path, to compare): by default both share one pool of "
+                "2 x --buffers, so a forwarded frame leaves from the buffer it arrived in");
   fwd->callback([fwd_options, &exit_code] { exit_code = run_fwd(*fwd_options); });
 }
 

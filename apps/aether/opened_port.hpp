@@ -20,6 +20,11 @@ using OpenedPort = measure::PortWithPool;
 // is allocated or opened; the Error names the first bad one.
 Result<void> check_port_specs(std::span<const std::string> specs);
 
+// Opens `spec` on a pool the caller owns (one shared by several ports: a
+// frame received on one is sent on another without a copy) and says what
+// was opened. The pool must outlive the port.
+Result<std::unique_ptr<net::Port>> open_port_on_pool(const std::string& spec, std::uint16_t id, mem::Mempool& pool);
+
 // Checks `spec`, then allocates the pool and opens the port.
 Result<OpenedPort> open_port_with_pool(const std::string& spec, std::uint16_t id, std::size_t buffers);
 

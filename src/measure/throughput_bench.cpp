@@ -16,6 +16,7 @@
 #include "aether/measure/testpmd_process.hpp"
 #include "aether/net/frame.hpp"
 #include "aether/stats/duration_format.hpp"
+#include "measured_window.hpp"
 
 namespace aether::measure {
 namespace {
@@ -57,16 +58,13 @@ ThroughputResult run_one(const BenchBackend& backend, std::size_t frame_size, co
     return out;
   }
   // Count only the steady window: skip the first 10% for warm-up.
-  const auto warmup = std::chrono::duration<double>(config.seconds * 0.1);
-  std::this_thread::sleep_for(warmup);
-  const std::uint64_t sent0 = sender.sent(), refused0 = sender.refused();
-  const std::uint64_t received0 = sink.received(), bytes0 = sink.received_bytes();
-  const auto start = std::chrono::steady_clock::now();
-  const auto end = start + std::chrono::duration<double>(config.seconds);
-  while (std::chrono::steady_clock::now() < end && !stop.load(std::memory_order_relaxed)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::uint64_t sent0 = 0, refused0 = 0, received0 = 0, bytes0 = 0;
+  out.seconds = measured_window(config.seconds, stop, [&] {
+    sent0 = sender.sent();
+    refused0 = sender.refused();
+    received0 = sink.received();
+    bytes0 = sink.received_bytes();
+  });
   out.sent = sender.sent() - sent0;
   out.refused = sender.refused() - refused0;
   out.received = sink.received() - received0;

@@ -1,5 +1,7 @@
 #include "aether/net/port.hpp"
 
+#include "aether/net/xstat.hpp"
+
 namespace aether::net {
 
 QueueStats& QueueStats::operator+=(const QueueStats& other) noexcept {
@@ -65,6 +67,13 @@ QueueStats Port::stats() noexcept {
   QueueStats total;
   for (unsigned i = 0; i < info().queue_count; ++i) total += queue(i).stats();
   return total;
+}
+
+std::uint64_t xstat_or_zero(const Port& port, std::string_view name) {
+  for (const XStat& stat : port.xstats()) {
+    if (stat.name == name) return stat.value;
+  }
+  return 0;
 }
 
 }  // namespace aether::net

@@ -289,7 +289,7 @@ TEST_F(AfxdpPortTest, CopiesPacketsFromAnotherPoolAndCountsThem) {
   auto foreign = mem::Mempool::create(net::default_packet_pool_config(512, "foreign"));
   ASSERT_TRUE(foreign.ok()) << foreign.error().describe();
   exchange(a, veth_->end_a(), b, veth_->end_b(), 200, foreign->get());
-  EXPECT_EQ(contract::xstat(*a.port, "tx_foreign_copied"), 200u);
+  EXPECT_EQ(contract::xstat(*a.port, "tx_foreign_copies"), 200u);
   EXPECT_EQ((*foreign)->available(), (*foreign)->capacity()) << "the originals went back to their own pool";
 }
 

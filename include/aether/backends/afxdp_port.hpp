@@ -36,7 +36,7 @@
 //     then sendto(MSG_DONTWAIT) once per burst, only when the tx ring says
 //     XDP_RING_NEED_WAKEUP (always, in copy mode) or busy_poll=1.
 //   A packet from another pool is copied into a buffer of this UMEM (counted
-//   in the xstat tx_foreign_copied) and the original freed to
+//   in the xstat tx_foreign_copies) and the original freed to
 //   its own pool; if no buffer is free, tx_burst stops there and the rest
 //   stays the caller's. Chained packets, frames shorter than an Ethernet
 //   header or longer than MTU + 18 are taken and counted as tx_drop_bad_frame.
@@ -54,7 +54,7 @@
 // xstats: the socket's XDP_STATISTICS read now (kernel_rx_dropped,
 // kernel_rx_invalid_descs, kernel_tx_invalid_descs, kernel_rx_ring_full,
 // kernel_rx_fill_ring_empty_descs, kernel_tx_ring_empty_descs), then
-// tx_foreign_copied, invalid_kernel_addresses (must stay 0), tx_wakeups and
+// tx_foreign_copies, invalid_kernel_addresses (must stay 0), tx_wakeups and
 // rx_wakeups (sendto/recvfrom calls), fill_ring_target, zero_copy,
 // multicast_groups, promiscuous.
 //

@@ -117,6 +117,8 @@ struct MemifQueueCounters {
   std::uint64_t tx_lost_on_disconnect = 0;  // handed over, not confirmed consumed, when the peer went away
   std::uint64_t interrupts_sent = 0;
   std::uint64_t interrupts_skipped = 0;     // asked for but not written: the peer's eventfd counter was full
+  std::uint64_t tx_foreign_copies = 0;      // zero-copy client: frames of another pool copied into ours to be lent
+  std::uint64_t tx_foreign_frees = 0;       // copy path: sent frames of another pool, freed to it without a cache
 };
 
 // The connection as the control thread last saw it.

@@ -37,7 +37,8 @@ class AfPacketPort final : public net::Port {
   [[nodiscard]] net::LinkState link_state() const override { return rx_socket_.link_state(); }
 
   [[nodiscard]] std::vector<net::XStat> xstats() const override {
-    std::vector<net::XStat> out{{"rx_ring_freezes", queue_->rx_ring_freezes()}};
+    std::vector<net::XStat> out{{"rx_ring_freezes", queue_->rx_ring_freezes()},
+                                {"tx_foreign_frees", queue_->tx_foreign_frees()}};
     membership_.append_xstats(out);
     return out;
   }

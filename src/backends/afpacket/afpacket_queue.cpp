@@ -74,13 +74,4 @@ void AfPacketQueue::read_kernel_drops() noexcept {
   bursts_since_statistics_ = 0;
 }
 
-void AfPacketQueue::free_taken(std::span<mem::Packet* const> packets) noexcept {
-  // Packets forwarded from another port may come from another pool: those
-  // go back to their own pool (without this queue's cache, which is ours).
-  for (mem::Packet* packet : packets) {
-    mem::Mempool* owner = packet->pool;
-    owner->free_bulk({&packet, 1}, owner == &pool_ ? &cache_ : nullptr);
-  }
-}
-
 }  // namespace aether::backends::afpacket

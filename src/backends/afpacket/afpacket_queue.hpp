@@ -91,6 +91,8 @@ class AfPacketQueue : public net::Queue {
   void set_interrupt(net::ReadinessFd interrupt) noexcept { interrupt_ = std::move(interrupt); }
   // TPACKET_V3 queue freezes seen in PACKET_STATISTICS (an xstat).
   [[nodiscard]] std::uint64_t rx_ring_freezes() const noexcept { return ring_freezes_.get(); }
+  // Sent frames of another pool, freed to it without a cache (xstat tx_foreign_frees).
+  [[nodiscard]] std::uint64_t tx_foreign_frees() const noexcept { return foreign_frees_.get(); }
 
  protected:
   // Hands `count` ready frames from `ring` to `out` (out.size() >= count):
@@ -117,13 +119,13 @@ class AfPacketQueue : public net::Queue {
   void read_kernel_drops() noexcept;
   void kick() noexcept;
   [[nodiscard]] bool sendable(const mem::Packet& packet) const noexcept;
-  void free_taken(std::span<mem::Packet* const> packets) noexcept;
 
   mem::Mempool& pool_;
   mem::MempoolCache cache_;
   const net::RxClock& rx_clock_;
   net::ReadinessFd interrupt_;
   net::QueueCounters::Counter ring_freezes_;
+  net::QueueCounters::Counter foreign_frees_;
   const std::size_t data_room_;
   const std::uint16_t port_id_;
   bool losing_ = false;        // a frame since the last statistics read had TP_STATUS_LOSING

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "afpacket_queue.hpp"
+#include "aether/mem/free_to_owners.hpp"
 #include "aether/net/frame.hpp"
 
 namespace aether::backends::afpacket {
@@ -51,7 +52,10 @@ unsigned AfPacketQueue::tx_burst(std::span<mem::Packet*> packets) noexcept {
   counters_.tx_bytes.add(bytes);
   if (bad_frames != 0) counters_.tx_drop_bad_frame.add(bad_frames);
   if (refused != 0) counters_.tx_drop_error.add(refused);
-  free_taken(packets.first(taken));
+  // Frames forwarded from a port on another pool go back to it, one ring
+  // operation each; a shared pool keeps them in this queue's cache.
+  const unsigned foreign = mem::free_to_owners(packets.first(taken), cache_);
+  if (foreign != 0) foreign_frees_.add(foreign);
   return taken;
 }
 

@@ -87,7 +87,7 @@ void AfxdpQueue::append_xstats(std::vector<net::XStat>& out) const {
   out.push_back({"kernel_rx_ring_full", kernel.rx_ring_full});
   out.push_back({"kernel_rx_fill_ring_empty_descs", kernel.rx_fill_ring_empty_descs});
   out.push_back({"kernel_tx_ring_empty_descs", kernel.tx_ring_empty_descs});
-  out.push_back({"tx_foreign_copied", tx_foreign_copied_.get()});
+  out.push_back({"tx_foreign_copies", tx_foreign_copies_.get()});
   out.push_back({"invalid_kernel_addresses", invalid_kernel_addresses_.get()});
   out.push_back({"tx_wakeups", tx_wakeups_.get()});
   out.push_back({"rx_wakeups", rx_wakeups_.get()});

@@ -107,7 +107,7 @@ class AfxdpQueue final : public net::Queue {
   net::ReadinessFd interrupt_;
 
   // Diagnostics, single writer (this queue's thread), relaxed.
-  net::QueueCounters::Counter tx_foreign_copied_;
+  net::QueueCounters::Counter tx_foreign_copies_;
   net::QueueCounters::Counter invalid_kernel_addresses_;
   net::QueueCounters::Counter tx_wakeups_;
   net::QueueCounters::Counter rx_wakeups_;

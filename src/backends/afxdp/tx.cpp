@@ -56,7 +56,7 @@ net::Packet* AfxdpQueue::copy_foreign(net::Packet* packet) noexcept {
   // The original goes back to its own pool (its shared ring: we have no
   // cache of that pool). Rare path, one ring operation per packet.
   packet->pool->free_bulk(std::span<net::Packet* const>(&packet, 1));
-  tx_foreign_copied_.add(1);
+  tx_foreign_copies_.add(1);
   return copy;
 }
 

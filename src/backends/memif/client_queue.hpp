@@ -365,6 +365,7 @@ class ClientQueue final : public CopyingQueue {
     (void)copy->set_length(static_cast<std::uint16_t>(total));
     pool_of(packet).free_bulk({&packet, 1});
     packet = copy;
+    memif_counters_.tx_foreign_copies.add(1);
     return true;
   }
 

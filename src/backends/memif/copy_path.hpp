@@ -190,7 +190,7 @@ class CopyingQueue : public MemifQueue {
       ++sent;
       ++result.taken;
     }
-    pool_.free_bulk(packets.first(result.taken), &cache_);
+    free_sent(packets.first(result.taken));
     counters_.tx_packets.add(sent);
     counters_.tx_bytes.add(bytes);
     if (bad_frames != 0) counters_.tx_drop_bad_frame.add(bad_frames);

@@ -137,6 +137,8 @@ class MemifPortImpl final : public MemifPort {
       sum.tx_lost_on_disconnect += one.tx_lost_on_disconnect;
       sum.interrupts_sent += one.interrupts_sent;
       sum.interrupts_skipped += one.interrupts_skipped;
+      sum.tx_foreign_copies += one.tx_foreign_copies;
+      sum.tx_foreign_frees += one.tx_foreign_frees;
     }
     const MemifConnectionStatus status = connection_status();
     return {{"bad_descriptors", sum.bad_descriptors},
@@ -147,6 +149,8 @@ class MemifPortImpl final : public MemifPort {
             {"tx_lost_on_disconnect", sum.tx_lost_on_disconnect},
             {"interrupts_sent", sum.interrupts_sent},
             {"interrupts_skipped", sum.interrupts_skipped},
+            {"tx_foreign_copies", sum.tx_foreign_copies},
+            {"tx_foreign_frees", sum.tx_foreign_frees},
             {"connections", status.connections},
             {"disconnects", status.disconnects},
             {"multicast_groups", multicast_groups_.size()}};

@@ -40,6 +40,7 @@
 #include <span>
 
 #include "aether/backends/memif_port.hpp"
+#include "aether/mem/free_to_owners.hpp"
 #include "aether/mem/mempool.hpp"
 #include "aether/mem/mempool_cache.hpp"
 #include "aether/net/port.hpp"
@@ -117,6 +118,8 @@ class MemifQueue : public net::Queue {
     s.tx_link_down = memif_counters_.tx_link_down.get();
     s.tx_longer_than_ring = memif_counters_.tx_longer_than_ring.get();
     s.tx_lost_on_disconnect = memif_counters_.tx_lost_on_disconnect.get();
+    s.tx_foreign_copies = memif_counters_.tx_foreign_copies.get();
+    s.tx_foreign_frees = memif_counters_.tx_foreign_frees.get();
     s.interrupts_sent = notifier_ != nullptr ? notifier_->sent(queue_id_) : 0;
     s.interrupts_skipped = notifier_ != nullptr ? notifier_->skipped(queue_id_) : 0;
     return s;
@@ -177,7 +180,7 @@ class MemifQueue : public net::Queue {
   // given; so does this queue, counting it (the caller's packets are taken).
   unsigned drop_while_down(std::span<mem::Packet*> packets) noexcept {
     if (packets.empty()) return 0;
-    pool_.free_bulk(packets, &cache_);
+    free_sent(packets);
     counters_.tx_drop_error.add(packets.size());
     memif_counters_.tx_link_down.add(packets.size());
     return static_cast<unsigned>(packets.size());
@@ -201,6 +204,13 @@ class MemifQueue : public net::Queue {
     return delivered;
   }
 
+  // Frees packets this queue took: a forwarder's may come from another
+  // port's pool, which must get them back (counted: no cache of it here).
+  void free_sent(std::span<mem::Packet* const> packets) noexcept {
+    const unsigned foreign = mem::free_to_owners(packets, cache_);
+    if (foreign != 0) memif_counters_.tx_foreign_frees.add(foreign);
+  }
+
   // Packet metadata for a received segment chain's first segment.
   void stamp(mem::Packet& packet) const noexcept {
     packet.port = port_id_;
@@ -210,6 +220,7 @@ class MemifQueue : public net::Queue {
   struct MemifCounters {
     net::QueueCounters::Counter bad_descriptors, bad_indices, incomplete_chains, tx_link_down;
     net::QueueCounters::Counter tx_lost_on_disconnect, tx_longer_than_ring;
+    net::QueueCounters::Counter tx_foreign_copies, tx_foreign_frees;
   };
 
   mem::Mempool& pool_;

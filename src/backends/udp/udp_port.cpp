@@ -27,7 +27,8 @@ class UdpPort final : public net::Port {
   [[nodiscard]] std::vector<net::XStat> xstats() const override {
     return {{"multicast_groups", socket_.multicast_groups()},
             {"rx_timestamp_fallbacks", queue_.rx_timestamp_fallbacks()},
-            {"busy_poll_us", busy_poll_us_}};
+            {"busy_poll_us", busy_poll_us_},
+            {"tx_foreign_frees", queue_.tx_foreign_frees()}};
   }
   [[nodiscard]] net::RxTimestampSource rx_timestamp_source() const noexcept override {
     return net::RxTimestampSource::kernel;

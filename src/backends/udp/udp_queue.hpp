@@ -40,6 +40,8 @@ class UdpQueue final : public net::Queue {
   // Datagrams that carried no SO_TIMESTAMPNS cmsg and were stamped with the
   // poll time instead (an xstat; 0 in practice).
   [[nodiscard]] std::uint64_t rx_timestamp_fallbacks() const noexcept { return timestamp_fallbacks_.get(); }
+  // Sent frames of another pool, freed to it without a cache (xstat tx_foreign_frees).
+  [[nodiscard]] std::uint64_t tx_foreign_frees() const noexcept { return foreign_frees_.get(); }
 
  private:
   // The cmsgs each datagram may carry: SO_RXQ_OVFL, a 32-bit count
@@ -59,7 +61,6 @@ class UdpQueue final : public net::Queue {
 
   // tx (udp_tx.cpp)
   unsigned send_chunk(std::span<mem::Packet*> chunk) noexcept;
-  void free_taken(std::span<mem::Packet* const> packets) noexcept;
 
   const int fd_;
   mem::Mempool& pool_;
@@ -82,6 +83,7 @@ class UdpQueue final : public net::Queue {
   unsigned rx_armed_ = 0;
   std::uint32_t kernel_drops_seen_ = 0;  // last SO_RXQ_OVFL value (cumulative, wraps)
   net::QueueCounters::Counter timestamp_fallbacks_;
+  net::QueueCounters::Counter foreign_frees_;
 
   // tx message j sends packet tx_packet_of_message_[j] of the current chunk.
   std::unique_ptr<mmsghdr[]> tx_messages_;

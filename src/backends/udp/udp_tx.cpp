@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 
+#include "aether/mem/free_to_owners.hpp"
 #include "udp_queue.hpp"
 
 namespace aether::backends::udp {
@@ -67,17 +68,11 @@ unsigned UdpQueue::send_chunk(std::span<mem::Packet*> chunk) noexcept {
   counters_.tx_packets.add(sent_total);
   counters_.tx_bytes.add(bytes);
   if (bad_frames != 0) counters_.tx_drop_bad_frame.add(bad_frames);
-  free_taken(chunk.first(chunk_taken));
+  // Frames forwarded from a port on another pool go back to it, one ring
+  // operation each; a shared pool keeps them in this queue's cache.
+  const unsigned foreign = mem::free_to_owners(chunk.first(chunk_taken), cache_);
+  if (foreign != 0) foreign_frees_.add(foreign);
   return chunk_taken;
-}
-
-void UdpQueue::free_taken(std::span<mem::Packet* const> packets) noexcept {
-  // Packets forwarded from another port may come from another pool: those
-  // go back to their own pool (without this queue's cache, which is ours).
-  for (mem::Packet* packet : packets) {
-    mem::Mempool* owner = packet->pool;
-    owner->free_bulk({&packet, 1}, owner == &pool_ ? &cache_ : nullptr);
-  }
 }
 
 }  // namespace aether::backends::udp

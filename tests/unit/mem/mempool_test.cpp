@@ -1,3 +1,4 @@
+#include "aether/mem/free_to_owners.hpp"
 #include "aether/mem/mempool.hpp"
 
 #include <array>
@@ -271,6 +272,27 @@ TEST(Mempool, FreeSkipsNullEntries) {
   packets[1] = nullptr;  // e.g. a slot a driver left empty
   pool->free_bulk(packets);
   EXPECT_EQ(pool->available(), 4u);
+}
+
+// What a port's transmit path does with a forwarder's frames: those of its
+// own pool go into its cache, any other pool's back to that pool.
+TEST(Mempool, FreeToOwnersReturnsEachPacketToItsPoolAndCountsForeignOnes) {
+  auto own = make_pool(small_config(64));
+  auto other = make_pool(small_config(64));
+  ASSERT_TRUE(own && other);
+  std::array<Packet*, 4> mine{};
+  std::array<Packet*, 2> theirs{};
+  ASSERT_EQ(own->alloc_bulk(mine), 4u);
+  ASSERT_EQ(other->alloc_bulk(theirs), 2u);
+  MempoolCache cache(*own, 32);
+  const std::array<Packet*, 7> mixed{mine[0], theirs[0], mine[1], nullptr, mine[2], theirs[1], mine[3]};
+  EXPECT_EQ(free_to_owners(mixed, cache), 2u);
+  EXPECT_EQ(other->available(), 64u) << "the other pool's buffers went straight back to its ring";
+  EXPECT_EQ(cache.count(), 4u) << "our own went into the cache";
+  EXPECT_EQ(own->available(), 60u);
+  ASSERT_EQ(own->alloc_bulk(std::span(mine).first(1), &cache), 1u);
+  EXPECT_EQ(free_to_owners(std::span(mine).first(1), cache), 0u) << "a shared pool: no foreign frees";
+  EXPECT_EQ(cache.count(), 4u);
 }
 
 TEST(Mempool, UsesHugepagesWhenRequiredAndReserved) {
