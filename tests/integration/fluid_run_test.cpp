@@ -178,6 +178,24 @@ TEST(FluidRunCli, BadInputIsNamed) {
   EXPECT_NE(neither.err.find("give --cgroup PATH or --pid N"), std::string::npos) << neither.err;
 }
 
+// The bench briefly: every figure present, its own cpuset gone afterwards.
+TEST(FluidBench, MeasuresActuationAndSteadyResizesAndCleansUp) {
+  REQUIRE_V1_CPUSET();
+  RunFiles files;
+  const auto json_path = files.directory / "bench.json";
+  const auto result =
+      run_command(cli + " bench fluid --resizes 6 --steady-intervals 5 --json " + json_path.native());
+  ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
+  const auto report = nlohmann::json::parse(test::slurp(json_path));
+  EXPECT_EQ(report["actuation"]["resizes"], 6) << report.dump();
+  EXPECT_EQ(report["actuation"]["write"]["samples"], 6) << report.dump();
+  EXPECT_TRUE(report["actuation"]["threads_running_on_new_cpus"].contains("p99_us")) << report.dump();
+  EXPECT_EQ(report["steady_load"]["intervals"], 5) << report.dump();
+  EXPECT_TRUE(report["steady_load"].contains("resizes_per_s")) << report.dump();
+  EXPECT_TRUE(report["classifier"].contains("unavailable")) << report.dump();  // no --model given
+  EXPECT_FALSE(std::filesystem::exists(report["cpuset"].get<std::string>())) << report.dump();
+}
+
 }  // namespace
 }  // namespace aether::fluid
 
