@@ -1,5 +1,10 @@
 // Fluid policies: the goals' defaults and the TOML file (policy.hpp), read
-// with toml++ as the runtime's config is (src/runtime/config_toml.cpp).
+// with toml++ as the runtime's config is (src/runtime/config_toml.cpp), but
+// in its header-only mode (toml++'s default; the module does not link the
+// package's CMake target, which sets TOML_HEADER_ONLY=0 and links
+// libtomlplusplus.so): `aether fluid run` is in the static guest CLI
+// (tests/guest/CMakeLists.txt) and Debian ships toml++ only as a shared
+// library.
 #include "aether/fluid/policy.hpp"
 
 #include <algorithm>
