@@ -2,7 +2,9 @@
 // and 6.12 (bookworm-backports) under QEMU with 4 vCPUs. In the guest, CPUs
 // 1-3 become an isolated partition (`fluid`, cpuset.cpus.partition =
 // isolated) with a child cpuset `fluid/app` on CPU 3 running `aether fluid
-// workload --phases idle:1,compute:3,idle:3`; `aether fluid run` (real BPF
+// workload --phases idle:8,compute:4,idle:4` (8 s idle first: loading the
+// BPF programs under TCG on a loaded host took seconds, and a compute phase
+// over before the first interval was once all that failed); `aether fluid run` (real BPF
 // telemetry, a latency policy with ceiling 3) grows the app into the
 // partition on the compute phase and shrinks it on idle, the partition stays
 // valid throughout, and `aether partition revert` gives the app its CPU 3
@@ -36,7 +38,8 @@ echo "PARTITION-BEFORE $(cat fluid/cpuset.cpus.partition)"
 echo +cpuset > fluid/cgroup.subtree_control
 mkdir fluid/app
 echo 3 > fluid/app/cpuset.cpus
-sh -c 'echo $$ > /sys/fs/cgroup/fluid/app/cgroup.procs && exec aether fluid workload --phases idle:1,compute:3,idle:3' >/dev/null &
+sh -c 'echo $$ > /sys/fs/cgroup/fluid/app/cgroup.procs && exec aether fluid workload --phases idle:8,compute:4,idle:4' >/tmp/workload.out 2>&1 &
+workload=$!
 sleep 0.5
 cat > /tmp/policy.toml <<POLICY
 goal = "latency"
@@ -50,7 +53,9 @@ idle = 1
 POLICY
 aether fluid run --policy /tmp/policy.toml --cgroup /sys/fs/cgroup/fluid/app --journal /tmp/fluid/fluid.journal --log /tmp/decisions.jsonl
 echo "RUN-EXIT $?"
-wait
+wait $workload
+echo "WORKLOAD-EXIT $?"
+cat /tmp/workload.out
 echo "GROWS $(grep -c '"decision":"grow"' /tmp/decisions.jsonl)"
 echo "SHRINKS $(grep -c '"decision":"shrink"' /tmp/decisions.jsonl)"
 echo "MOST-CPUS $(grep -o '"cpus":[0-9]*' /tmp/decisions.jsonl | sort -t: -k2 -n | tail -1)"
@@ -77,6 +82,7 @@ TEST_P(FluidGuest, FluidRunGrowsAndShrinksACpusetInsideAnIsolatedPartition) {
   const std::string& output = run->script_output;
   EXPECT_THAT(output, HasSubstr("PARTITION-BEFORE isolated\n")) << output;
   EXPECT_THAT(output, HasSubstr("RUN-EXIT 0\n")) << output;
+  EXPECT_THAT(output, HasSubstr("WORKLOAD-EXIT 0\n")) << output;
   EXPECT_THAT(output, Not(HasSubstr("GROWS 0\n"))) << output;
   EXPECT_THAT(output, Not(HasSubstr("SHRINKS 0\n"))) << output;
   EXPECT_THAT(output, HasSubstr("MOST-CPUS \"cpus\":3\n")) << output;

@@ -91,7 +91,7 @@ TEST(FluidRunCli, GrowsOnTheBusyPhaseAndShrinksOnIdle) {
   const auto pool = two_cpus();
   TestCpuset cpuset("run", std::to_string(pool[1]));
   RunFiles files;
-  const auto result = run_command(workload_in(cpuset, "idle:1,compute:2,idle:2") + " sleep 0.3; " +
+  const auto result = run_command(workload_in(cpuset, "idle:2,compute:2,idle:2") + " sleep 0.3; " +
                                   fluid_run(files, cpuset, pool) + " --log " + files.log.native() +
                                   "; rc=$?; wait; exit $rc");
   ASSERT_EQ(result.exit_code, 0) << result.out << result.err;
