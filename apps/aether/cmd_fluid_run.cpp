@@ -4,8 +4,10 @@
 // resize governor's safety rules -> the cpuset actuator, journaled. One line
 // per interval on stdout, one JSON object per interval in the decision log.
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -36,10 +38,15 @@ struct FluidRunOptions {
   pid_t pid = 0;
   std::string model_path;
   std::string cpus;  // the pool; empty: the parent cpuset's CPUs
-  std::string journal_path = partition::default_journal_path;
+  std::string journal_path;  // empty: the partition's journal if there is one, else fluid_journal_path
   std::string log_path;
   std::uint64_t count = 0;  // intervals; 0: until the target ends or Ctrl-C
 };
+
+// Without a partition journal to join, fluid run keeps its own: a journal
+// at the partition's path would name the pool as the Aether CPUs, and
+// `--partition` (docs/partition.md) would take it for an applied partition.
+constexpr const char* fluid_journal_path = "/var/lib/aether/fluid.journal";
 
 #if defined(AETHER_HAVE_FLUID)
 
@@ -75,6 +82,11 @@ int run_fluid_run(const FluidRunOptions& options) {
   partition::HostAccess host;
   fluid::ActuatorConfig config;
   config.journal_path = options.journal_path;
+  if (config.journal_path.empty()) {
+    std::error_code ignored;
+    const bool partition_applied = std::filesystem::exists(partition::default_journal_path, ignored);
+    config.journal_path = partition_applied ? partition::default_journal_path : fluid_journal_path;
+  }
   if (!options.cpus.empty()) {
     auto pool = parse_cpu_list(options.cpus);
     if (!pool) return fail(fmt::format("--cpus: {}", pool.error().message));
@@ -150,8 +162,11 @@ int run_fluid_run(const FluidRunOptions& options) {
     if (decision.changed()) {
       auto resized = actuator->resize(decision.cpus);
       if (!resized) {
-        stop_reason = resized.error().describe();
-        status = exit_failure;
+        // ESRCH: the application exited after this interval was measured,
+        // an end like "no process left"; anything else is a failure.
+        const bool application_exited = resized.error().code.value() == ESRCH;
+        stop_reason = application_exited ? resized.error().message : resized.error().describe();
+        status = application_exited ? exit_ok : exit_failure;
         break;
       }
       timing = resized->timing;
@@ -218,7 +233,9 @@ void register_fluid_run(CLI::App& fluid_command, int& exit_code) {
   pid->excludes(cgroup);
   run->add_option("--model", options->model_path, "Phase classifier (aether fluid train); default: idle/compute by CPU demand");
   run->add_option("--cpus", options->cpus, "The pool of CPUs it may hold (default: its parent cpuset's)");
-  run->add_option("--journal", options->journal_path, "The partition journal")->default_val(partition::default_journal_path);
+  run->add_option("--journal", options->journal_path,
+                  fmt::format("The journal (default: the partition's, {}, when it exists, else {})",
+                              partition::default_journal_path, fluid_journal_path));
   run->add_option("--log", options->log_path, "Decision log: one JSON object per interval with the features");
   run->add_option("--count", options->count, "Stop after this many intervals (default: until the target ends or Ctrl-C)");
   run->callback([options, run, &exit_code] {
