@@ -140,6 +140,7 @@ int run_fluid_run(const FluidRunOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   int status = exit_ok;
   std::string stop_reason = "Ctrl-C";
+  std::uint64_t resizes = 0;  // made, not only decided (a resize may fail when the app exits)
   for (std::uint64_t done = 0; options.count == 0 || done < options.count; ++done) {
     if (interrupted.load(std::memory_order_relaxed)) break;  // relaxed: a flag, nothing published with it
     auto features = opened->session->next(policy->interval);
@@ -170,6 +171,7 @@ int run_fluid_run(const FluidRunOptions& options) {
         break;
       }
       timing = resized->timing;
+      ++resizes;
     }
     const double at_s = std::chrono::duration<double>(now - start).count();
     std::string line = fmt::format("{:8.2f}s phase={:<8} cpus={} ({}) wanted={} {}", at_s, phase, actuator->cpus().size(),
@@ -207,7 +209,7 @@ int run_fluid_run(const FluidRunOptions& options) {
   }
   fmt::print(stderr, "aether fluid run: {}; stopping after {} resizes. The cpuset keeps CPUs {}; `aether partition "
                      "revert --journal {}` restores the ones it had before\n",
-             stop_reason, governor->resizes(), format_cpu_list(actuator->cpus()), actuator->journal_path().native());
+             stop_reason, resizes, format_cpu_list(actuator->cpus()), actuator->journal_path().native());
   return status;
 }
 
