@@ -12,6 +12,7 @@
 #include "aether/measure/latency_bench.hpp"
 #include "bench_options.hpp"
 #include "commands.hpp"
+#include "fluid_commands.hpp"  // bench fluid
 #include "aether/runtime/stop_signal.hpp"
 #include "report_files.hpp"
 
@@ -213,6 +214,7 @@ void register_bench(CLI::App& app, int& exit_code) {
   register_feed_bench(*bench, exit_code);
   register_fwd_bench(*bench, exit_code);
   register_fluid_probe_bench(*bench, exit_code);
+  register_fluid_bench(*bench, exit_code);
 }
 
 }  // namespace aether::cli

@@ -179,6 +179,7 @@ void register_fluid(CLI::App& app, int& exit_code) {
 
   register_fluid_record(*fluid, exit_code);
   register_fluid_model(*fluid, exit_code);
+  register_fluid_run(*fluid, exit_code);
 }
 
 }  // namespace aether::cli

@@ -1,5 +1,6 @@
 // The `aether fluid` subcommands beyond watch|workload (cmd_fluid.cpp), one
-// file each: record (cmd_fluid_record.cpp), train and replay (cmd_fluid_model.cpp).
+// file each: record (cmd_fluid_record.cpp), train and replay (cmd_fluid_model.cpp),
+// run (cmd_fluid_run.cpp).
 #pragma once
 
 #include <memory>
@@ -18,6 +19,8 @@ namespace aether::cli {
 
 void register_fluid_record(CLI::App& fluid_command, int& exit_code);
 void register_fluid_model(CLI::App& fluid_command, int& exit_code);  // train, replay
+void register_fluid_run(CLI::App& fluid_command, int& exit_code);    // run (cmd_fluid_run.cpp)
+void register_fluid_bench(CLI::App& bench, int& exit_code);          // bench fluid (cmd_bench_fluid.cpp)
 
 // "aether fluid COMMAND: this build has no fluid module ..." on stderr; exit_failure.
 int fluid_missing(std::string_view command);

@@ -134,8 +134,16 @@ int BPF_PROG(fluid_sched_switch, bool preempt, struct task_struct *prev, struct 
 }
 
 static __always_inline int cpu_is_watched(__u32 cpu) {
-  if (cpu >= FLUID_MAX_CPUS) return 0;
-  return (watched_cpus[cpu / 64] >> (cpu % 64)) & 1;
+  /* The bound is tested on the very register that indexes the array, behind
+   * barrier_var() so that clang cannot merge it with a test of `cpu`: 6.1's
+   * verifier does not carry a bound from one register to a copy of it that
+   * clang zero-extended, rejected the access as possibly out of the array
+   * and the whole skeleton failed to load there (EACCES; seen in the 6.1
+   * guest, tests/guest/fluid_guest_test.cpp; 6.12 and later accept either). */
+  __u32 word = cpu / 64;
+  barrier_var(word);
+  if (word >= FLUID_MAX_CPUS / 64) return 0;
+  return (watched_cpus[word] >> (cpu % 64)) & 1;
 }
 
 SEC("tp_btf/softirq_entry")
