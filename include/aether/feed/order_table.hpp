@@ -6,6 +6,8 @@
 // neighbouring slots and the usual add-then-delete-soon traffic stays in a
 // few cache lines. The table doubles when half full; sized for the day up
 // front (CppTrader saw 1.65M live orders at most) it never allocates again.
+// The slots are on transparent huge pages (mem::HugeZeroedArray): an old
+// order's slot is a cache miss, and without them a TLB miss (page walk) too.
 // Reference 0 is never stored (it marks non-displayed trades; used as the
 // empty-slot key).
 #pragma once
@@ -13,7 +15,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <vector>
+
+#include "aether/mem/huge_zeroed_array.hpp"
 
 namespace aether::feed {
 
@@ -53,7 +56,7 @@ class OrderTable {
 
   // Empties the table, keeping its capacity.
   void clear() noexcept {
-    std::fill(slots_.begin(), slots_.end(), LiveOrder{});
+    std::fill_n(slots_.data(), slots_.size(), LiveOrder{});
     size_ = 0;
   }
 
@@ -63,7 +66,8 @@ class OrderTable {
  private:
   void grow() noexcept;
 
-  std::vector<LiveOrder> slots_;
+  // On transparent huge pages: a day's table is tens of MB read at random.
+  mem::HugeZeroedArray<LiveOrder> slots_;
   std::size_t mask_ = 0;
   std::size_t size_ = 0;
 };
