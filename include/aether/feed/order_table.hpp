@@ -25,7 +25,8 @@ struct LiveOrder {
   std::uint32_t price = 0;
   std::uint32_t shares = 0;
   std::uint16_t locate = 0;
-  std::uint8_t side = 0;  // Side
+  std::uint8_t side = 0;    // Side
+  std::uint32_t level = 0;  // the book's handle of its price level (OrderBook)
 };
 static_assert(sizeof(LiveOrder) == 24);
 
@@ -43,6 +44,8 @@ class OrderTable {
       if (order.reference == 0) return nullptr;
     }
   }
+  // Starts loading the slot where find(reference) begins (a hint, no effect).
+  void prefetch(std::uint64_t reference) const noexcept { __builtin_prefetch(&slots_[reference & mask_]); }
   // Inserts an order whose reference (non-zero) is not live.
   void insert(const LiveOrder& order) noexcept {
     if ((size_ + 1) * 2 > slots_.size()) grow();
