@@ -76,8 +76,9 @@ void OrderBook::on(const itch::OrderReplace& message) noexcept {
     return;
   }
   // Side and stock stay the original's (spec 1.4.5).
-  const std::uint16_t locate = original->locate;
-  const char side_indicator = original->side == static_cast<std::uint8_t>(Side::buy) ? 'B' : 'S';
+  const LevelTotals& level = level_totals_[original->level];
+  const std::uint16_t locate = level.locate;
+  const char side_indicator = level.side == Side::buy ? 'B' : 'S';
   remove(original);
   add(message.new_order_reference.value(), locate, side_indicator, static_cast<std::uint32_t>(message.shares.value()),
       static_cast<std::uint32_t>(message.price.value()));
@@ -94,9 +95,7 @@ void OrderBook::add(std::uint64_t reference, std::uint16_t locate, char side_ind
     ++anomalies_.duplicate_order;
     return;
   }
-  LiveOrder order{reference, price, shares, locate, static_cast<std::uint8_t>(side)};
-  order.level = level_add(order);
-  orders_.insert(order);
+  orders_.insert(LiveOrder{reference, shares, level_add(locate, side, price, shares)});
 }
 
 void OrderBook::reduce(std::uint64_t reference, std::uint64_t shares) noexcept {
@@ -112,20 +111,19 @@ void OrderBook::reduce(std::uint64_t reference, std::uint64_t shares) noexcept {
   }
   const auto taken = static_cast<std::uint32_t>(shares);
   order->shares -= taken;
-  level_subtract(*order, taken, false);
+  level_subtract(order->level, taken, false);
 }
 
 void OrderBook::remove(LiveOrder* order) noexcept {
-  level_subtract(*order, order->shares, true);
+  level_subtract(order->level, order->shares, true);
   orders_.erase(order);
 }
 
-std::uint32_t OrderBook::level_add(const LiveOrder& order) noexcept {
-  const auto side = static_cast<Side>(order.side);
-  std::vector<LadderEntry>& ladder = ladders_[index(order.locate, side)];
-  auto entry = find_level(ladder, order.price, side);
+std::uint32_t OrderBook::level_add(std::uint16_t locate, Side side, std::uint32_t price, std::uint32_t shares) noexcept {
+  std::vector<LadderEntry>& ladder = ladders_[index(locate, side)];
+  auto entry = find_level(ladder, price, side);
   std::uint32_t level = 0;
-  if (entry != ladder.end() && entry->price == order.price) {
+  if (entry != ladder.end() && entry->price == price) {
     level = entry->level;
   } else {
     if (free_levels_.empty()) {
@@ -135,24 +133,24 @@ std::uint32_t OrderBook::level_add(const LiveOrder& order) noexcept {
       level = free_levels_.back();
       free_levels_.pop_back();
     }
-    ladder.insert(entry, LadderEntry{order.price, level});
+    level_totals_[level] = LevelTotals{0, 0, price, locate, side};
+    ladder.insert(entry, LadderEntry{price, level});
   }
   LevelTotals& totals = level_totals_[level];
   ++totals.orders;
-  totals.shares += order.shares;
+  totals.shares += shares;
   return level;
 }
 
-void OrderBook::level_subtract(const LiveOrder& order, std::uint32_t shares, bool order_gone) noexcept {
-  LevelTotals& totals = level_totals_[order.level];
+void OrderBook::level_subtract(std::uint32_t level, std::uint32_t shares, bool order_gone) noexcept {
+  LevelTotals& totals = level_totals_[level];
   totals.shares -= shares;
   if (!order_gone || --totals.orders != 0) return;
-  // The level emptied: take it out of its ladder. Every live order's level
-  // is in its ladder, so the search finds it (a miss is a broken invariant).
-  const auto side = static_cast<Side>(order.side);
-  std::vector<LadderEntry>& ladder = ladders_[index(order.locate, side)];
-  ladder.erase(find_level(ladder, order.price, side));
-  free_levels_.push_back(order.level);
+  // The level emptied: take it out of its ladder. Every live level is in its
+  // ladder, so the search finds it (a miss is a broken invariant).
+  std::vector<LadderEntry>& ladder = ladders_[index(totals.locate, totals.side)];
+  ladder.erase(find_level(ladder, totals.price, totals.side));
+  free_levels_.push_back(level);
 }
 
 std::vector<PriceLevel> OrderBook::levels(std::uint16_t locate, Side side) const {

@@ -90,10 +90,14 @@ class OrderBook {
   [[nodiscard]] std::uint64_t digest() const noexcept;
 
  private:
-  // A price level's totals, in the pool; an order's `level` indexes it.
+  // A price level, in the pool; an order's `level` indexes it. Its price,
+  // symbol and side are its orders' (kept here, not in each order's slot).
   struct LevelTotals {
     std::uint64_t shares = 0;
     std::uint32_t orders = 0;
+    std::uint32_t price = 0;
+    std::uint16_t locate = 0;
+    Side side = Side::buy;
   };
   // One level of a ladder: its price and its totals' handle.
   struct LadderEntry {
@@ -113,9 +117,10 @@ class OrderBook {
            std::uint32_t price) noexcept;
   void reduce(std::uint64_t reference, std::uint64_t shares) noexcept;
   void remove(LiveOrder* order) noexcept;
-  // The level `order` joins (found or made); its handle.
-  std::uint32_t level_add(const LiveOrder& order) noexcept;
-  void level_subtract(const LiveOrder& order, std::uint32_t shares, bool order_gone) noexcept;
+  // Adds an order of `shares` to its level (found or made); the level's handle.
+  std::uint32_t level_add(std::uint16_t locate, Side side, std::uint32_t price, std::uint32_t shares) noexcept;
+  // Takes `shares` off `level`, and one order if `order_gone` (an emptied level leaves its ladder).
+  void level_subtract(std::uint32_t level, std::uint32_t shares, bool order_gone) noexcept;
 
   OrderTable orders_;
   std::vector<std::vector<LadderEntry>> ladders_;  // [locate * 2 + side]

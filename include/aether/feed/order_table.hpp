@@ -20,15 +20,15 @@
 
 namespace aether::feed {
 
+// An order's own state; its price, symbol and side are its level's
+// (OrderBook keeps them with the level's totals), so a slot is 16 bytes:
+// four per cache line, none straddling two.
 struct LiveOrder {
   std::uint64_t reference = 0;  // 0: empty slot
-  std::uint32_t price = 0;
   std::uint32_t shares = 0;
-  std::uint16_t locate = 0;
-  std::uint8_t side = 0;    // Side
   std::uint32_t level = 0;  // the book's handle of its price level (OrderBook)
 };
-static_assert(sizeof(LiveOrder) == 24);
+static_assert(sizeof(LiveOrder) == 16);
 
 class OrderTable {
  public:
