@@ -8,7 +8,9 @@
 // memory as MoldUDP64 packets; each iteration runs the whole day through
 // MoldUDP64 parsing, ITCH decoding and the book. The book is warmed by one
 // untimed pass and cleared (capacity kept) between passes, so timed passes
-// allocate nothing. `*_per_packet` times every packet with the TSC and
+// allocate nothing. Each packet is prefetched first (book_prefetch.hpp), as
+// FeedHandler does; BM_decode_and_book/prefetch:0 shows the book without it.
+// `*_per_packet` times every packet with the TSC and
 // reports the distribution of ns/message per packet (p50 .. max), since a
 // mean hides the tail the users judge by.
 #include <time.h>
@@ -22,6 +24,7 @@
 #include <benchmark/benchmark.h>
 
 #include "aether/core/clock.hpp"
+#include "aether/feed/book_prefetch.hpp"
 #include "aether/feed/day_generator.hpp"
 #include "aether/feed/itch_decoder.hpp"
 #include "aether/feed/order_book.hpp"
@@ -76,10 +79,12 @@ struct CountingHandler {
   }
 };
 
-// Runs the day through MoldUDP64 + ITCH into `handler`.
+// Runs the day through MoldUDP64 + ITCH into `handler`; with `prefetch_for`
+// each packet is first prefetched for that book, as FeedHandler does.
 template <class Handler>
-void run_day(const Day& source, Handler& handler, DropCounters& drops) {
+void run_day(const Day& source, Handler& handler, DropCounters& drops, const OrderBook* prefetch_for = nullptr) {
   for (std::size_t index = 0; index < source.packets.size(); ++index) {
+    if (prefetch_for != nullptr) prefetch_packet(*prefetch_for, packet_at(source, index));
     (void)mold::parse_packet(packet_at(source, index), drops,
                              [&](std::uint64_t, std::span<const std::byte> bytes) { decode_message(bytes, handler, drops); });
   }
@@ -126,6 +131,7 @@ void BM_decode(benchmark::State& state) {
 }
 BENCHMARK(BM_decode)->Unit(benchmark::kMillisecond);
 
+// state.range(0): 1 prefetches each packet first (what FeedHandler does), 0 does not.
 void BM_decode_and_book(benchmark::State& state) {
   const Day& source = day();
   auto book = std::make_unique<OrderBook>(std::size_t{1} << 21);
@@ -138,14 +144,15 @@ void BM_decode_and_book(benchmark::State& state) {
     book->clear();
     state.ResumeTiming();
     const Stopwatch stopwatch;
-    run_day(source, *book, drops);
+    run_day(source, *book, drops, state.range(0) != 0 ? book.get() : nullptr);
     stopwatch.add_to(seconds, cpu_seconds);
   }
   benchmark::DoNotOptimize(book->order_count());
   report(state, source, seconds, cpu_seconds);
   state.counters["live_orders_at_close"] = static_cast<double>(book->order_count());
 }
-BENCHMARK(BM_decode_and_book)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_decode_and_book)->Unit(benchmark::kMillisecond)->ArgName("prefetch")->Arg(1)->Arg(0);
+
 
 void BM_decode_and_book_per_packet(benchmark::State& state) {
   const Day& source = day();
@@ -163,6 +170,7 @@ void BM_decode_and_book_per_packet(benchmark::State& state) {
     const Stopwatch stopwatch;
     for (std::size_t index = 0; index < source.packets.size(); ++index) {
       const std::uint64_t begin = aether::tsc_now();
+      prefetch_packet(*book, packet_at(source, index));
       const auto info = mold::parse_packet(packet_at(source, index), drops, [&](std::uint64_t, std::span<const std::byte> bytes) {
         decode_message(bytes, *book, drops);
       });

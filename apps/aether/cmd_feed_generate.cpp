@@ -1,5 +1,6 @@
 // `aether feed generate`: a seeded, reproducible trading day of ITCH 5.0 in
-// MoldUDP64 packets, written as a pcap file (docs/market-data.md).
+// MoldUDP64 packets, written as a pcap file, or as Nasdaq's ITCH binary
+// file for other ITCH books (docs/market-data.md).
 #include <chrono>
 #include <string>
 
@@ -32,16 +33,23 @@ void print_day(const feed::DayStats& stats, const std::string& path, double seco
 void register_feed_generate(CLI::App& feed_command, int& exit_code) {
   static feed::DayConfig config;
   static std::string out;
+  static std::string format = "pcap";
   CLI::App* command = feed_command.add_subcommand(
       "generate", "Write a seeded, reproducible trading day of ITCH 5.0 in MoldUDP64 packets to a pcap file");
   command->add_option("--seed", config.seed, "Random seed: the same seed writes the same bytes")->capture_default_str();
   command->add_option("--symbols", config.symbols, "Symbols (stock locates 1..N)")->capture_default_str()->check(CLI::Range(1, 65535));
   command->add_option("--messages", config.messages, "ITCH messages in the day, all types")->capture_default_str();
   command->add_option("--session", config.session, "MoldUDP64 session name (10 characters at most)")->capture_default_str();
-  command->add_option("--out", out, "pcap file to write (UDP to 233.54.12.111:26400)")->required();
+  command->add_option("--out", out, "File to write")->required();
+  command
+      ->add_option("--format", format,
+                   "pcap: MoldUDP64 datagrams to 233.54.12.111:26400; itch: Nasdaq's ITCH 5.0 binary file "
+                   "(2-byte length, message), as other ITCH books read")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"pcap", "itch"}));
   command->callback([&exit_code] {
     const auto start = std::chrono::steady_clock::now();
-    auto stats = feed::write_day_pcap(config, out);
+    auto stats = format == "itch" ? feed::write_day_itch_file(config, out) : feed::write_day_pcap(config, out);
     if (!stats) {
       fmt::print(stderr, "aether feed generate: {}\n", stats.error().describe());
       exit_code = exit_failure;

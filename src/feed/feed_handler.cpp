@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "aether/core/clock.hpp"
+#include "aether/feed/book_prefetch.hpp"
 #include "aether/feed/itch_decoder.hpp"
 #include "aether/feed/ouch.hpp"
 
@@ -158,6 +159,7 @@ void FeedHandler::apply(std::span<const std::byte> payload, Mode mode) noexcept 
   mode_ = mode;
   Applier applier{*this};
   std::uint64_t applied = 0;
+  prefetch_packet(book_, payload);  // the packet's cache misses in flight together (book_prefetch.hpp)
   const mold::PacketInfo info =
       mold::parse_packet(payload, drops_, [&](std::uint64_t sequence, std::span<const std::byte> message) {
         if (sequence < applied_) return;  // applied before (overlap)

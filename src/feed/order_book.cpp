@@ -14,8 +14,8 @@ namespace {
 // search of the rest (log(depth) for the deep, stale orders).
 constexpr std::size_t near_best = 8;
 
-template <class Worse>
-std::vector<PriceLevel>::iterator find_level_in(std::vector<PriceLevel>& ladder, std::uint32_t price, Worse worse) noexcept {
+template <class Ladder, class Worse>
+typename Ladder::iterator find_level_in(Ladder& ladder, std::uint32_t price, Worse worse) noexcept {
   auto position = ladder.end();
   const auto stop = ladder.size() > near_best ? ladder.end() - near_best : ladder.begin();
   while (position != stop && !worse(*(position - 1), price)) --position;
@@ -23,11 +23,13 @@ std::vector<PriceLevel>::iterator find_level_in(std::vector<PriceLevel>& ladder,
   return std::lower_bound(ladder.begin(), stop, price, worse);
 }
 
-std::vector<PriceLevel>::iterator find_level(std::vector<PriceLevel>& ladder, std::uint32_t price, Side side) noexcept {
+template <class Ladder>
+typename Ladder::iterator find_level(Ladder& ladder, std::uint32_t price, Side side) noexcept {
+  using Entry = typename Ladder::value_type;
   if (side == Side::buy) {
-    return find_level_in(ladder, price, [](const PriceLevel& level, std::uint32_t wanted) { return level.price < wanted; });
+    return find_level_in(ladder, price, [](const Entry& level, std::uint32_t wanted) { return level.price < wanted; });
   }
-  return find_level_in(ladder, price, [](const PriceLevel& level, std::uint32_t wanted) { return level.price > wanted; });
+  return find_level_in(ladder, price, [](const Entry& level, std::uint32_t wanted) { return level.price > wanted; });
 }
 
 constexpr std::size_t locates = std::size_t{std::numeric_limits<std::uint16_t>::max()} + 1;
@@ -74,8 +76,9 @@ void OrderBook::on(const itch::OrderReplace& message) noexcept {
     return;
   }
   // Side and stock stay the original's (spec 1.4.5).
-  const std::uint16_t locate = original->locate;
-  const char side_indicator = original->side == static_cast<std::uint8_t>(Side::buy) ? 'B' : 'S';
+  const LevelTotals& level = level_totals_[original->level];
+  const std::uint16_t locate = level.locate;
+  const char side_indicator = level.side == Side::buy ? 'B' : 'S';
   remove(original);
   add(message.new_order_reference.value(), locate, side_indicator, static_cast<std::uint32_t>(message.shares.value()),
       static_cast<std::uint32_t>(message.price.value()));
@@ -92,9 +95,7 @@ void OrderBook::add(std::uint64_t reference, std::uint16_t locate, char side_ind
     ++anomalies_.duplicate_order;
     return;
   }
-  const LiveOrder order{reference, price, shares, locate, static_cast<std::uint8_t>(side)};
-  orders_.insert(order);
-  level_add(order);
+  orders_.insert(LiveOrder{reference, shares, level_add(locate, side, price, shares)});
 }
 
 void OrderBook::reduce(std::uint64_t reference, std::uint64_t shares) noexcept {
@@ -110,33 +111,52 @@ void OrderBook::reduce(std::uint64_t reference, std::uint64_t shares) noexcept {
   }
   const auto taken = static_cast<std::uint32_t>(shares);
   order->shares -= taken;
-  level_subtract(*order, taken, false);
+  level_subtract(order->level, taken, false);
 }
 
 void OrderBook::remove(LiveOrder* order) noexcept {
-  level_subtract(*order, order->shares, true);
+  level_subtract(order->level, order->shares, true);
   orders_.erase(order);
 }
 
-void OrderBook::level_add(const LiveOrder& order) noexcept {
-  const auto side = static_cast<Side>(order.side);
-  std::vector<PriceLevel>& ladder = ladders_[index(order.locate, side)];
-  auto level = find_level(ladder, order.price, side);
-  if (level == ladder.end() || level->price != order.price) {
-    level = ladder.insert(level, PriceLevel{order.price, 0, 0});
+std::uint32_t OrderBook::level_add(std::uint16_t locate, Side side, std::uint32_t price, std::uint32_t shares) noexcept {
+  std::vector<LadderEntry>& ladder = ladders_[index(locate, side)];
+  auto entry = find_level(ladder, price, side);
+  std::uint32_t level = 0;
+  if (entry != ladder.end() && entry->price == price) {
+    level = entry->level;
+  } else {
+    if (free_levels_.empty()) {
+      level = static_cast<std::uint32_t>(level_totals_.size());
+      level_totals_.emplace_back();
+    } else {
+      level = free_levels_.back();
+      free_levels_.pop_back();
+    }
+    level_totals_[level] = LevelTotals{0, 0, price, locate, side};
+    ladder.insert(entry, LadderEntry{price, level});
   }
-  ++level->orders;
-  level->shares += order.shares;
+  LevelTotals& totals = level_totals_[level];
+  ++totals.orders;
+  totals.shares += shares;
+  return level;
 }
 
-void OrderBook::level_subtract(const LiveOrder& order, std::uint32_t shares, bool order_gone) noexcept {
-  const auto side = static_cast<Side>(order.side);
-  std::vector<PriceLevel>& ladder = ladders_[index(order.locate, side)];
-  auto level = find_level(ladder, order.price, side);
-  // Every live order is counted in its level: a miss is a broken invariant.
-  level->shares -= shares;
-  if (!order_gone) return;
-  if (--level->orders == 0) ladder.erase(level);
+void OrderBook::level_subtract(std::uint32_t level, std::uint32_t shares, bool order_gone) noexcept {
+  LevelTotals& totals = level_totals_[level];
+  totals.shares -= shares;
+  if (!order_gone || --totals.orders != 0) return;
+  // The level emptied: take it out of its ladder. Every live level is in its
+  // ladder, so the search finds it (a miss is a broken invariant).
+  std::vector<LadderEntry>& ladder = ladders_[index(totals.locate, totals.side)];
+  ladder.erase(find_level(ladder, totals.price, totals.side));
+  free_levels_.push_back(level);
+}
+
+std::vector<PriceLevel> OrderBook::levels(std::uint16_t locate, Side side) const {
+  std::vector<PriceLevel> result;
+  for (const LadderEntry& entry : ladders_[index(locate, side)]) result.push_back(level_at(entry));
+  return result;
 }
 
 std::uint64_t OrderBook::digest() const noexcept {
@@ -147,7 +167,8 @@ std::uint64_t OrderBook::digest() const noexcept {
   for (std::size_t ladder = 0; ladder < ladders_.size(); ++ladder) {
     if (ladders_[ladder].empty()) continue;
     mix(ladder);
-    for (const PriceLevel& level : ladders_[ladder]) {
+    for (const LadderEntry& entry : ladders_[ladder]) {
+      const PriceLevel level = level_at(entry);
       mix(level.price);
       mix(level.orders);
       mix(level.shares);

@@ -2,6 +2,7 @@
 #include "aether/feed/order_table.hpp"
 
 #include <bit>
+#include <utility>
 
 namespace aether::feed {
 
@@ -28,11 +29,11 @@ void OrderTable::erase(LiveOrder* found) noexcept {
 }
 
 void OrderTable::grow() noexcept {
-  std::vector<LiveOrder> old(slots_.size() * 2);
-  old.swap(slots_);
+  mem::HugeZeroedArray<LiveOrder> old(slots_.size() * 2);
+  std::swap(old, slots_);
   mask_ = slots_.size() - 1;
   size_ = 0;
-  for (const LiveOrder& order : old) {
+  for (const LiveOrder& order : old.span()) {
     if (order.reference != 0) insert(order);
   }
 }

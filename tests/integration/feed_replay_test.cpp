@@ -7,6 +7,7 @@
 
 #include <regex>
 
+#include "aether/net/network_namespace.hpp"
 #include "run_command.hpp"
 
 namespace aether::test {
@@ -85,6 +86,23 @@ void expect_every_gap_recovered(const PairRun& run) {
 TEST(FeedReplay, KernelUdpOnLoopbackRecoversEveryInjectedGap) {
   const PairRun run = run_pair("--port udp:127.0.0.1:26471 --group none",
                            "--port udp:127.0.0.1:0 --group 127.0.0.1:26471 --rate 50000 --gap-every 20");
+  expect_every_gap_recovered(run);
+}
+
+// The feed as a subscriber gets it: the handler binds 0.0.0.0 and joins the
+// group on `interface=` through Port::join_multicast (IP_ADD_MEMBERSHIP);
+// the publisher sends to the group. In a network namespace the test made
+// (its loopback with multicast on), never the host's.
+TEST(FeedReplay, KernelUdpMulticastJoinedThroughThePortRecoversEveryInjectedGap) {
+  auto namespace_made = net::NetworkNamespace::create();
+  ASSERT_TRUE(namespace_made) << namespace_made.error().describe();
+  auto multicast_on = namespace_made->run_ip({"link", "set", "lo", "multicast", "on"});
+  ASSERT_TRUE(multicast_on) << multicast_on.error().describe();
+  auto inside = net::ScopedNamespace::enter(*namespace_made);  // the commands below start in it
+  ASSERT_TRUE(inside) << inside.error().describe();
+  const PairRun run = run_pair("--port 'udp:0.0.0.0:26472?interface=lo' --group 239.54.12.111",
+                               "--port 'udp:127.0.0.1:0?interface=lo' --group 239.54.12.111:26472 --rate 50000 --gap-every 20");
+  EXPECT_EQ(run.handler.err.find("not joined"), std::string::npos) << run.handler.err;
   expect_every_gap_recovered(run);
 }
 

@@ -63,6 +63,11 @@ using PacketSink = std::function<Result<void>(std::span<const std::byte> packet,
 // The day as a pcap file (pcap_file.hpp), stamped on a fixed calendar day.
 [[nodiscard]] Result<DayStats> write_day_pcap(const DayConfig& config, const std::string& path);
 
+// The day's messages in Nasdaq's ITCH 5.0 binary file format: each message
+// after its length (2 bytes, big-endian), no packet framing; the format of
+// Nasdaq's historical ITCH files, which other ITCH books read.
+[[nodiscard]] Result<DayStats> write_day_itch_file(const DayConfig& config, const std::string& path);
+
 // The stock symbol of a 0-based symbol index: "A".."Z", "AA", ... (unique).
 [[nodiscard]] std::string symbol_name(std::uint32_t index);
 

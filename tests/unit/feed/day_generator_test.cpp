@@ -1,6 +1,10 @@
 // The generated day: the same seed gives the same bytes; its packets decode
 // cleanly with consecutive sequence numbers; its mix, structure and bursts
 // are those of a real day within bounds.
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -161,6 +165,46 @@ TEST(DayGenerator, SinkErrorsStopTheDay) {
   ASSERT_FALSE(result);
   EXPECT_EQ(result.error().message, "disk full");
   EXPECT_EQ(calls, 3);
+}
+
+// The ITCH binary file is every data packet's message blocks (2-byte
+// big-endian length, message) back to back, in order, nothing else.
+TEST(DayGenerator, ItchFileHoldsEveryMessageBlockInOrder) {
+  DayStats stats;
+  const auto packets = packets_of(small_day(3), &stats);
+  std::vector<std::byte> expected;
+  DropCounters drops;
+  for (const auto& packet : packets) {
+    (void)mold::parse_packet(packet, drops, [&expected](std::uint64_t, std::span<const std::byte> message) {
+      expected.push_back(static_cast<std::byte>(message.size() >> 8));
+      expected.push_back(static_cast<std::byte>(message.size() & 0xFF));
+      expected.insert(expected.end(), message.begin(), message.end());
+    });
+  }
+  const std::string path = ::testing::TempDir() + "day_generator_test.itch";
+  auto written = write_day_itch_file(small_day(3), path);
+  ASSERT_TRUE(written) << written.error().describe();
+  EXPECT_EQ(written->messages, stats.messages);
+  std::ifstream file(path, std::ios::binary);
+  const std::vector<char> bytes{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  std::remove(path.c_str());
+  ASSERT_EQ(bytes.size(), expected.size());
+  EXPECT_EQ(std::memcmp(bytes.data(), expected.data(), bytes.size()), 0);
+  // Every block decodes: the file holds the day's messages, each once.
+  std::uint64_t decoded = 0;
+  for (std::size_t offset = 0; offset + 2 <= expected.size();) {
+    const std::size_t length = (std::to_integer<std::size_t>(expected[offset]) << 8) | std::to_integer<std::size_t>(expected[offset + 1]);
+    DayDigest digest;
+    decode_message(std::span<const std::byte>(expected).subspan(offset + 2, length), digest, drops);
+    decoded += digest.messages;
+    offset += 2 + length;
+  }
+  EXPECT_EQ(decoded, stats.messages);
+  EXPECT_EQ(drops.total(), 0u);
+
+  auto refused = write_day_itch_file(small_day(3), "/nonexistent-directory/day.itch");
+  ASSERT_FALSE(refused);
+  EXPECT_THAT(refused.error().message, HasSubstr("/nonexistent-directory/day.itch"));
 }
 
 TEST(DayGenerator, SymbolNamesAreUnique) {

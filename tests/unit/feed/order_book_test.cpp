@@ -126,7 +126,7 @@ TEST(OrderTable, MatchesAMapUnderCollidingReferencesAndGrowth) {
     const std::uint64_t reference = 1 + (random() % 64) * 1024 + (random() % 4);
     if (random() % 3 != 0) {
       if (table.find(reference) == nullptr) {
-        table.insert(LiveOrder{reference, 0, static_cast<std::uint32_t>(step), 1, 0});
+        table.insert(LiveOrder{reference, static_cast<std::uint32_t>(step), 0});
         model[reference] = static_cast<std::uint32_t>(step);
       }
     } else if (LiveOrder* found = table.find(reference)) {
