@@ -541,6 +541,7 @@ knobs reverted
   EXPECT_THAT(output, HasSubstr("refused said: aether bench latency: --fifo 50 with RT throttling on "
                                 "(kernel.sched_rt_runtime_us = 950000)"))
       << output;
+  EXPECT_THAT(output, HasSubstr("Turn throttling off: `aether partition apply` does")) << output;
   EXPECT_THAT(output, HasSubstr("jitter-throttled-exit=0\n")) << output;
   EXPECT_THAT(output, HasSubstr("apply-exit=0\n")) << output;
   EXPECT_THAT(output, HasSubstr("applied knobs rt=-1 tm=0 si=10 ")) << output;
