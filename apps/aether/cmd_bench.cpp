@@ -51,7 +51,8 @@ Result<void> check_rt_throttling(int fifo_priority, bool allow_rt_throttling) {
   return invalid_argument(fmt::format(
       "--fifo {} with RT throttling on (kernel.sched_rt_runtime_us = {}): the kernel stops every SCHED_FIFO worker "
       "for the rest of each period once it has run {} us of it (~{} ms a second), and the tail figures would show "
-      "that gap as the path's. Turn throttling off for the run (sysctl -w kernel.sched_rt_runtime_us=-1), or pass "
+      "that gap as the path's. Turn throttling off: `aether partition apply` does (journaled, `revert` undoes it), or "
+      "sysctl -w kernel.sched_rt_runtime_us=-1 for the run; or pass "
       "--allow-rt-throttling to measure with it",
       fifo_priority, *runtime, *runtime, (1'000'000 - *runtime) / 1000));
 }

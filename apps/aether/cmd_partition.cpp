@@ -29,6 +29,7 @@ struct PartitionOptions {
   bool allow_smt_split = false;
   std::string journal = default_journal_path;
   unsigned hugepages = 0;       // 0: leave vm.nr_hugepages alone
+  KnobChoices knobs;            // --keep-rt-throttling, --keep-idle-states
   int kill_after_changes = -1;  // hidden, tests: SIGKILL apply before its (N+1)th change
   // Hidden: run against a fake tree (tests) instead of the real /sys and /proc.
   std::string sysfs_root = "/sys";
@@ -108,7 +109,7 @@ int run_plan(const PartitionOptions& options) {
   auto host_cpus = read_host_cpus(options.sysfs_root, options.proc_root);
   if (!host_cpus) return fail("plan", host_cpus.error());
   auto plan = make_plan(*host_cpus, *kernel, find_cgroup_mounts(host), **cpus, options.allow_smt_split,
-                        host.exists("/sys/devices/system/cpu/nohz_full"));
+                        host.exists("/sys/devices/system/cpu/nohz_full"), options.knobs);
   if (!plan) return fail("plan", plan.error());
   if (options.json) {
     nlohmann::json json = {{"aether_cpus", format_cpu_list(plan->aether_cpus)},
@@ -138,6 +139,7 @@ int run_apply(const PartitionOptions& options) {
   apply_options.allow_smt_split = options.allow_smt_split;
   apply_options.journal_path = options.journal;
   if (options.hugepages > 0) apply_options.hugepages = options.hugepages;
+  apply_options.knobs = options.knobs;
   auto report = apply_partition(*host, apply_options);
   if (!report) return fail("apply", report.error());
   fmt::print("{}", format_apply_report(*report));
@@ -155,6 +157,14 @@ int run_revert(const PartitionOptions& options) {
 void add_common(CLI::App* command, PartitionOptions& options) {
   command->add_option("--sysfs-root", options.sysfs_root, "Read sysfs from this directory (tests)")->group("");
   command->add_option("--proc-root", options.proc_root, "Read procfs from this directory (tests)")->group("");
+}
+
+void add_knob_choices(CLI::App* command, PartitionOptions& options) {
+  command->add_flag("--keep-rt-throttling", options.knobs.keep_rt_throttling,
+                    "Leave kernel.sched_rt_runtime_us alone (default: -1, no RT throttling of SCHED_FIFO workers)");
+  command->add_flag("--keep-idle-states", options.knobs.keep_idle_states,
+                    "Leave the Aether CPUs' idle states alone and do not ask --partition workers to hold "
+                    "/dev/cpu_dma_latency at 0");
 }
 
 void add_status(CLI::App* command, const std::shared_ptr<PartitionOptions>& options, int& exit_code) {
@@ -191,18 +201,21 @@ void register_partition(CLI::App& app, int& exit_code) {
   plan->add_flag("--allow-smt-split", plan_options->allow_smt_split,
                  "Accept an Aether CPU whose SMT sibling stays with the host");
   plan->add_flag("--json", plan_options->json, "Print the plan as JSON");
+  add_knob_choices(plan, *plan_options);
   add_common(plan, *plan_options);
   plan->callback([plan_options, &exit_code] { exit_code = run_plan(*plan_options); });
 
   auto apply_options = std::make_shared<PartitionOptions>();
   CLI::App* apply = partition->add_subcommand(
       "apply",
-      "Apply the run-time part (cpuset partition, task and IRQ affinities, workqueue cpumask, huge pages), "
-      "journaling every previous value first; needs root");
+      "Apply the run-time part (cpuset partition, task and IRQ affinities, workqueue cpumask, huge pages, RT "
+      "throttling, timer migration, vmstat interval, deep idle states), journaling every previous value first; "
+      "needs root");
   apply->add_option("--aether-cpus", apply_options->aether_cpus, "The Aether CPUs, Linux list syntax")->required();
   apply->add_flag("--allow-smt-split", apply_options->allow_smt_split,
                   "Accept an Aether CPU whose SMT sibling stays with the host");
   apply->add_option("--hugepages", apply_options->hugepages, "Also set vm.nr_hugepages to this many pages");
+  add_knob_choices(apply, *apply_options);
   apply->add_option("--journal", apply_options->journal, "Journal of previous values")->capture_default_str();
   apply->add_option("--kill-after-changes", apply_options->kill_after_changes, "Tests: SIGKILL after N changes")
       ->group("");

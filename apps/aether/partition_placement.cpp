@@ -27,6 +27,11 @@ Result<std::vector<unsigned>> place_workers_on_partition(const PartitionPlacemen
   auto placement = runtime::place_on_partition(request);
   if (!placement) return std::move(placement).error();
   for (const std::string& line : placement->report) fmt::print(stderr, "{}: --partition: {}\n", command, line);
+  // The PM QoS request is the process's for the rest of its life: the
+  // commands run their workers until they exit, and the kernel drops the
+  // request with the descriptor, however the process ends.
+  static UniqueFd cpu_dma_latency;
+  cpu_dma_latency = std::move(placement->cpu_dma_latency);
   return std::move(placement->worker_cpus);
 }
 

@@ -229,6 +229,7 @@ Result<ApplyReport> apply_partition(HostAccess& host, const ApplyOptions& option
   const CgroupMounts mounts = find_cgroup_mounts(host);
   const bool boot_isolated = cpu_subset(report.aether_cpus, cpus->isolated);
   const bool cpuset_step = !boot_isolated && ((mounts.v2 && mounts.v2_has_cpuset) || mounts.v1_cpuset);
+  if (auto done = detail::apply_knobs(context, options.knobs); !done) return std::move(done).error();
   auto moves = journal_task_affinities(context, cpuset_step);
   if (!moves) return std::move(moves).error();
   if (boot_isolated) {

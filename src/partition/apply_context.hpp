@@ -11,6 +11,7 @@
 #include "aether/partition/host_access.hpp"
 #include "aether/partition/journal.hpp"
 #include "aether/partition/kernel_version.hpp"
+#include "aether/partition/knobs.hpp"
 
 namespace aether::partition::detail {
 
@@ -37,5 +38,9 @@ struct ApplyContext {
 
 // Step 2 of apply.hpp: the cgroup v2 partition or the cgroup v1 cpusets.
 Result<void> apply_cpuset(ApplyContext& context, const CgroupMounts& mounts);
+
+// Step 0 of apply.hpp: RT throttling, timer migration, vmstat interval,
+// idle states.
+Result<void> apply_knobs(ApplyContext& context, const KnobChoices& choices);
 
 }  // namespace aether::partition::detail

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "aether/core/cpu_list.hpp"
+#include "aether/partition/journal_targets.hpp"
 #include "checks.hpp"
 #include "cpu_set_ops.hpp"
 
@@ -28,7 +29,9 @@ Check rt_check(const StatusInputs& in) {
       fmt::format("a SCHED_FIFO poller is stopped for {} us each period "
                   "(Documentation/scheduler/sched-rt-group.rst)",
                   period - *runtime));
-  check.fix = "sysctl -w kernel.sched_rt_runtime_us=-1 (nothing else RT may then spin on the host CPUs)";
+  check.fix =
+      "aether partition apply (sets it to -1, journaled), or sysctl -w kernel.sched_rt_runtime_us=-1 (nothing "
+      "else RT may then spin on the host CPUs)";
   return check;
 }
 
@@ -61,7 +64,7 @@ Check timer_migration_check(const StatusInputs& in) {
   } else {
     check.details.push_back("timers armed on idle CPUs may be moved to a busy (polling) Aether CPU");
   }
-  check.fix = "sysctl -w kernel.timer_migration=0";
+  check.fix = "aether partition apply (journaled), or sysctl -w kernel.timer_migration=0";
   return check;
 }
 
@@ -74,7 +77,7 @@ Check stat_interval_check(const StatusInputs& in) {
     return check;
   }
   check.finding = fmt::format("vm.stat_interval = {} s", *value);
-  if (*value >= 10 || in.aether.empty()) {
+  if (*value >= quiet_stat_interval_s || in.aether.empty()) {
     if (in.aether.empty()) check.level = CheckLevel::info;
     return check;
   }
@@ -83,7 +86,9 @@ Check stat_interval_check(const StatusInputs& in) {
   check.level = skipped ? CheckLevel::info : CheckLevel::warn;
   check.details.push_back(skipped ? "the vmstat shepherd skips isolated CPUs; a longer interval still helps the host"
                                   : "per-CPU vmstat_update work runs this often on CPUs whose counters changed");
-  check.fix = "sysctl -w vm.stat_interval=10 (as tuned's network-latency profile)";
+  check.fix = fmt::format("aether partition apply (journaled), or sysctl -w vm.stat_interval={} (as tuned's "
+                          "network-latency profile)",
+                          quiet_stat_interval_s);
   return check;
 }
 
@@ -157,18 +162,29 @@ Check cpufreq_check(const StatusInputs& in) {
   return check;
 }
 
+// Whether the journal in effect asks --partition workers to hold
+// /dev/cpu_dma_latency, and at what.
+std::optional<std::string> latency_hold(const StatusInputs& in) {
+  if (!in.journal || in.journal_other_boot) return std::nullopt;
+  for (const JournalRecord& record : in.journal->records) {
+    if (record.kind == JournalRecordKind::hold) return record.previous;
+  }
+  return std::nullopt;
+}
+
 Check cpuidle_check(const StatusInputs& in) {
   Check check{"cpuidle", CheckLevel::info, {}, {}, {}};
   check.finding = fmt::format("driver {}, governor {}", in.knobs.cpuidle_driver.value_or("none"),
                               in.knobs.cpuidle_governor.value_or("none"));
-  // A busy-polling worker never idles, so deep states matter only for workers
-  // that sleep; they are listed, not judged.
-  constexpr std::uint64_t deep_us = 10;
+  // A busy-polling worker never idles; one that sleeps on an interrupt pays
+  // the exit latency of the state it slept in at every wake-up.
   std::vector<std::string> deep;
+  bool any_state = false;
   for (const CpuPower& power : in.knobs.cpu_power) {
     for (std::size_t state = 0; state < power.idle_states.size(); ++state) {
+      any_state = true;
       const IdleState& idle = power.idle_states[state];
-      if (!idle.disabled && idle.exit_latency_us > deep_us) {
+      if (!idle.disabled && idle.exit_latency_us > deep_idle_exit_latency_us) {
         deep.push_back(fmt::format("CPU {} state{} {} ({} us)", power.cpu, state, idle.name, idle.exit_latency_us));
       }
     }
@@ -181,11 +197,24 @@ Check cpuidle_check(const StatusInputs& in) {
     check.details.push_back(
         fmt::format("CPU {} idle states: {}", in.knobs.cpu_power.front().cpu, name_some(states, 8)));
   }
+  if (const auto hold = latency_hold(in)) {
+    check.details.push_back(fmt::format("the apply journal asks --partition workers to hold {} at {} while they run",
+                                        cpu_dma_latency_path, *hold));
+  }
   if (!deep.empty()) {
-    check.details.push_back(fmt::format("enabled states slower than {} us to leave: {}", deep_us, name_some(deep, 4)));
+    check.details.push_back(fmt::format("enabled states slower than {} us to leave: {}", deep_idle_exit_latency_us,
+                                        name_some(deep, 4)));
     check.fix =
-        "polling workers never idle; if yours sleep, disable deep states: echo 1 > "
-        "/sys/devices/system/cpu/cpuN/cpuidle/stateK/disable";
+        "aether partition apply (disables them on the Aether CPUs, journaled), or echo 1 > "
+        "/sys/devices/system/cpu/cpuN/cpuidle/stateK/disable; polling workers never idle, sleeping ones "
+        "(wait=block) pay the exit latency at every wake-up";
+    if (!in.aether.empty()) check.level = CheckLevel::warn;
+  } else if (!in.aether.empty() && any_state) {
+    check.level = CheckLevel::ok;
+    check.details.push_back(
+        fmt::format("no state slower than {} us to leave is enabled on the Aether CPUs", deep_idle_exit_latency_us));
+  } else if (!in.aether.empty()) {
+    check.details.push_back("no cpuidle states on the Aether CPUs: they idle as the architecture does (x86: hlt)");
   }
   return check;
 }

@@ -35,6 +35,8 @@ const char* kind_word(JournalRecordKind kind) {
       return "controller";
     case JournalRecordKind::affinity:
       return "affinity";
+    case JournalRecordKind::hold:
+      return "hold";
   }
   return "?";
 }
@@ -43,6 +45,7 @@ std::string serialize(const JournalRecord& record) {
   switch (record.kind) {
     case JournalRecordKind::file:
     case JournalRecordKind::irq:
+    case JournalRecordKind::hold:
       return fmt::format("{} {} ={}\n", kind_word(record.kind), journal_escape(record.path),
                          journal_escape(record.previous));
     case JournalRecordKind::directory:
@@ -97,8 +100,10 @@ Result<JournalRecord> parse_record(std::string_view line) {
     record.path = std::move(*path);
     return {};
   };
-  if ((words[0] == "file" || words[0] == "irq") && words.size() == 3) {
-    record.kind = words[0] == "file" ? JournalRecordKind::file : JournalRecordKind::irq;
+  if ((words[0] == "file" || words[0] == "irq" || words[0] == "hold") && words.size() == 3) {
+    record.kind = words[0] == "file"  ? JournalRecordKind::file
+                  : words[0] == "irq" ? JournalRecordKind::irq
+                                      : JournalRecordKind::hold;
     if (auto ok = path_from(1); !ok) return std::move(ok).error();
     auto value = value_field(words[2]);
     if (!value) return std::move(value).error();

@@ -110,6 +110,9 @@ Result<void> check_journal_target(const JournalRecord& record, const CgroupMount
       return refuse(fmt::format("not a cgroup.subtree_control below the cgroup v2 mount ({}) with a controller "
                                 "name, \"{}\"",
                                 mounts_text(mounts), record.previous));
+    case JournalRecordKind::hold:
+      if (record.path == cpu_dma_latency_path && all_digits(record.previous)) return {};
+      return refuse(fmt::format("apply asks only for {} held at a number of microseconds", cpu_dma_latency_path));
     case JournalRecordKind::affinity:
       break;
   }

@@ -46,6 +46,45 @@ std::vector<std::string> parameters_replaced(const std::string& cmdline, const s
   return replaced;
 }
 
+// Step 0 of apply.hpp, each knob with what it does and what it risks.
+void add_knob_steps(PartitionPlan& plan, const KnobChoices& knobs) {
+  const std::string aether = format_cpu_list(plan.aether_cpus);
+  if (knobs.keep_rt_throttling) {
+    plan.runtime_steps.push_back(
+        "leave kernel.sched_rt_runtime_us as it is (--keep-rt-throttling): with throttling on, a SCHED_FIFO "
+        "worker (--fifo) is stopped for the rest of each period once it has run sched_rt_runtime_us of it (by "
+        "default 50 ms of every second), and `aether bench --fifo` refuses to run unless --allow-rt-throttling");
+  } else {
+    plan.runtime_steps.push_back(
+        "write -1 to /proc/sys/kernel/sched_rt_runtime_us: no RT throttling, so a SCHED_FIFO worker (--fifo) is "
+        "never stopped for the last 50 ms of each second (scheduler/sched-rt-group.rst). Risk: a SCHED_FIFO task "
+        "that never sleeps then keeps its CPU for good; on a housekeeping CPU it starves the kernel threads there "
+        "(RCU, ksoftirqd, kworkers) and can hang the host. Keep throttling with --keep-rt-throttling");
+  }
+  plan.runtime_steps.push_back(
+      "write 0 to /proc/sys/kernel/timer_migration: a timer stays on the CPU that armed it, none is moved to an "
+      "Aether CPU (sysctl/kernel.rst)");
+  plan.runtime_steps.push_back(fmt::format(
+      "write {0} to /proc/sys/vm/stat_interval if it is shorter: per-CPU vmstat updates every {0} s instead of "
+      "every second (sysctl/vm.rst); /proc/vmstat and meminfo lag by as much",
+      quiet_stat_interval_s));
+  if (knobs.keep_idle_states) {
+    plan.runtime_steps.push_back(fmt::format(
+        "leave the idle states of CPUs {} and /dev/cpu_dma_latency alone (--keep-idle-states)", aether));
+    return;
+  }
+  plan.runtime_steps.push_back(fmt::format(
+      "write 1 to /sys/devices/system/cpu/cpuN/cpuidle/stateK/disable for each idle state of CPUs {} slower than "
+      "{} us to leave, where there is a cpuidle driver: a worker that sleeps on an interrupt (wait=block) wakes in "
+      "a microsecond or two instead of a deep state's exit latency (C6: 100 us and more); those CPUs draw more "
+      "power when idle. Keep them with --keep-idle-states",
+      aether, deep_idle_exit_latency_us));
+  plan.runtime_steps.push_back(
+      "record that --partition workers hold /dev/cpu_dma_latency at 0 while they run (PM QoS, "
+      "power/pm_qos_interface.rst): no CPU then idles deeper than polling, the host CPUs too, for as long as "
+      "an Aether data plane runs; the request ends with its process");
+}
+
 }  // namespace
 
 Result<void> validate_aether_cpus(const HostCpus& host, const std::vector<unsigned>& aether_cpus,
@@ -102,7 +141,7 @@ std::vector<unsigned> suggest_aether_cpus(const HostCpus& host) {
 
 Result<PartitionPlan> make_plan(const HostCpus& host, const KernelVersion& kernel, const CgroupMounts& mounts,
                                 const std::vector<unsigned>& aether_cpus, bool allow_smt_split,
-                                bool nohz_full_supported) {
+                                bool nohz_full_supported, const KnobChoices& knobs) {
   if (auto valid = validate_aether_cpus(host, aether_cpus, allow_smt_split); !valid) return std::move(valid).error();
   PartitionPlan plan;
   plan.aether_cpus = aether_cpus;
@@ -136,6 +175,7 @@ Result<PartitionPlan> make_plan(const HostCpus& host, const KernelVersion& kerne
       fmt::format("after the reboot: aether partition status --aether-cpus {}", aether),
   };
 
+  add_knob_steps(plan, knobs);
   if (mounts.v2 && mounts.v2_has_cpuset) {
     const bool isolated = has_isolated_partitions(kernel);
     plan.runtime_steps.push_back(fmt::format(

@@ -76,6 +76,10 @@ void undo(HostAccess& host, const JournalRecord& record, RevertReport& report) {
       }
       return;
     }
+    case JournalRecordKind::hold:
+      // A request held by running processes' file descriptors; it ends with
+      // them (or with the journal, which --partition reads at start).
+      return;
     case JournalRecordKind::affinity: {
       const auto task = read_task(host, record.tid);
       if (!task || task->start_time != record.start_time) {

@@ -3,6 +3,7 @@
 #include "aether/partition/worker_cpus.hpp"
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -10,6 +11,7 @@
 #include "aether/core/cpu_list.hpp"
 #include "aether/core/cpu_topology.hpp"
 #include "aether/partition/cgroup.hpp"
+#include "aether/partition/journal_targets.hpp"
 #include "cpu_set_ops.hpp"
 
 namespace aether::partition {
@@ -62,7 +64,20 @@ struct Found {
   std::vector<unsigned> cpus;
   std::string source;
   std::optional<std::string> cpuset;
+  std::optional<std::int32_t> cpu_dma_latency_us;
 };
+
+// The journal's `hold /dev/cpu_dma_latency =N` record (apply_knobs.cpp).
+std::optional<std::int32_t> latency_hold_of(const JournalContents& contents) {
+  for (const JournalRecord& record : contents.records) {
+    if (record.kind != JournalRecordKind::hold || record.path != cpu_dma_latency_path) continue;
+    std::int32_t microseconds = 0;
+    const char* end = record.previous.data() + record.previous.size();
+    const auto [last, error] = std::from_chars(record.previous.data(), end, microseconds);
+    if (error == std::errc{} && last == end && microseconds >= 0) return microseconds;
+  }
+  return std::nullopt;
+}
 
 // Step 1 of worker_cpus.hpp: the apply journal.
 Result<std::optional<Found>> from_journal(const HostAccess& host, const std::filesystem::path& path,
@@ -90,20 +105,23 @@ Result<std::optional<Found>> from_journal(const HostAccess& host, const std::fil
         "apply --aether-cpus {}` again (it is idempotent) or `aether partition revert`",
         path.native(), cpus, cpus));
   }
-  Found found{contents.header.aether_cpus, fmt::format("the apply journal {}", path.native()), std::nullopt};
+  Found found{contents.header.aether_cpus, fmt::format("the apply journal {}", path.native()), std::nullopt,
+              latency_hold_of(contents)};
   found.cpuset = find_partition_cpuset(host, found.cpus, notes);
   return std::optional<Found>{std::move(found)};
 }
 
 // Steps 2 and 3: what the kernel isolates.
 std::optional<Found> from_kernel(const HostCpus& cpus, std::vector<std::string>& notes) {
-  if (!cpus.isolated.empty()) return Found{cpus.isolated, "/sys/devices/system/cpu/isolated", std::nullopt};
+  if (!cpus.isolated.empty()) {
+    return Found{cpus.isolated, "/sys/devices/system/cpu/isolated", std::nullopt, std::nullopt};
+  }
   if (!cpus.nohz_full.empty()) {
     notes.push_back(fmt::format(
         "CPUs {} are nohz_full but not isolated: the scheduler still balances tasks onto them; `aether partition "
         "apply --aether-cpus {}` takes tasks and IRQs off them",
         format_cpu_list(cpus.nohz_full), format_cpu_list(cpus.nohz_full)));
-    return Found{cpus.nohz_full, "/sys/devices/system/cpu/nohz_full", std::nullopt};
+    return Found{cpus.nohz_full, "/sys/devices/system/cpu/nohz_full", std::nullopt, std::nullopt};
   }
   return std::nullopt;
 }
@@ -160,6 +178,7 @@ Result<WorkerPlacement> aether_cpus_for_workers(const HostAccess& host, const Wo
   placement.aether_cpus = detail::cpu_intersection(found->cpus, host_cpus->online);
   placement.source = std::move(found->source);
   placement.cpuset = std::move(found->cpuset);
+  placement.cpu_dma_latency_us = found->cpu_dma_latency_us;
   if (const auto offline = detail::cpu_difference(found->cpus, host_cpus->online); !offline.empty()) {
     placement.notes.push_back(
         fmt::format("Aether CPUs {} are offline: left out", format_cpu_list(offline)));

@@ -2,6 +2,7 @@
 // workers, the cpuset joined, the control thread moved off the workers.
 #include "aether/runtime/placement.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,6 +13,7 @@
 #include "aether/core/cpu_list.hpp"
 #include "aether/core/thread_setup.hpp"
 #include "aether/partition/host_access.hpp"
+#include "aether/partition/journal_targets.hpp"
 #include "aether/partition/worker_cpus.hpp"
 
 namespace aether::runtime {
@@ -22,6 +24,20 @@ std::vector<unsigned> without(const std::vector<unsigned>& cpus, std::vector<uns
   std::vector<unsigned> rest;
   std::set_difference(cpus.begin(), cpus.end(), removed.begin(), removed.end(), std::back_inserter(rest));
   return rest;
+}
+
+// PM QoS (Documentation/power/pm_qos_interface.rst): a process that opens
+// /dev/cpu_dma_latency and writes a 32-bit value asks that no CPU enter an
+// idle state slower than that many microseconds to leave; the request lasts
+// until the file is closed, also by the process's death.
+Result<UniqueFd> hold_cpu_dma_latency(std::int32_t microseconds) {
+  const char* path = partition::cpu_dma_latency_path;
+  UniqueFd fd(::open(path, O_WRONLY | O_CLOEXEC));
+  if (!fd.valid()) return errno_error(fmt::format("cannot open {} (needs root)", path));
+  if (::write(fd.get(), &microseconds, sizeof microseconds) != static_cast<ssize_t>(sizeof microseconds)) {
+    return errno_error(fmt::format("cannot write {} us to {}", microseconds, path));
+  }
+  return fd;
 }
 
 }  // namespace
@@ -41,6 +57,18 @@ Result<PartitionPlacement> place_on_partition(const PartitionRequest& request) {
   PartitionPlacement result;
   result.report.push_back(partition::describe_placement(*placement));
   for (const std::string& note : placement->notes) result.report.push_back("note: " + note);
+  if (const auto microseconds = placement->cpu_dma_latency_us) {
+    auto held = hold_cpu_dma_latency(*microseconds);
+    if (held) {
+      result.cpu_dma_latency = std::move(*held);
+      result.report.push_back(fmt::format("holding {} at {} us while the workers run (the partition asks it)",
+                                          partition::cpu_dma_latency_path, *microseconds));
+    } else {
+      result.report.push_back(fmt::format("note: the partition asks to hold {} at {} us, but {}: idle states stay "
+                                          "as they are",
+                                          partition::cpu_dma_latency_path, *microseconds, held.error().describe()));
+    }
+  }
 
   // The control thread (reporting, fault checks, telemetry) keeps off the
   // workers' CPUs where its cpuset lets it; threads created later inherit

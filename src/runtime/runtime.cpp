@@ -84,6 +84,7 @@ Result<void> Runtime::place_threads() {
     worker_cpus_ = std::move(placement->worker_cpus);
     control_cpus_ = std::move(placement->control_cpus);
     placement_report_ = std::move(placement->report);
+    cpu_dma_latency_ = std::move(placement->cpu_dma_latency);
     return {};
   }
   // The control thread keeps off the workers' CPUs where its affinity

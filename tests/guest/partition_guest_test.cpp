@@ -8,27 +8,40 @@
 //      reports them isolated and nohz_full, and `plan` inside the guest
 //      prints the same parameters.
 //   2. Booted with nohz_full/rcu_nocbs only (the partition is made at run
-//      time), `apply` changes IRQs, masks, cgroups, huge pages and task
-//      affinities, `status` then sees the partition, a second `apply` keeps
+//      time), `apply` changes IRQs, masks, cgroups, huge pages, task
+//      affinities and the knobs (sched_rt_runtime_us, timer_migration,
+//      stat_interval, deep idle states where the guest has any), `status` then sees the partition, a second `apply` keeps
 //      the journal's original values, and `revert` brings every value back.
 //   3. `apply` killed with SIGKILL after 0, 1, 2, 3, 5, 8, 13 and 21 of its
-//      about 27 changes, and once 150 ms after its start: `revert` still
-//      restores.
+//      about 30 changes (the first three are the knobs: RT throttling, timer
+//      migration, vmstat interval), and once 150 ms after its start:
+//      `revert` still restores.
 //   4. `aether echo --partition` runs its worker on an Aether CPU: booted
 //      with the plan's command line (no cpuset: boot isolation), and in test
 //      2 inside the cgroup v2 isolated partition apply made (the process
 //      joins /sys/fs/cgroup/aether; its control thread takes the other
 //      Aether CPU). Seen from /proc/<pid>/task/*/{status,stat}: the allowed
-//      CPUs and the CPU each thread last ran on.
+//      CPUs and the CPU each thread last ran on. After apply it holds
+//      /dev/cpu_dma_latency at 0 while it runs (the kernel's PM QoS target
+//      reads 0, and 2000000000 again once it exited).
+//   5. `bench latency --fifo` refuses while RT throttling is on; `aether
+//      jitter --fifo 50` on CPUs 2-3 before and after apply, then the bench
+//      with --partition --fifo 50: the gaps are printed for the docs, not
+//      asserted.
 //
 // "Every value" is what apply may touch, read in the guest before and after:
 // each /proc/irq/N/smp_affinity_list, default_smp_affinity, the workqueue
 // cpumask, the root cgroup's subtree_control and effective CPUs, the list of
-// cgroups, vm.nr_hugepages, and the Cpus_allowed_list of every task present
-// both times, except tasks with PF_NO_SETAFFINITY: unbound kworkers that the
+// cgroups, vm.nr_hugepages, kernel.sched_rt_runtime_us,
+// kernel.timer_migration, vm.stat_interval, every cpuidle state's disable,
+// and the Cpus_allowed_list of every task present both times, except tasks with PF_NO_SETAFFINITY: unbound kworkers that the
 // kernel's cpuset code itself re-affines when the partition comes and goes
 // (update_tasks_cpumask()), which user space cannot set back (they return to
 // the pool's CPUs when they exit, after 5 idle minutes).
+#include <cstdint>
+#include <cstdio>
+#include <vector>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -114,6 +127,10 @@ Result<GuestRun> run_checked(const GuestOptions& options) {
   return run;
 }
 
+// kernel.sched_rt_runtime_us as the guest booted: Debian's 950000 up to
+// 6.12, 1000000 (the whole period: no throttling in effect) in sid's 7.2.
+std::string booted_rt_runtime(const std::string& kernel) { return kernel == "sid" ? "1000000" : "950000"; }
+
 class PartitionGuest : public ::testing::TestWithParam<const char*> {};
 
 // As AETHER_REQUIRE_GUEST, except that sid, which moves every week, skips
@@ -172,7 +189,8 @@ constexpr const char* snapshot_functions = R"script(
 snap() {
   for f in /proc/irq/*/smp_affinity_list /proc/irq/default_smp_affinity /sys/devices/virtual/workqueue/cpumask \
            /sys/devices/virtual/workqueue/cpumask_requested /sys/fs/cgroup/cgroup.subtree_control \
-           /sys/fs/cgroup/cpuset.cpus.effective /proc/sys/vm/nr_hugepages; do
+           /sys/fs/cgroup/cpuset.cpus.effective /proc/sys/vm/nr_hugepages /proc/sys/kernel/sched_rt_runtime_us \
+           /proc/sys/kernel/timer_migration /proc/sys/vm/stat_interval /sys/devices/system/cpu/cpu*/cpuidle/state*/disable; do
     [ -e $f ] && echo "$f $(cat $f | tr ' ' _)"
   done
   echo "cgroups $(ls -d /sys/fs/cgroup/*/ 2>/dev/null | tr '\n' ,)"
@@ -181,6 +199,10 @@ snap() {
   done
 }
 # 67108864 = PF_NO_SETAFFINITY (0x04000000)
+# `knobs TAG`: the sysctls apply sets, and the deep idle states disabled.
+knobs() {
+  echo "$1 knobs rt=$(cat /proc/sys/kernel/sched_rt_runtime_us) tm=$(cat /proc/sys/kernel/timer_migration) si=$(cat /proc/sys/vm/stat_interval) idle-disabled=$(cat /sys/devices/system/cpu/cpu*/cpuidle/state*/disable 2>/dev/null | grep -c 1)"
+}
 compare() {
   awk 'NR == FNR { seen[$1] = $2; next }
        ($1 in seen) && seen[$1] != $2 && int($4 / 67108864) % 2 == 0 { print "DIFF " $1 " " seen[$1] " -> " $2 " " $3 }' "$1" "$2"
@@ -190,8 +212,9 @@ compare() {
 // `echo_on_partition TAG`: runs `aether echo --partition` on loopback and,
 // 1 s after its worker started, prints one line per thread, "TAG task COMM
 // allowed=LIST last=CPU" (field 39 of stat: the CPU it last ran on), and its
-// cgroup; then stops it with SIGINT (as Ctrl-C) and prints its exit status
-// and messages. No fixed run time: the spinning worker takes a vCPU of the
+// cgroup and the kernel's PM QoS CPU latency target; then stops it with
+// SIGINT (as Ctrl-C) and prints its exit status, the target again and its
+// messages. No fixed run time: the spinning worker takes a vCPU of the
 // single-threaded TCG guest, which slows the shell down unpredictably.
 constexpr const char* echo_functions = R"script(
 ip link set lo up
@@ -208,9 +231,13 @@ echo_on_partition() {
   done
   echo "$1 cgroup $(cat /proc/$pid/cgroup)"
   echo "$1 cpuset $(cat /proc/$pid/cpuset)"
+  # The PM QoS target the kernel applies now (a 32-bit value; 2000000000:
+  # nobody asks for anything).
+  echo "$1 cpu_dma_latency running=$(od -An -td4 /dev/cpu_dma_latency | tr -d ' ')"
   kill -INT $pid
   wait $pid
   echo "$1 echo-exit=$?"
+  echo "$1 cpu_dma_latency after=$(od -An -td4 /dev/cpu_dma_latency | tr -d ' ')"
   sed "s/^/$1 said: /" /tmp/echo.err
 }
 )script";
@@ -249,6 +276,13 @@ echo "revert-exit=$?"
   EXPECT_THAT(output, HasSubstr("applied said: aether echo: --partition: worker CPU 2 of the Aether CPUs 2-3 (from the "
                                 "apply journal /var/lib/aether/partition.journal)\n"))
       << output;
+  // Only the applied partition asks to hold /dev/cpu_dma_latency, and the
+  // request ends with the process.
+  EXPECT_THAT(output, HasSubstr("isolated cpu_dma_latency running=2000000000\n")) << output;
+  EXPECT_THAT(output, HasSubstr("applied said: aether echo: --partition: holding /dev/cpu_dma_latency at 0 us"))
+      << output;
+  EXPECT_THAT(output, HasSubstr("applied cpu_dma_latency running=0\n")) << output;
+  EXPECT_THAT(output, HasSubstr("applied cpu_dma_latency after=2000000000\n")) << output;
   EXPECT_THAT(output, HasSubstr("apply-exit=0")) << output;
   EXPECT_THAT(output, HasSubstr("conflict-exit=1")) << output;
   EXPECT_THAT(output, HasSubstr("conflict said: aether echo: --cpu 1: CPU 1 is not an Aether CPU")) << output;
@@ -259,8 +293,11 @@ TEST_P(PartitionGuest, ApplyThenRevertRestoresEveryValue) {
   REQUIRE_PARTITION_GUEST(GetParam());
   const std::string script = std::string(snapshot_functions) + echo_functions + R"script(
 snap > /tmp/before
+knobs before
 aether partition apply --aether-cpus 2-3 --hugepages 16
 echo "apply-exit=$?"
+knobs applied
+grep '^hold ' /var/lib/aether/partition.journal
 snap > /tmp/applied
 echo "changed-by-apply=$(compare /tmp/before /tmp/applied | wc -l)"
 echo "irq-moved=$(compare /tmp/before /tmp/applied | grep -c smp_affinity_list)"
@@ -276,6 +313,7 @@ echo_on_partition partitioned
 aether partition revert
 echo "revert-exit=$?"
 [ -e /var/lib/aether/partition.journal ] || echo "journal-removed=yes"
+knobs reverted
 snap > /tmp/after
 echo "diffs=$(compare /tmp/before /tmp/after | wc -l)"
 compare /tmp/before /tmp/after
@@ -292,8 +330,15 @@ compare /tmp/before /tmp/after
   ASSERT_TRUE(status.is_object()) << output;
   EXPECT_EQ(status.at("aether_cpus"), "2-3");  // from the journal
   EXPECT_EQ(status.at("aether_cpus_source"), "the apply journal");
-  for (const char* item :
-       {"sysfs.isolated", "sysfs.nohz_full", "cpuset", "irq.default_affinity", "workqueue", "tasks", "hugepages"}) {
+  // Debian's defaults before; what apply sets after (TCG has no cpuidle
+  // driver with deep states: nothing to disable there).
+  const std::string rt = booted_rt_runtime(GetParam());
+  EXPECT_THAT(output, HasSubstr("before knobs rt=" + rt + " tm=1 si=1 ")) << output;
+  EXPECT_THAT(output, HasSubstr("applied knobs rt=-1 tm=0 si=10 ")) << output;
+  EXPECT_THAT(output, HasSubstr("reverted knobs rt=" + rt + " tm=1 si=1 ")) << output;
+  EXPECT_THAT(output, HasSubstr("\nhold /dev/cpu_dma_latency =0\n")) << output;  // the journal's request
+  for (const char* item : {"sysfs.isolated", "sysfs.nohz_full", "cpuset", "irq.default_affinity", "workqueue",
+                           "tasks", "hugepages", "rt-throttling", "timer-migration", "vm.stat_interval"}) {
     EXPECT_EQ(level_of(status, item), "OK") << item << "\n" << output;
   }
   EXPECT_THAT(output, HasSubstr("apply-again-exit=0")) << output;
@@ -374,6 +419,7 @@ for n in 0 1 2 3 5 8 13 21 async; do
     echo "kill $n apply-exit=$?"
   fi
   echo "kill $n records=$(grep -vc -e '^aether-partition-journal' -e '^cpus ' /var/lib/aether/partition.journal 2>/dev/null)"
+  knobs "kill $n killed"
   aether partition revert > /tmp/revert.out
   echo "kill $n revert-exit=$?"
   [ -e /var/lib/aether/partition.journal ] && echo "kill $n journal-left"
@@ -394,8 +440,125 @@ done
     EXPECT_THAT(output, Not(HasSubstr(kill + "journal-left"))) << output;
   }
   EXPECT_THAT(output, Not(HasSubstr("kill 21 records=0\n"))) << output;  // the kills did land mid-apply
+  // The knobs are apply's first changes (apply.hpp step 0): kills 1 and 2
+  // land between them, and revert restored them above (diffs=0).
+  const std::string booted = "kill 0 killed knobs rt=" + booted_rt_runtime(GetParam()) + " tm=1 si=1 ";
+  EXPECT_THAT(output, HasSubstr(booted)) << output;
+  EXPECT_THAT(output, HasSubstr("kill 1 killed knobs rt=-1 tm=1 si=1 ")) << output;
+  EXPECT_THAT(output, HasSubstr("kill 2 killed knobs rt=-1 tm=0 si=1 ")) << output;
+  EXPECT_THAT(output, HasSubstr("kill 3 killed knobs rt=-1 tm=0 si=10 ")) << output;
   EXPECT_THAT(output, HasSubstr("kill async revert-exit=0\n")) << output;
   EXPECT_THAT(output, HasSubstr("kill async diffs=0\n")) << output;
+}
+
+// Gaps of one CPU's `aether jitter` JSON: the longest, how many reached
+// 1 ms, and how many of those lasted 40-60 ms (the RT throttling pattern: a
+// SCHED_FIFO spinner is stopped for the last 50 ms of each second).
+struct GapSummary {
+  unsigned cpu = 0;
+  double longest_ms = 0;
+  std::uint64_t at_least_1ms = 0;
+  std::uint64_t throttling_sized = 0;
+};
+
+std::vector<GapSummary> summarize_jitter(const nlohmann::json& report) {
+  std::vector<GapSummary> summaries;
+  if (!report.is_object() || !report.contains("cpus")) return summaries;
+  for (const auto& cpu : report.at("cpus")) {
+    GapSummary summary;
+    summary.cpu = cpu.at("cpu").get<unsigned>();
+    summary.longest_ms = cpu.at("longest_gap_ns").get<double>() / 1e6;
+    for (const auto& bucket : cpu.at("gaps_ns").at("buckets")) {  // [lower, upper, count]
+      const double lower = bucket.at(0).get<double>();
+      const std::uint64_t count = bucket.at(2).get<std::uint64_t>();
+      if (lower >= 1e6) summary.at_least_1ms += count;
+      if (lower >= 40e6 && lower < 60e6) summary.throttling_sized += count;
+    }
+    summaries.push_back(summary);
+  }
+  return summaries;
+}
+
+void print_gaps(const std::string& kernel, const char* what, const nlohmann::json& report) {
+  for (const GapSummary& gaps : summarize_jitter(report)) {
+    std::printf("[ knobs    ] %s, %s: CPU %u longest gap %.2f ms, %llu gaps >= 1 ms, %llu of 40-60 ms\n",
+                kernel.c_str(), what, gaps.cpu, gaps.longest_ms, static_cast<unsigned long long>(gaps.at_least_1ms),
+                static_cast<unsigned long long>(gaps.throttling_sized));
+  }
+}
+
+// Issue 12's fourth goal, as far as TCG allows: `bench --fifo` refuses to
+// run through RT throttling; `aether jitter --fifo 50` on the Aether CPUs
+// before and after `partition apply` shows what throttling costs a
+// SCHED_FIFO spinner (printed, never asserted: timing is the host's); then
+// `bench latency --partition --fifo 50` runs over memif on the partition.
+// Booted with the plan's command line, so apply makes no cpuset and the
+// bench's control thread stays on the host CPUs (with a cgroup v2 partition
+// of exactly two CPUs it would share them with two FIFO workers).
+TEST_P(PartitionGuest, FifoRunsWithoutRtThrottlingAfterApply) {
+  REQUIRE_PARTITION_GUEST(GetParam());
+  auto parameters = plan_boot_parameters();
+  ASSERT_TRUE(parameters.ok()) << parameters.error().describe();
+  const std::string script = std::string(snapshot_functions) + R"script(
+knobs before
+aether bench latency --backends memif --partition --fifo 50 --seconds 1 > /dev/null 2> /tmp/refused.err
+echo "refused-exit=$?"
+sed 's/^/refused said: /' /tmp/refused.err
+# Each measurement bounded (SIGINT, as Ctrl-C: what was measured is still
+# printed), so that a stuck run cannot eat the guest's whole time. The
+# shell's affinity is the housekeeping CPUs (isolcpus=): taskset lets
+# jitter pin its spinners to the Aether CPUs while its main thread stays on
+# 0-1 (confined to 2-3, `taskset -c 2-3`, the main thread never ran again
+# once throttling was off: the FIFO spinners never yield their CPUs).
+timeout -s INT 60 taskset -c 0-3 aether jitter --cpus 2-3 --fifo 50 --duration 2 --json /tmp/throttled.json \
+  > /tmp/throttled.txt 2>&1
+echo "jitter-throttled-exit=$?"
+sed 's/^/throttled said: /' /tmp/throttled.txt
+aether partition apply --aether-cpus 2-3 > /dev/null
+echo "apply-exit=$?"
+knobs applied
+timeout -s INT 60 taskset -c 0-3 aether jitter --cpus 2-3 --fifo 50 --duration 2 --json /tmp/applied.json \
+  > /tmp/applied.txt 2>&1
+echo "jitter-applied-exit=$?"
+sed 's/^/applied said: /' /tmp/applied.txt
+timeout -s INT 120 aether bench latency --backends memif --partition --fifo 50 --seconds 1 --rate 1000 --warmup 200 \
+  --ring-messages 0 > /tmp/bench.txt 2>&1
+echo "bench-exit=$?"
+sed 's/^/bench said: /' /tmp/bench.txt
+echo THROTTLED-BEGIN
+cat /tmp/throttled.json
+echo THROTTLED-END
+echo APPLIED-BEGIN
+cat /tmp/applied.json
+echo APPLIED-END
+aether partition revert > /dev/null
+echo "revert-exit=$?"
+knobs reverted
+)script";
+  GuestOptions options = partition_guest(GetParam(), *parameters, script, true);
+  options.timeout = std::chrono::seconds(600);  // FIFO spinners on two of TCG's four vCPUs
+  auto run = run_checked(options);
+  ASSERT_TRUE(run.ok()) << run.error().describe();
+  ASSERT_FALSE(run->timed_out) << run->console;
+  const std::string& output = run->script_output;
+  std::printf("%s\n", output.c_str());  // the tables, for docs/performance.md
+  const std::string rt = booted_rt_runtime(GetParam());
+  EXPECT_THAT(output, HasSubstr("before knobs rt=" + rt + " ")) << output;
+  EXPECT_THAT(output, HasSubstr("refused-exit=1\n")) << output;
+  EXPECT_THAT(output, HasSubstr("refused said: aether bench latency: --fifo 50 with RT throttling on "
+                                "(kernel.sched_rt_runtime_us = " +
+                                rt + ")"))
+      << output;
+  EXPECT_THAT(output, HasSubstr("Turn throttling off: `aether partition apply` does")) << output;
+  EXPECT_THAT(output, HasSubstr("jitter-throttled-exit=0\n")) << output;
+  EXPECT_THAT(output, HasSubstr("apply-exit=0\n")) << output;
+  EXPECT_THAT(output, HasSubstr("applied knobs rt=-1 tm=0 si=10 ")) << output;
+  EXPECT_THAT(output, HasSubstr("jitter-applied-exit=0\n")) << output;
+  EXPECT_THAT(output, HasSubstr("bench-exit=0\n")) << output;
+  EXPECT_THAT(output, HasSubstr("revert-exit=0\n")) << output;
+  EXPECT_THAT(output, HasSubstr("reverted knobs rt=" + rt + " tm=1 si=1 ")) << output;
+  print_gaps(GetParam(), "RT throttling on", json_between(output, "THROTTLED-BEGIN", "THROTTLED-END"));
+  print_gaps(GetParam(), "after apply", json_between(output, "APPLIED-BEGIN", "APPLIED-END"));
 }
 
 // Test names by kernel version rather than by Debian suite.

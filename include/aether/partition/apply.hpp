@@ -2,6 +2,16 @@
 //
 // Steps, in this order (each previous value is journaled and fsync'ed before
 // its change; see journal.hpp; docs/partition.md has the reasons):
+//   0. the latency knobs (knobs.hpp), each where the kernel has it:
+//      kernel.sched_rt_runtime_us = -1 (no RT throttling; unless
+//      keep_rt_throttling), kernel.timer_migration = 0, vm.stat_interval =
+//      10 if shorter, and (unless keep_idle_states) every idle state of the
+//      Aether CPUs slower than deep_idle_exit_latency_us to leave disabled
+//      (cpuN/cpuidle/stateK/disable = 1) and a `hold /dev/cpu_dma_latency =0`
+//      record, which --partition workers honour while they run
+//      (runtime/placement.hpp). First: they depend on nothing below, and so
+//      a kill -9 after apply's first few changes lands among them (the
+//      guest test kills there);
 //   1. journal the affinity of every task allowed on both Aether and host
 //      CPUs, and, when step 2 runs, of every movable task: cpuset moves and
 //      cpuset CPU changes reset affinities as a side effect;
@@ -39,6 +49,7 @@
 #include "aether/core/result.hpp"
 #include "aether/partition/host_access.hpp"
 #include "aether/partition/journal.hpp"
+#include "aether/partition/knobs.hpp"
 
 namespace aether::partition {
 
@@ -47,6 +58,7 @@ struct ApplyOptions {
   bool allow_smt_split = false;
   std::filesystem::path journal_path = default_journal_path;
   std::optional<std::uint64_t> hugepages;  // vm.nr_hugepages
+  KnobChoices knobs;                       // step 0: what to leave alone
 };
 
 struct ApplyReport {
@@ -64,6 +76,7 @@ struct ApplyReport {
   std::vector<unsigned> irqs_managed;    // refused with EIO/EPERM
   std::vector<std::string> irqs_failed;  // other errors
   unsigned changes_journaled = 0;        // new journal records of this run
+  unsigned idle_states_disabled = 0;     // step 0, on the Aether CPUs
 };
 
 // Validates the CPUs (validate_aether_cpus), opens the journal and applies.

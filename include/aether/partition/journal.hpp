@@ -35,6 +35,7 @@
 //   directory /sys/fs/cgroup/aether
 //   controller /sys/fs/cgroup/cgroup.subtree_control cpuset
 //   affinity 1234 98765 =0-3          (tid, start time in ticks, allowed CPUs)
+//   hold /dev/cpu_dma_latency =0      (not a previous value: --partition workers hold it)
 //   complete
 #pragma once
 
@@ -62,6 +63,11 @@ enum class JournalRecordKind {
   directory,   // apply created `path`; revert moves its tasks to the parent and removes it
   controller,  // apply enabled controller `previous` in `path` (a cgroup.subtree_control); revert disables it
   affinity,    // task `tid` (started at `start_time`) was allowed on `previous`; revert restores it
+  // The partition asks its workers' processes to hold `path` (a PM QoS
+  // device, /dev/cpu_dma_latency) at `previous` while they run
+  // (runtime/placement.hpp). A request that ends with its holder's file
+  // descriptor, not a kernel value apply changed: revert has nothing to undo.
+  hold,
 };
 
 struct JournalRecord {

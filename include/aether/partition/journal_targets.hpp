@@ -15,6 +15,7 @@
 //   controller  <cgroup v2 mount>[/...]/cgroup.subtree_control, a controller
 //               name of [a-z_] only
 //   affinity    a TID above 0
+//   hold        /dev/cpu_dma_latency, a value of digits (microseconds)
 //
 // Every path is absolute, without NUL, empty, "." or ".." components; a
 // value holds no NUL (the kernel would cut it there).
@@ -25,6 +26,10 @@
 #include "aether/partition/journal.hpp"
 
 namespace aether::partition {
+
+// The PM QoS device --partition workers hold while they run
+// (Documentation/power/pm_qos_interface.rst).
+inline constexpr const char* cpu_dma_latency_path = "/dev/cpu_dma_latency";
 
 // The /proc/sys files a journal may restore.
 inline constexpr const char* partition_sysctls[] = {

@@ -20,6 +20,27 @@
 
 namespace aether::partition {
 
+// Idle states slower than this to leave are "deep": `apply` disables them
+// on the Aether CPUs and `status` warns about them there. POLL (0 us) and C1
+// (1-2 us: intel_idle's tables, ACPI C1) stay; C1E (10 us), C6 (100+ us) go.
+// A busy-polling worker never idles; one that sleeps on an interrupt
+// (wait=block, mode=interrupt) pays the exit latency on every wake-up.
+inline constexpr std::uint64_t deep_idle_exit_latency_us = 2;
+
+// vm.stat_interval `apply` sets when it is shorter: the per-CPU vmstat
+// update runs every 10 s instead of every second (sysctl/vm.rst; tuned's
+// network-latency profile uses the same value).
+inline constexpr int quiet_stat_interval_s = 10;
+
+// The knobs `apply` leaves alone when asked (apply.hpp step 0, plan).
+struct KnobChoices {
+  // Leave kernel.sched_rt_runtime_us as it is (RT throttling stays on).
+  bool keep_rt_throttling = false;
+  // Leave the cpuidle states of the Aether CPUs, and /dev/cpu_dma_latency,
+  // alone.
+  bool keep_idle_states = false;
+};
+
 struct HugePagePool {
   std::uint64_t page_kib = 0;  // from the directory name hugepages-<size>kB
   std::uint64_t total = 0;     // nr_hugepages

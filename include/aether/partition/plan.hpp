@@ -19,6 +19,7 @@
 #include "aether/core/result.hpp"
 #include "aether/partition/cgroup.hpp"
 #include "aether/partition/kernel_version.hpp"
+#include "aether/partition/knobs.hpp"
 
 namespace aether::partition {
 
@@ -48,9 +49,11 @@ struct PartitionPlan {
 // Validates (as above) and builds the plan for this host and kernel.
 // `nohz_full_supported`: /sys/devices/system/cpu/nohz_full exists (the kernel
 // has CONFIG_NO_HZ_FULL; without it nohz_full= is ignored).
+// `knobs`: what apply is told to leave alone (--keep-rt-throttling,
+// --keep-idle-states); the plan says what each knob does and risks.
 Result<PartitionPlan> make_plan(const HostCpus& host, const KernelVersion& kernel, const CgroupMounts& mounts,
                                 const std::vector<unsigned>& aether_cpus, bool allow_smt_split,
-                                bool nohz_full_supported = true);
+                                bool nohz_full_supported = true, const KnobChoices& knobs = {});
 
 // The plan for people.
 std::string format_plan(const PartitionPlan& plan);

@@ -23,6 +23,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -51,6 +52,11 @@ struct WorkerPlacement {
   // before its workers can run on the Aether CPUs; none when apply made no
   // cpuset (boot isolation did its job) or the CPUs come from the kernel.
   std::optional<std::string> cpuset;
+  // The partition asks the workers' process to hold /dev/cpu_dma_latency at
+  // this many microseconds while it runs (the apply journal's `hold`
+  // record); none when the CPUs come from the kernel or apply was told
+  // --keep-idle-states.
+  std::optional<std::int32_t> cpu_dma_latency_us;
   std::vector<std::string> notes;  // worth telling the user (offline CPUs, load balancing left on, ...)
 };
 

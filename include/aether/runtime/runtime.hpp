@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "aether/core/result.hpp"
+#include "aether/core/unique_fd.hpp"
 #include "aether/dataplane/poller.hpp"
 #include "aether/mem/mempool.hpp"
 #include "aether/net/port.hpp"
@@ -130,6 +131,7 @@ class Runtime {
   std::vector<unsigned> worker_cpus_;
   std::vector<unsigned> control_cpus_;  // empty: unchanged
   std::vector<std::string> placement_report_;
+  UniqueFd cpu_dma_latency_;  // the partition's PM QoS request, while the runtime lives (placement.hpp)
   // Declaration order is destruction order reversed: ports (which hold
   // buffers of the pools) go before the pools.
   std::vector<std::unique_ptr<mem::Mempool>> pools_;  // the [[pool]]s, then one per port without a shared pool

@@ -11,6 +11,7 @@
 #include "aether/partition/journal_lock.hpp"
 #include "aether/partition/revert.hpp"
 #include "aether/partition/status.hpp"
+#include "aether/partition/worker_cpus.hpp"
 #include "fake_host.hpp"
 
 namespace aether::partition {
@@ -25,6 +26,7 @@ using test::TempDirectory;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 struct Scenario {
   const char* tree;
@@ -162,6 +164,26 @@ TEST(ApplyRevert, CgroupV1CpusetsKeepPinnedTasksPinned) {
   EXPECT_EQ(file(host, "proc/sys/vm/nr_hugepages"), "64\n");
   EXPECT_EQ(report->tasks_moved, 4u);  // systemd, kthreadd, kcompactd0, sshd
   EXPECT_EQ(report->irqs_moved, 3u);
+  // The knobs (step 0): the tree is untuned.
+  EXPECT_EQ(file(host, "proc/sys/kernel/sched_rt_runtime_us"), "-1\n");
+  EXPECT_EQ(file(host, "proc/sys/kernel/timer_migration"), "0\n");
+  EXPECT_EQ(file(host, "proc/sys/vm/stat_interval"), "10\n");
+  for (const char* cpu : {"2", "3", "6", "7"}) {
+    const std::string idle = std::string("sys/devices/system/cpu/cpu") + cpu + "/cpuidle/";
+    EXPECT_EQ(file(host, idle + "state0/disable"), "0\n") << cpu;  // POLL
+    EXPECT_EQ(file(host, idle + "state1/disable"), "0\n") << cpu;  // C1, 2 us
+    EXPECT_EQ(file(host, idle + "state2/disable"), "1\n") << cpu;  // C1E, 10 us
+    EXPECT_EQ(file(host, idle + "state3/disable"), "1\n") << cpu;  // C6, 133 us
+  }
+  EXPECT_EQ(file(host, "sys/devices/system/cpu/cpu1/cpuidle/state3/disable"), "0\n");  // a host CPU
+  EXPECT_EQ(report->idle_states_disabled, 8u);
+  EXPECT_THAT(read_file(journal), HasSubstr("\nhold /dev/cpu_dma_latency =0\n"));
+  const std::string text = format_apply_report(*report);
+  EXPECT_THAT(text, HasSubstr("kernel.sched_rt_runtime_us = -1 (was 950000)"));
+  EXPECT_THAT(text, HasSubstr("kernel.timer_migration = 0 (was 1)"));
+  EXPECT_THAT(text, HasSubstr("vm.stat_interval = 10 (was 1)"));
+  EXPECT_THAT(text, HasSubstr("disabled idle states slower than 2 us to leave on CPUs 2-3,6-7: CPU 2 C1E (10 us)"));
+  EXPECT_THAT(text, HasSubstr("--partition workers will hold /dev/cpu_dma_latency at 0"));
 
   StatusOptions status_options;
   status_options.aether_cpus = v1_scenario.aether;
@@ -169,7 +191,8 @@ TEST(ApplyRevert, CgroupV1CpusetsKeepPinnedTasksPinned) {
   ASSERT_TRUE(status.ok()) << status.error().describe();
   for (const Check& check : status->checks) {
     if (check.item == "sysfs.isolated" || check.item == "cpuset" || check.item == "workqueue" ||
-        check.item == "irq.default_affinity" || check.item == "hugepages") {
+        check.item == "irq.default_affinity" || check.item == "hugepages" || check.item == "rt-throttling" ||
+        check.item == "vm.stat_interval" || check.item == "timer-migration" || check.item == "cpuidle") {
       EXPECT_EQ(check.level, CheckLevel::ok) << check.item << ": " << check.finding;
     }
   }
@@ -179,6 +202,32 @@ TEST(ApplyRevert, CgroupV1CpusetsKeepPinnedTasksPinned) {
   EXPECT_THAT(reverted->failures, IsEmpty());
   const auto after = snapshot(host.root());
   EXPECT_EQ(after, original) << describe_differences(original, after);
+}
+
+// --keep-rt-throttling and --keep-idle-states: those knobs stay as they
+// are, the others are still set, and no process is asked to hold
+// /dev/cpu_dma_latency.
+TEST(ApplyRevert, KnobsTheUserKeepsStayAlone) {
+  TempDirectory temp;
+  FakeHost host(v1_scenario.tree, temp.path());
+  const auto original = snapshot(host.root());
+  const auto journal = temp.path() / "partition.journal";
+  ApplyOptions options = options_for(v1_scenario, journal);
+  options.knobs.keep_rt_throttling = true;
+  options.knobs.keep_idle_states = true;
+  auto report = apply_partition(host, options);
+  ASSERT_TRUE(report.ok()) << report.error().describe();
+  EXPECT_EQ(file(host, "proc/sys/kernel/sched_rt_runtime_us"), "950000\n");
+  EXPECT_EQ(file(host, "sys/devices/system/cpu/cpu2/cpuidle/state3/disable"), "0\n");
+  EXPECT_EQ(file(host, "proc/sys/kernel/timer_migration"), "0\n");
+  EXPECT_EQ(report->idle_states_disabled, 0u);
+  EXPECT_THAT(read_file(journal), Not(HasSubstr("hold ")));
+  EXPECT_THAT(format_apply_report(*report), HasSubstr("left as it is (--keep-rt-throttling)"));
+  auto worker = aether_cpus_for_workers(host, WorkerCpuRequest{1, {}, "--cpu", journal});
+  ASSERT_TRUE(worker.ok()) << worker.error().describe();
+  EXPECT_EQ(worker->cpu_dma_latency_us, std::nullopt);
+  ASSERT_TRUE(revert_partition(host, journal).ok());
+  EXPECT_EQ(snapshot(host.root()), original);
 }
 
 TEST(ApplyRevert, BootIsolatedCpusNeedNoPartition) {

@@ -36,6 +36,10 @@ TEST(JournalTargets, WhatApplyWritesIsAllowed) {
   EXPECT_TRUE(allowed(directory, "/dev/cpuset/aether-housekeeping", v1_mounts));
   EXPECT_TRUE(allowed(controller, "/sys/fs/cgroup/cgroup.subtree_control", v2_mounts, "cpuset"));
   EXPECT_TRUE(check_journal_target(JournalRecord{affinity, "", "0-3", 1234, 5}, v2_mounts).ok());
+  EXPECT_TRUE(allowed(file, "/proc/sys/kernel/timer_migration"));
+  EXPECT_TRUE(allowed(file, "/proc/sys/vm/stat_interval"));
+  EXPECT_TRUE(allowed(file, "/sys/devices/system/cpu/cpu2/cpuidle/state3/disable"));
+  EXPECT_TRUE(allowed(hold, "/dev/cpu_dma_latency", v2_mounts, "0"));
 }
 
 TEST(JournalTargets, EverythingElseIsRefused) {
@@ -67,6 +71,9 @@ TEST(JournalTargets, EverythingElseIsRefused) {
   EXPECT_FALSE(allowed(controller, "/sys/fs/cgroup/cgroup.procs", v2_mounts, "cpuset"));
   EXPECT_FALSE(allowed(controller, "/dev/cpuset/cgroup.subtree_control", v1_mounts, "cpuset"));
   EXPECT_FALSE(check_journal_target(JournalRecord{affinity, "", "0-3", 0, 5}, v2_mounts).ok());
+  EXPECT_FALSE(allowed(hold, "/dev/mem", v2_mounts, "0"));
+  EXPECT_FALSE(allowed(hold, "/dev/cpu_dma_latency", v2_mounts, "-1"));
+  EXPECT_FALSE(allowed(hold, "/dev/cpu_dma_latency", v2_mounts, ""));
   EXPECT_FALSE(allowed(file, "/proc/sys/vm/nr_hugepages", v2_mounts, std::string("1\0", 2)));
 }
 

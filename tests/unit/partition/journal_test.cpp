@@ -50,6 +50,7 @@ TEST(Journal, RecordsAreDurableAndKeepTheOriginals) {
         {JournalRecordKind::affinity, "", "0-3", 1234, 98765},
         {JournalRecordKind::file, "/sys/kernel/mm/transparent_hugepage/enabled", "always [madvise] never", 0, 0},
         {JournalRecordKind::file, "/sys/fs/cgroup/x/cpuset.cpus", "", 0, 0},
+        {JournalRecordKind::hold, "/dev/cpu_dma_latency", "0", 0, 0},
     };
     ASSERT_TRUE(journal->record(records).ok());
     // A second value for a known path or task is not recorded: the original stays.
@@ -68,6 +69,7 @@ TEST(Journal, RecordsAreDurableAndKeepTheOriginals) {
                               "boot =3f1c9a52-8d1e-4b6a-9c0f-2e7d5a4b8c61\n"));
   EXPECT_THAT(text, HasSubstr("file /sys/kernel/mm/transparent_hugepage/enabled =always%20[madvise]%20never\n"));
   EXPECT_THAT(text, HasSubstr("affinity 1234 98765 =0-3\n"));
+  EXPECT_THAT(text, HasSubstr("hold /dev/cpu_dma_latency =0\n"));
   auto contents = read_journal(path);
   ASSERT_TRUE(contents.ok() && *contents) << (contents.ok() ? "absent" : contents.error().describe());
   const JournalContents& read = **contents;
@@ -76,12 +78,15 @@ TEST(Journal, RecordsAreDurableAndKeepTheOriginals) {
   EXPECT_THAT(read.header.aether_cpus, ElementsAre(2u, 3u));
   EXPECT_EQ(read.header.boot_id, "3f1c9a52-8d1e-4b6a-9c0f-2e7d5a4b8c61");
   EXPECT_EQ(read.header.kernel_release, "6.1.0-28-amd64");
-  ASSERT_EQ(read.records.size(), 8u);
+  ASSERT_EQ(read.records.size(), 9u);
   EXPECT_EQ(read.records[0].previous, "f");
   EXPECT_EQ(read.records[4].tid, 1234);
   EXPECT_EQ(read.records[5].previous, "always [madvise] never");
   EXPECT_EQ(read.records[6].previous, "");
-  EXPECT_EQ(read.records[7].start_time, 5u);
+  EXPECT_EQ(read.records[7].kind, JournalRecordKind::hold);
+  EXPECT_EQ(read.records[7].path, "/dev/cpu_dma_latency");
+  EXPECT_EQ(read.records[7].previous, "0");
+  EXPECT_EQ(read.records[8].start_time, 5u);
 }
 
 TEST(Journal, ReopeningContinuesAndRefusesOtherCpus) {

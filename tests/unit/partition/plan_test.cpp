@@ -69,6 +69,34 @@ TEST(Plan, BootParametersGrubAndRuntimeStepsForCgroupV2) {
   EXPECT_THAT(text, HasSubstr("stopping the scheduler tick on CPUs 2-3"));
 }
 
+// Step 0 of apply: each knob with what it does and risks, and what --keep-* leaves.
+TEST(Plan, SaysWhatEachKnobDoesAndRisks) {
+  const HostCpus host = cpus_of("isolated-v2");
+  const KernelVersion kernel = *parse_kernel_version("6.1.0-28-amd64");
+  auto plan = make_plan(host, kernel, CgroupMounts{}, {2, 3}, false);
+  ASSERT_TRUE(plan.ok()) << plan.error().describe();
+  const std::string text = format_plan(*plan);
+  EXPECT_THAT(text, HasSubstr("write -1 to /proc/sys/kernel/sched_rt_runtime_us: no RT throttling"));
+  EXPECT_THAT(text, HasSubstr("Risk: a SCHED_FIFO task that never sleeps then keeps its CPU for good"));
+  EXPECT_THAT(text, HasSubstr("Keep throttling with --keep-rt-throttling"));
+  EXPECT_THAT(text, HasSubstr("write 0 to /proc/sys/kernel/timer_migration"));
+  EXPECT_THAT(text, HasSubstr("write 10 to /proc/sys/vm/stat_interval if it is shorter"));
+  EXPECT_THAT(text, HasSubstr("cpuN/cpuidle/stateK/disable for each idle state of CPUs 2-3 slower than 2 us"));
+  EXPECT_THAT(text, HasSubstr("hold /dev/cpu_dma_latency at 0 while they run"));
+
+  KnobChoices keep;
+  keep.keep_rt_throttling = true;
+  keep.keep_idle_states = true;
+  auto kept = make_plan(host, kernel, CgroupMounts{}, {2, 3}, false, true, keep);
+  ASSERT_TRUE(kept.ok()) << kept.error().describe();
+  const std::string kept_text = format_plan(*kept);
+  EXPECT_THAT(kept_text, HasSubstr("leave kernel.sched_rt_runtime_us as it is (--keep-rt-throttling)"));
+  EXPECT_THAT(kept_text, HasSubstr("leave the idle states of CPUs 2-3 and /dev/cpu_dma_latency alone"));
+  EXPECT_THAT(kept_text, Not(HasSubstr("write -1 to")));
+  EXPECT_THAT(kept_text, Not(HasSubstr("cpuidle/stateK/disable")));
+  EXPECT_THAT(kept_text, HasSubstr("write 0 to /proc/sys/kernel/timer_migration"));  // not a choice
+}
+
 TEST(Plan, GatesOnKernelVersionAndCgroupVersion) {
   const HostCpus host = cpus_of("smt-v1");
   CgroupMounts v1;

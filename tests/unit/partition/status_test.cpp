@@ -100,6 +100,11 @@ TEST(Status, PlainHostWithAetherCpusFailsWithFixes) {
   EXPECT_EQ(item(report, "hugepages").level, CheckLevel::warn);
   EXPECT_EQ(item(report, "cpufreq").level, CheckLevel::warn);
   EXPECT_EQ(item(report, "iommu").level, CheckLevel::info);
+  const Check& idle = item(report, "cpuidle");  // C1E and C6 enabled on the Aether CPUs
+  EXPECT_EQ(idle.level, CheckLevel::warn);
+  EXPECT_THAT(all_details(idle), HasSubstr("enabled states slower than 2 us to leave: CPU 6 state2 C1E (10 us)"));
+  EXPECT_THAT(idle.fix, HasSubstr("aether partition apply"));
+  EXPECT_THAT(item(report, "rt-throttling").fix, HasSubstr("aether partition apply"));
   for (const Check& check : report.checks) {
     if (check.level == CheckLevel::fail || check.level == CheckLevel::warn) {
       EXPECT_FALSE(check.fix.empty()) << check.item << " says what is wrong but not what to do";

@@ -56,6 +56,7 @@ TEST(WorkerCpus, KernelIsolatedCpusWithoutJournal) {
   EXPECT_THAT(one->worker_cpus, ElementsAre(2u));
   EXPECT_EQ(one->source, "/sys/devices/system/cpu/isolated");
   EXPECT_EQ(one->cpuset, std::nullopt);  // boot isolation: affinity alone reaches them
+  EXPECT_EQ(one->cpu_dma_latency_us, std::nullopt);  // only an apply journal asks for it
   EXPECT_THAT(one->notes, IsEmpty());
   EXPECT_EQ(describe_placement(*one), "worker CPU 2 of the Aether CPUs 2-3 (from /sys/devices/system/cpu/isolated)");
 
@@ -152,6 +153,8 @@ TEST(WorkerCpus, JournalOfACgroupV2PartitionAndJoiningIt) {
   EXPECT_THAT(placement->cpuset, Optional(std::string("/sys/fs/cgroup/aether")));
   EXPECT_THAT(placement->notes, IsEmpty());
   EXPECT_THAT(describe_placement(*placement), HasSubstr(", in cpuset /sys/fs/cgroup/aether"));
+  // apply without --keep-idle-states asks the workers to hold cpu_dma_latency at 0.
+  EXPECT_THAT(placement->cpu_dma_latency_us, Optional(0));
 
   // Process 500 ("worker") joins: it leaves the root cgroup for the partition.
   ASSERT_TRUE(join_partition_cpuset(*host, *placement, 500).ok());
