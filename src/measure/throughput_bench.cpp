@@ -128,6 +128,12 @@ double other_tasks_share(const CpuAccounting& cpu) {
   return share;
 }
 
+// Mpps per CPU second of the slower worker (0 when it did not run).
+double mpps_per_worker_cpu(double mpps, const CpuAccounting& cpu, std::string_view prefix) {
+  const double share = slower_worker_share(cpu, prefix);
+  return share > 0 ? mpps / share : 0;
+}
+
 constexpr std::string_view aether_worker_prefix = "aether-s";  // aether-send, aether-sink
 constexpr std::string_view dpdk_worker_prefix = "rte-worker";   // EAL's lcore threads (rte-worker-N)
 
@@ -236,7 +242,10 @@ std::string format_throughput_table(const ThroughputBenchReport& report) {
                        report.config.sender_cpu, report.config.receiver_cpu);
     out += "(both write headers only; Aether's memif client lends its pool (zero copy), testpmd's copies each frame\n"
            " into the shared buffers: DPDK 22.11's net_memif zero-copy=yes is not used)\n";
-    out += fmt::format("{:<{}} {:>6} {:>12} {:>12}  {}\n", "run", width, "size", "Aether Mpps", "DPDK Mpps", "Aether against DPDK");
+    out += "(Mpps/CPU: Mpps over the share of its CPU the slower worker got: the rate per CPU second of polling,\n"
+           " which the scheduler's share for other tasks does not change)\n";
+    out += fmt::format("{:<{}} {:>6} {:>12} {:>12} {:>20}  {:>11} {:>11} {:>20}\n", "run", width, "size", "Aether Mpps", "DPDK Mpps",
+                       "Aether against DPDK", "Aether/CPU", "DPDK/CPU", "per CPU second");
     for (const auto& r : report.results) {
       if (r.backend.kind != "memif" || !r.error.empty()) continue;
       if (!r.dpdk_mpps) {
@@ -244,8 +253,11 @@ std::string format_throughput_table(const ThroughputBenchReport& report) {
                            r.received_mpps(), r.dpdk_error);
         continue;
       }
-      out += fmt::format("{:<{}} {:>6} {:>12.3f} {:>12.3f}  {}\n", run_label(r, report.config), width, r.frame_size,
-                         r.received_mpps(), *r.dpdk_mpps, format_factor(r.received_mpps(), *r.dpdk_mpps));
+      const double aether_per_cpu = mpps_per_worker_cpu(r.received_mpps(), r.cpu, aether_worker_prefix);
+      const double dpdk_per_cpu = r.dpdk_cpu ? mpps_per_worker_cpu(*r.dpdk_mpps, *r.dpdk_cpu, dpdk_worker_prefix) : 0;
+      out += fmt::format("{:<{}} {:>6} {:>12.3f} {:>12.3f} {:>20}  {:>11.3f} {:>11.3f} {:>20}\n", run_label(r, report.config), width,
+                         r.frame_size, r.received_mpps(), *r.dpdk_mpps, format_factor(r.received_mpps(), *r.dpdk_mpps),
+                         aether_per_cpu, dpdk_per_cpu, format_factor(aether_per_cpu, dpdk_per_cpu));
     }
     out += format_throughput_summary(report);
   }
@@ -255,43 +267,56 @@ std::string format_throughput_table(const ThroughputBenchReport& report) {
 
 namespace {
 
-// One schedule and size over every round.
+// One path, schedule and size over every round.
 struct SummaryRow {
+  std::string path;
   std::optional<int> fifo_priority;
   std::size_t frame_size = 0;
-  Spread aether_mpps, dpdk_mpps, ratio, aether_worker_cpu, dpdk_worker_cpu, aether_helpers, others;
+  Spread aether_mpps, dpdk_mpps, ratio, aether_per_cpu, dpdk_per_cpu, ratio_per_cpu, aether_worker_cpu, dpdk_worker_cpu,
+      aether_helpers, others;
 };
 
 std::vector<SummaryRow> summarize(const ThroughputBenchReport& report) {
   std::vector<SummaryRow> rows;
+  auto same = [](const SummaryRow& row, const ThroughputResult& r) {
+    return row.path == r.backend.name && row.fifo_priority == r.fifo_priority && row.frame_size == r.frame_size;
+  };
   for (const auto& r : report.results) {
     if (r.backend.kind != "memif") continue;
-    if (std::none_of(rows.begin(), rows.end(), [&r](const SummaryRow& row) {
-          return row.fifo_priority == r.fifo_priority && row.frame_size == r.frame_size;
-        })) {
-      rows.push_back(SummaryRow{r.fifo_priority, r.frame_size, {}, {}, {}, {}, {}, {}, {}});
+    if (std::none_of(rows.begin(), rows.end(), [&](const SummaryRow& row) { return same(row, r); })) {
+      SummaryRow row;
+      row.path = r.backend.name;
+      row.fifo_priority = r.fifo_priority;
+      row.frame_size = r.frame_size;
+      rows.push_back(std::move(row));
     }
   }
   for (auto& row : rows) {
-    std::vector<double> aether, dpdk, ratio, aether_share, dpdk_share, helpers, others;
+    std::vector<double> aether, dpdk, ratio, aether_per_cpu, dpdk_per_cpu, ratio_per_cpu, aether_share, dpdk_share, helpers,
+        others;
     for (const auto& r : report.results) {
-      if (r.backend.kind != "memif" || r.fifo_priority != row.fifo_priority || r.frame_size != row.frame_size ||
-          !r.error.empty()) {
-        continue;
-      }
+      if (!same(row, r) || !r.error.empty()) continue;
       aether.push_back(r.received_mpps());
       aether_share.push_back(slower_worker_share(r.cpu, aether_worker_prefix));
+      aether_per_cpu.push_back(mpps_per_worker_cpu(r.received_mpps(), r.cpu, aether_worker_prefix));
       helpers.push_back(helper_threads_share(r.cpu, aether_worker_prefix));
       others.push_back(other_tasks_share(r.cpu));
       if (r.dpdk_mpps) {
         dpdk.push_back(*r.dpdk_mpps);
         if (*r.dpdk_mpps > 0) ratio.push_back(r.received_mpps() / *r.dpdk_mpps);
       }
-      if (r.dpdk_cpu) dpdk_share.push_back(slower_worker_share(*r.dpdk_cpu, dpdk_worker_prefix));
+      if (r.dpdk_mpps && r.dpdk_cpu) {
+        dpdk_share.push_back(slower_worker_share(*r.dpdk_cpu, dpdk_worker_prefix));
+        dpdk_per_cpu.push_back(mpps_per_worker_cpu(*r.dpdk_mpps, *r.dpdk_cpu, dpdk_worker_prefix));
+        if (dpdk_per_cpu.back() > 0) ratio_per_cpu.push_back(aether_per_cpu.back() / dpdk_per_cpu.back());
+      }
     }
     row.aether_mpps = spread_of(aether);
     row.dpdk_mpps = spread_of(dpdk);
     row.ratio = spread_of(ratio);
+    row.aether_per_cpu = spread_of(aether_per_cpu);
+    row.dpdk_per_cpu = spread_of(dpdk_per_cpu);
+    row.ratio_per_cpu = spread_of(ratio_per_cpu);
     row.aether_worker_cpu = spread_of(aether_share);
     row.dpdk_worker_cpu = spread_of(dpdk_share);
     row.aether_helpers = spread_of(helpers);
@@ -307,16 +332,18 @@ std::string format_throughput_summary(const ThroughputBenchReport& report) {
   std::string out = fmt::format(
       "\nmemif against DPDK, median [min..max] of the runs (same CPUs; each ratio is of one round's Aether and DPDK runs,\n"
       "back to back). worker CPU: the share of the window the slower of the two busy-polling workers got on its CPU;\n"
-      "helpers: CPU time of the rest of Aether's threads (main, memif control), in CPUs;\n"
-      "others: the larger of the two CPUs' busy time no thread of the run accounts for, plus steal.\n");
-  constexpr auto row_format = "{:<8} {:>5} {:>5}  {:<24} {:<24} {:<20} {:<18} {:<18} {:<20} {:<18}\n";
-  out += fmt::format(row_format, "sched", "size", "runs", "Aether Mpps", "DPDK Mpps", "Aether / DPDK", "Aether worker CPU",
-                     "DPDK worker CPU", "Aether helpers", "others");
+      "/CPU: Mpps over that share; helpers: CPU time of Aether's other threads (main, memif control), in CPUs;\n"
+      "others: the larger of the two CPUs' busy time no thread of the run accounts for, plus steal (Aether's runs).\n");
+  constexpr auto row_format = "{:<11} {:<7} {:>5} {:>4}  {:<22} {:<22} {:<18} {:<22} {:<22} {:<18} {:<18} {:<18} {:<21} {:<18}\n";
+  out += fmt::format(row_format, "path", "sched", "size", "runs", "Aether Mpps", "DPDK Mpps", "Aether / DPDK", "Aether Mpps/CPU",
+                     "DPDK Mpps/CPU", "per CPU: A / D", "Aether worker CPU", "DPDK worker CPU", "Aether helpers", "others");
   for (const auto& row : summarize(report)) {
-    out += fmt::format(row_format, schedule_name(row.fifo_priority), row.frame_size, row.aether_mpps.runs,
+    out += fmt::format(row_format, row.path, schedule_name(row.fifo_priority), row.frame_size, row.aether_mpps.runs,
                        format_spread(row.aether_mpps, 3), format_spread(row.dpdk_mpps, 3), format_spread(row.ratio, 2),
-                       format_spread(row.aether_worker_cpu, 2), format_spread(row.dpdk_worker_cpu, 2),
-                       format_spread(row.aether_helpers, 4), format_spread(row.others, 2));
+                       format_spread(row.aether_per_cpu, 3), format_spread(row.dpdk_per_cpu, 3),
+                       format_spread(row.ratio_per_cpu, 2), format_spread(row.aether_worker_cpu, 2),
+                       format_spread(row.dpdk_worker_cpu, 2), format_spread(row.aether_helpers, 4),
+                       format_spread(row.others, 2));
   }
   return out;
 }
@@ -362,9 +389,12 @@ nlohmann::json throughput_report_to_json(const ThroughputBenchReport& report) {
   if (report.config.vs_dpdk && several_runs(report.config)) {
     nlohmann::json summary = nlohmann::json::array();
     for (const auto& row : summarize(report)) {
-      summary.push_back({{"sched", schedule_name(row.fifo_priority)}, {"frame_size", row.frame_size},
+      summary.push_back({{"path", row.path}, {"sched", schedule_name(row.fifo_priority)}, {"frame_size", row.frame_size},
                          {"aether_mpps", spread_to_json(row.aether_mpps)}, {"dpdk_mpps", spread_to_json(row.dpdk_mpps)},
                          {"aether_over_dpdk", spread_to_json(row.ratio)},
+                         {"aether_mpps_per_worker_cpu", spread_to_json(row.aether_per_cpu)},
+                         {"dpdk_mpps_per_worker_cpu", spread_to_json(row.dpdk_per_cpu)},
+                         {"aether_over_dpdk_per_worker_cpu", spread_to_json(row.ratio_per_cpu)},
                          {"aether_slower_worker_cpu_share", spread_to_json(row.aether_worker_cpu)},
                          {"dpdk_slower_worker_cpu_share", spread_to_json(row.dpdk_worker_cpu)},
                          {"aether_helper_threads_cpus", spread_to_json(row.aether_helpers)},
