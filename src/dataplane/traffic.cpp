@@ -26,6 +26,11 @@ bool TrafficSender::poll() noexcept {
   const unsigned wanted = burst_size - held_count_;
   const unsigned fresh = pool_.alloc_bulk(std::span(held_.data() + held_count_, wanted), &cache_);
   const auto length = static_cast<std::uint16_t>(frame_.size());
+  // The fresh buffers' metadata lines are cold (the pool last wrote them on
+  // another burst, the peer may have read them): ask for all of them before
+  // the first is used, so the misses overlap instead of coming one per
+  // frame (reading tailroom() was 27 % of this function in a memif profile).
+  for (unsigned i = held_count_; i < held_count_ + fresh; ++i) __builtin_prefetch(held_[i], 1);
   unsigned ready = held_count_;
   for (unsigned i = held_count_; i < held_count_ + fresh; ++i) {
     mem::Packet* packet = held_[i];
