@@ -92,7 +92,7 @@ void BM_CacheLinePingPong(benchmark::State& state) {
     state.SkipWithError("needs two different CPUs");
     return;
   }
-  struct alignas(aether::ring_cache_line_size) Line {
+  struct alignas(aether::cache_line_size) Line {
     std::atomic<std::uint64_t> value{0};
   };
   const std::uint64_t round_trips = options.round_trip_messages;

@@ -33,6 +33,8 @@ struct LatencyBenchOptions {
   std::string svg_path;
   bool rerun_overloaded = false;
   bool vs_dpdk = false;  // --vs-dpdk: memif round trips with DPDK in each role  // the demo: an overloaded path again at a rate it sustains
+  unsigned repeat = 1;   // --repeat: rounds, summarized as median and range
+  std::string sched;     // --sched other|fifo|both
   std::optional<measure::LatencyBenchConfig::HostNoise> host_noise;  // the demo: jitter of the same run
 };
 
@@ -48,6 +50,14 @@ void register_throughput_bench(CLI::App& bench, int& exit_code);
 // second, unless --allow-rt-throttling was given.
 Result<void> check_rt_throttling(int fifo_priority, bool allow_rt_throttling);
 void add_rt_throttling_option(CLI::App& command, bool& allow);
+// --repeat N and --sched other|fifo|both (the --vs-dpdk medians, issue 12).
+void add_repeat_options(CLI::App& command, unsigned& repeat, std::string& sched);
+struct BenchSchedules {
+  std::optional<int> fifo_priority;  // the SCHED_FIFO runs' priority; none: SCHED_OTHER only
+  bool both = false;                 // SCHED_OTHER and SCHED_FIFO runs alternate
+};
+// --sched and --fifo together: "both" or "fifo" without --fifo uses priority 50.
+Result<BenchSchedules> choose_bench_schedules(const std::string& sched, int fifo_priority);
 void register_attest_bench(CLI::App& bench, int& exit_code);  // cmd_bench_attest.cpp
 void register_feed_bench(CLI::App& bench, int& exit_code);    // cmd_bench_feed.cpp
 

@@ -10,6 +10,7 @@
 #include "aether/core/cpu_list.hpp"
 #include "aether/core/thread_setup.hpp"
 #include "aether/measure/latency_bench.hpp"
+#include "aether/measure/latency_rounds.hpp"
 #include "bench_options.hpp"
 #include "commands.hpp"
 #include "fluid_commands.hpp"  // bench fluid
@@ -63,6 +64,29 @@ void add_rt_throttling_option(CLI::App& command, bool& allow) {
                    "every second");
 }
 
+void add_repeat_options(CLI::App& command, unsigned& repeat, std::string& sched) {
+  command.add_option("--repeat", repeat, "Rounds: every run this many times, alternating; with several, a summary gives "
+                                         "the median and range of each figure")
+      ->default_val(1)
+      ->check(CLI::Range(1, 1000));
+  command.add_option("--sched", sched, "Workers' scheduling: other (SCHED_OTHER), fifo (SCHED_FIFO at --fifo, default 50) "
+                                       "or both (alternating within each round)")
+      ->check(CLI::IsMember({"other", "fifo", "both"}));
+}
+
+Result<BenchSchedules> choose_bench_schedules(const std::string& sched, int fifo_priority) {
+  constexpr int default_fifo_priority = 50;
+  BenchSchedules out;
+  if (sched == "other") {
+    if (fifo_priority > 0) return invalid_argument(fmt::format("--sched other with --fifo {}: choose one (or --sched both)", fifo_priority));
+    return out;
+  }
+  if (sched.empty() && fifo_priority <= 0) return out;
+  out.fifo_priority = fifo_priority > 0 ? fifo_priority : default_fifo_priority;
+  out.both = sched == "both";
+  return out;
+}
+
 Result<std::vector<measure::BenchBackend>> select_bench_paths(const std::string& backends, const std::string& ports) {
   if (ports.empty()) return measure::select_bench_backends(backends);
   auto given = measure::given_ports_backend(ports);
@@ -79,13 +103,43 @@ void add_ports_option(CLI::App& command, CLI::Option* backends, std::string& por
       ->excludes(backends);
 }
 
+namespace {
+
+// --repeat N or --sched both: every round's table, then the medians; the
+// JSON holds every run and the summary.
+int run_latency_rounds_command(const LatencyBenchOptions& options, const measure::LatencyBenchConfig& config,
+                               bool both_schedules, const Clock& clock, const std::atomic<bool>& stop) {
+  const auto rounds = measure::run_latency_rounds(config, options.repeat, both_schedules, clock, stop,
+                                                  [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
+  const std::string text = measure::format_latency_rounds(rounds);
+  fmt::print("\n{}", text);
+  const std::string json = measure::latency_rounds_to_json(rounds).dump(2) + "\n";
+  int status = exit_ok;
+  for (const auto& [path, content] : {std::pair{options.json_path, &json}, std::pair{options.out_dir.empty() ? "" : options.out_dir + "/latency.json", &json},
+                                      std::pair{options.out_dir.empty() ? "" : options.out_dir + "/latency.txt", &text}}) {
+    if (path.empty()) continue;
+    if (auto written = write_text_file(path, *content); !written) {
+      fmt::print(stderr, "aether bench latency: {}\n", written.error().describe());
+      status = exit_failure;
+    }
+  }
+  return rounds.interrupted ? 130 : status;
+}
+
+}  // namespace
+
 int run_latency_bench_command(const LatencyBenchOptions& options) {
   auto backends = select_bench_paths(options.backends, options.ports);
   if (!backends) {
     fmt::print(stderr, "aether bench latency: {}\n", backends.error().describe());
     return exit_failure;
   }
-  if (auto throttling = check_rt_throttling(options.fifo_priority, options.allow_rt_throttling); !throttling) {
+  auto schedules = choose_bench_schedules(options.sched, options.fifo_priority);
+  if (!schedules) {
+    fmt::print(stderr, "aether bench latency: {}\n", schedules.error().describe());
+    return exit_failure;
+  }
+  if (auto throttling = check_rt_throttling(schedules->fifo_priority.value_or(0), options.allow_rt_throttling); !throttling) {
     fmt::print(stderr, "aether bench latency: {}\n", throttling.error().describe());
     return exit_failure;
   }
@@ -103,7 +157,7 @@ int run_latency_bench_command(const LatencyBenchOptions& options) {
   config.frame_size = options.frame_size;
   config.generator_cpu = cpus->first;
   config.responder_cpu = cpus->second;
-  if (options.fifo_priority > 0) config.fifo_priority = options.fifo_priority;
+  config.fifo_priority = schedules->fifo_priority;
   config.ring_messages = options.ring_messages;
   config.rerun_overloaded = options.rerun_overloaded;
   config.vs_dpdk = options.vs_dpdk;
@@ -128,9 +182,9 @@ int run_latency_bench_command(const LatencyBenchOptions& options) {
   const Clock clock = Clock::calibrate();
   fmt::print(stderr, "aether bench latency: {} path(s), CPUs {} and {} (Ctrl-C prints what was measured so far)\n",
              config.backends.size(), config.generator_cpu, config.responder_cpu);
-  const auto report = measure::run_latency_bench(config, clock, stop, [](const std::string& line) {
-    fmt::print(stderr, "{}\n", line);
-  });
+  const auto print_progress = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
+  if (options.repeat > 1 || schedules->both) return run_latency_rounds_command(options, config, schedules->both, clock, stop);
+  const auto report = measure::run_latency_bench(config, clock, stop, print_progress);
   const std::string table = measure::format_latency_table(report);
   fmt::print("\n{}", table);
 
@@ -162,7 +216,7 @@ int run_latency_bench_command(const LatencyBenchOptions& options) {
 }
 
 void add_latency_options(CLI::App& command, LatencyBenchOptions& options) {
-  command.add_option("--backends", options.backends, "Paths to compare: comma-separated from udp, udp-block, afpacket, afxdp, memif, or all")
+  command.add_option("--backends", options.backends, "Paths to compare: comma-separated from udp, udp-block, afpacket, afxdp, memif, memif-copy (not in all), or all")
       ->default_val("all");
   command.add_option("--rate", options.rate, "Probes per second (0: closed loop, one probe in flight)")
       ->default_val(100000)
@@ -181,6 +235,7 @@ void add_latency_options(CLI::App& command, LatencyBenchOptions& options) {
   command.add_option("--fifo", options.fifo_priority, "Run both workers SCHED_FIFO at this priority (1-99)")
       ->check(CLI::Range(1, 99));
   add_rt_throttling_option(command, options.allow_rt_throttling);
+  add_repeat_options(command, options.repeat, options.sched);
   command.add_flag("--rerun-overloaded", options.rerun_overloaded,
                    "A path that cannot sustain --rate is marked OVERLOADED in its row; with this flag it is also "
                    "measured again, in a row of its own, at 80 % of the rate it sustained (the demo does this)");

@@ -27,6 +27,8 @@ struct ThroughputOptions {
   PartitionPlacementOptions partition;  // --partition: sender and receiver on Aether CPUs
   std::string json_path;
   bool vs_dpdk = false;
+  unsigned repeat = 1;
+  std::string sched;  // other, fifo or both; empty: fifo if --fifo was given
 };
 
 int run_throughput(const ThroughputOptions& options) {
@@ -35,7 +37,13 @@ int run_throughput(const ThroughputOptions& options) {
     fmt::print(stderr, "aether bench throughput: {}\n", backends.error().describe());
     return exit_failure;
   }
-  if (auto throttling = check_rt_throttling(options.fifo_priority, options.allow_rt_throttling); !throttling) {
+  auto schedules = choose_bench_schedules(options.sched, options.fifo_priority);
+  if (!schedules) {
+    fmt::print(stderr, "aether bench throughput: {}\n", schedules.error().describe());
+    return exit_failure;
+  }
+  const int fifo_priority = schedules->fifo_priority.value_or(0);
+  if (auto throttling = check_rt_throttling(fifo_priority, options.allow_rt_throttling); !throttling) {
     fmt::print(stderr, "aether bench throughput: {}\n", throttling.error().describe());
     return exit_failure;
   }
@@ -61,7 +69,9 @@ int run_throughput(const ThroughputOptions& options) {
   config.receiver_cpu = cpus->second;
   // The SPSC ring round trip between the same two cores: the floor line.
   config.ring_messages = options.ring_messages;
-  if (options.fifo_priority > 0) config.fifo_priority = options.fifo_priority;
+  config.fifo_priority = schedules->fifo_priority;
+  config.both_schedules = schedules->both;
+  config.repeat = options.repeat;
   const auto& stop = runtime::install_stop_signals();
   const auto report = measure::run_throughput_bench(config, stop, [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
   fmt::print("\n{}", measure::format_throughput_table(report));
@@ -87,7 +97,7 @@ void register_throughput_bench(CLI::App& bench, int& exit_code) {
       "One pinned core sends frames as fast as the path takes them, another receives; Mpps and Gbit/s per path, "
       "received against sent, over a veth pair in throwaway namespaces. Needs root.");
   auto* backends =
-      command->add_option("--backends", options->backends, "Paths: comma-separated from udp, udp-block, afpacket, afxdp, memif, or all")
+      command->add_option("--backends", options->backends, "Paths: comma-separated from udp, udp-block, afpacket, afxdp, memif, memif-copy (not in all), or all")
           ->default_val("all");
   add_ports_option(*command, backends, options->ports);
   command->add_option("--size", options->sizes, "Frame sizes in bytes without FCS (64..1514); repeat or comma-separate")
@@ -96,6 +106,7 @@ void register_throughput_bench(CLI::App& bench, int& exit_code) {
   command->add_option("--seconds", options->seconds, "Measured seconds per path and size")->default_val(2.0)->check(CLI::Range(0.1, 3600.0));
   command->add_option("--cpus", options->cpus, "Sender and receiver CPUs, e.g. 0,1 (default: the first two allowed)");
   command->add_option("--fifo", options->fifo_priority, "Run both workers SCHED_FIFO at this priority (1-99)")->check(CLI::Range(1, 99));
+  add_repeat_options(*command, options->repeat, options->sched);
   add_rt_throttling_option(*command, options->allow_rt_throttling);
   command->add_option("--ring-messages", options->ring_messages, "Round trips for the SPSC ring floor line (0: skip)")
       ->default_val(100000);

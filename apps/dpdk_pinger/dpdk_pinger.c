@@ -13,7 +13,13 @@
  * both work.
  *
  *   aether-dpdk-pinger EAL-ARGS -- --rate R --probes N --warmup W --out FILE
- *                                  [--timeout-ms T] [--drain-ms D]
+ *                                  [--timeout-ms T] [--drain-ms D] [--fifo PRIO]
+ *
+ * --fifo makes the polling (main) thread SCHED_FIFO after EAL's start-up,
+ * so EAL's own threads (interrupt, telemetry) stay SCHED_OTHER: made FIFO
+ * from outside before they start, they inherit it, and on a CPU where a
+ * FIFO poller of the same priority spins (testpmd's) they never run again,
+ * not even to let the process exit.
  *
  * --rate 0 is closed loop (one probe in flight). At a fixed rate each round
  * trip counts from when its probe was due (no coordinated omission). Every
@@ -23,6 +29,8 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +66,7 @@ struct options {
   uint64_t warmup;
   uint64_t timeout_ms;
   uint64_t drain_ms;
+  unsigned long fifo;  /* 0: leave the scheduling alone */
   const char* out;
 };
 
@@ -73,6 +82,7 @@ static int parse_options(int argc, char** argv, struct options* options) {
   options->warmup = 1000;
   options->timeout_ms = 100;
   options->drain_ms = 200;
+  options->fifo = 0;
   options->out = NULL;
   for (int i = 0; i < argc; ++i) {
     const char* key = argv[i];
@@ -95,8 +105,10 @@ static int parse_options(int argc, char** argv, struct options* options) {
       options->timeout_ms = strtoull(value, &end, 10);
     } else if (strcmp(key, "--drain-ms") == 0) {
       options->drain_ms = strtoull(value, &end, 10);
+    } else if (strcmp(key, "--fifo") == 0) {
+      options->fifo = strtoul(value, &end, 10);
     } else {
-      fprintf(stderr, "aether-dpdk-pinger: unknown option '%s' (known: --rate --probes --warmup --out --timeout-ms --drain-ms)\n", key);
+      fprintf(stderr, "aether-dpdk-pinger: unknown option '%s' (known: --rate --probes --warmup --out --timeout-ms --drain-ms --fifo)\n", key);
       return -1;
     }
     if (end != NULL && (*end != '\0' || errno != 0 || end == value)) {
@@ -105,8 +117,8 @@ static int parse_options(int argc, char** argv, struct options* options) {
     }
     ++i;
   }
-  if (options->out == NULL || options->probes == 0 || options->rate < 0) {
-    fprintf(stderr, "aether-dpdk-pinger: give --out FILE and --probes N > 0 (--rate >= 0)\n");
+  if (options->out == NULL || options->probes == 0 || options->rate < 0 || options->fifo > 99) {
+    fprintf(stderr, "aether-dpdk-pinger: give --out FILE and --probes N > 0 (--rate >= 0, --fifo 1..99)\n");
     return -1;
   }
   return 0;
@@ -210,6 +222,15 @@ int main(int argc, char** argv) {
   struct options options;
   /* argv[eal_args] is the "--" EAL stopped at. */
   if (parse_options(argc - eal_args - 1, argv + eal_args + 1, &options) != 0) return 2;
+  if (options.fifo > 0) {
+    /* This thread only: EAL's threads already exist and keep SCHED_OTHER. */
+    const struct sched_param param = {.sched_priority = (int)options.fifo};
+    const int error = pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+    if (error != 0) {
+      fprintf(stderr, "aether-dpdk-pinger: --fifo %lu: %s\n", options.fifo, strerror(error));
+      return 1;
+    }
+  }
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   if (rte_eth_dev_count_avail() == 0) {

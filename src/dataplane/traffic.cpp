@@ -26,6 +26,11 @@ bool TrafficSender::poll() noexcept {
   const unsigned wanted = burst_size - held_count_;
   const unsigned fresh = pool_.alloc_bulk(std::span(held_.data() + held_count_, wanted), &cache_);
   const auto length = static_cast<std::uint16_t>(frame_.size());
+  // The fresh buffers' metadata lines are cold (the pool last wrote them on
+  // another burst, the peer may have read them): ask for all of them before
+  // the first is used, so the misses overlap instead of coming one per
+  // frame (reading tailroom() was 27 % of this function in a memif profile).
+  for (unsigned i = held_count_; i < held_count_ + fresh; ++i) __builtin_prefetch(held_[i], 1);
   unsigned ready = held_count_;
   for (unsigned i = held_count_; i < held_count_ + fresh; ++i) {
     mem::Packet* packet = held_[i];
@@ -51,7 +56,11 @@ bool TrafficSender::poll() noexcept {
 }
 
 bool TrafficSink::poll() noexcept {
-  std::array<mem::Packet*, burst_size> burst{};
+  // Not value-initialised: rx_burst writes burst[0, count) and only those are
+  // read. Zeroing its 256 bytes on every poll (a `rep stos`) was 62 % of this
+  // function and ~16 % of the sink worker's CPU in a memif profile (perf
+  // record -e cpu-clock), most polls finding nothing.
+  std::array<mem::Packet*, burst_size> burst;
   const unsigned count = queue_.rx_burst(burst);
   if (count == 0) return false;
   std::uint64_t bytes = 0;

@@ -4,7 +4,6 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -103,6 +102,12 @@ Result<GeneratorResult> run_dpdk_pinger(const std::string& pinger, const Latency
                                    "--", "--rate", fmt::format("{}", config.rate_per_second), "--probes",
                                    std::to_string(probes), "--warmup", std::to_string(config.warmup_probes), "--out",
                                    samples_path};
+  // The pinger makes only its polling thread SCHED_FIFO, after EAL started
+  // its own threads: set from here on the whole process, they would inherit
+  // it, and pinned to the responder's CPU beside a spinning FIFO testpmd
+  // they never ran again; the pinger could not exit (seen: a --sched both
+  // run hung in waitpid on its zombie).
+  if (config.fifo_priority) args.insert(args.end(), {"--fifo", std::to_string(*config.fifo_priority)});
   std::vector<char*> argv;
   for (auto& arg : args) argv.push_back(arg.data());
   argv.push_back(nullptr);
@@ -120,11 +125,6 @@ Result<GeneratorResult> run_dpdk_pinger(const std::string& pinger, const Latency
   }
   ::close(from_child[1]);
   if (pid < 0) return errno_error("fork for aether-dpdk-pinger");
-  if (config.fifo_priority) {
-    sched_param param{};
-    param.sched_priority = *config.fifo_priority;
-    (void)::sched_setscheduler(pid, SCHED_FIFO, &param);  // its one lcore is its main thread
-  }
   // Start-up, the link, the probes at the rate (or ~1 ms each in closed loop), the drain: generous.
   const double expected_seconds = config.rate_per_second > 0 ? static_cast<double>(config.warmup_probes + probes) / config.rate_per_second
                                                              : static_cast<double>(config.warmup_probes + probes) * 1e-3;

@@ -4,6 +4,7 @@
 // the end of `seconds` (or of a stop request).
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -18,9 +19,13 @@ double measured_window(double seconds, const std::atomic<bool>& stop, Begin begi
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds * 0.1));
   begin();
   const auto start = std::chrono::steady_clock::now();
-  const auto end = start + std::chrono::duration<double>(seconds);
+  const auto end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                       std::chrono::duration<double>(seconds));
   while (std::chrono::steady_clock::now() < end && !stop.load(std::memory_order_relaxed)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    // Ten wake-ups a second (for a stop request): this thread shares the
+    // CPUs with the workers it measures.
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(100), end - std::chrono::steady_clock::now()));
   }
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }

@@ -300,8 +300,11 @@ Result<DpdkMemifThroughput> measure_testpmd_memif_throughput(std::size_t frame_s
   std::this_thread::sleep_for(std::chrono::duration<double>(std::max(0.2, seconds * 0.1)));
   auto before = receiver.port_stats();
   if (!before) return std::move(before).error();
+  const pid_t watched[] = {::getpid(), receiver.pid(), sender.pid()};
+  const CpuSnapshot cpu_before = take_cpu_snapshot(watched);
   const auto start = std::chrono::steady_clock::now();
   std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+  const CpuSnapshot cpu_after = take_cpu_snapshot(watched);
   auto after = receiver.port_stats();
   if (!after) {
     // A peer that crashed is a result: say how, and what it had counted.
@@ -313,6 +316,8 @@ Result<DpdkMemifThroughput> measure_testpmd_memif_throughput(std::size_t frame_s
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   result.frames = after->rx_packets - before->rx_packets;
   result.mpps = static_cast<double>(result.frames) / result.seconds / 1e6;
+  const unsigned measured_cpus[] = {cpu_a, cpu_b};
+  result.cpu = account_cpu_time(cpu_before, cpu_after, measured_cpus);
   sender.stop();
   receiver.stop();
   return result;

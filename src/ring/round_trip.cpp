@@ -99,7 +99,7 @@ class SpinBarrier {
 template <class Message>
 struct Session {
   SpinBarrier barrier{2};
-  alignas(ring_cache_line_size) std::atomic<bool> stop{false};
+  alignas(cache_line_size) std::atomic<bool> stop{false};
   // Written by the initiator before it arrives at the barrier; read by the
   // responder after it (the barrier publishes them).
   std::optional<SpscRing<Message>> request_ring;

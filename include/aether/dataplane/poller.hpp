@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "aether/core/cache_line.hpp"
 #include "aether/core/result.hpp"
 #include "aether/net/port.hpp"
 
@@ -18,7 +19,11 @@ namespace aether::dataplane {
 
 // Something the loop calls. poll() does at most one burst of work and says
 // whether it did any (Seastar's poller contract): idle loops can be counted.
-class Poller {
+// Each poller starts on a cache line of its own and fills whole lines
+// (alignas on the base carries to every derived class): the state one
+// worker writes per burst never shares a line with another worker's poller,
+// wherever the two were allocated (on one stack, side by side on the heap).
+class alignas(cache_line_size) Poller {
  public:
   virtual ~Poller() = default;
   virtual bool poll() noexcept = 0;
@@ -59,14 +64,16 @@ struct WorkerStats {
 // The live loop counters, for telemetry: written by the worker thread every
 // iteration (single writer, relaxed stores, see net::QueueCounters), read by
 // anyone. busy_loops / loops over an interval is the worker's busy share.
-struct WorkerCounters {
+struct alignas(cache_line_size) WorkerCounters {
   net::QueueCounters::Counter loops;
   net::QueueCounters::Counter busy_loops;
 };
 
 // One pinned thread running `pollers` until stop() or `stop_flag` turns true.
-// The pollers must outlive the worker.
-class Worker {
+// The pollers must outlive the worker. The loop writes counters_ every
+// iteration: they have a line of their own, and the object is line-aligned
+// so that two workers allocated side by side do not share one.
+class alignas(cache_line_size) Worker {
  public:
   // Starts the thread; returns once it is pinned and polling, or with the
   // reason it could not pin.
@@ -97,8 +104,12 @@ class Worker {
   std::atomic<int> state_{0};  // 0 starting, 1 running, -1 failed
   std::optional<Error> start_error_;
   WorkerStats stats_;
-  WorkerCounters counters_;
+  WorkerCounters counters_;  // alignas(cache_line_size): written every loop
   std::thread thread_;
 };
+
+static_assert(alignof(Poller) == cache_line_size && sizeof(Poller) % cache_line_size == 0,
+              "pollers of different workers never share a cache line");
+static_assert(sizeof(WorkerCounters) == cache_line_size, "a worker's loop counters fill one line");
 
 }  // namespace aether::dataplane

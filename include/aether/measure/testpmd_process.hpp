@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "aether/core/result.hpp"
+#include "aether/measure/cpu_accounting.hpp"
 
 namespace aether::measure {
 
@@ -105,6 +106,7 @@ struct DpdkMemifThroughput {
   double mpps = 0;
   std::uint64_t frames = 0;
   double seconds = 0;
+  CpuAccounting cpu;  // both testpmd processes and the calling one, over the window
 };
 [[nodiscard]] Result<DpdkMemifThroughput> measure_testpmd_memif_throughput(std::size_t frame_size, double seconds,
                                                                           unsigned cpu_a, unsigned cpu_b,

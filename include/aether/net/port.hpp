@@ -28,6 +28,7 @@
 #include <string>
 #include <vector>
 
+#include "aether/core/cache_line.hpp"
 #include "aether/core/result.hpp"
 #include "aether/mem/packet.hpp"
 #include "aether/net/frame.hpp"
@@ -112,8 +113,10 @@ struct PortInfo {
   unsigned mtu = 1500;
 };
 
-// One rx/tx queue pair.
-class Queue {
+// One rx/tx queue pair. Line-aligned: its counters and cursors are written
+// by the worker that polls it, and must not share a line with another
+// worker's queue (two ports' queues are often allocated side by side).
+class alignas(cache_line_size) Queue {
  public:
   virtual ~Queue() = default;
 

@@ -43,22 +43,17 @@
 
 #include <fmt/format.h>
 
+#include "aether/core/cache_line.hpp"
 #include "aether/core/result.hpp"
 
 namespace aether {
-
-// x86-64 cache line size (Intel 64 and IA-32 Architectures Optimization
-// Reference Manual, "Cache hierarchy"). std::hardware_destructive_interference_size
-// is not used: g++ warns that its value may differ between compilation units
-// (-Winterference-size), which is exactly what a shared layout must avoid.
-inline constexpr std::size_t ring_cache_line_size = 64;
 
 template <class T>
 class SpscRing {
   // Values are moved in and out with memcpy: no constructor or destructor
   // ever runs on the data path, and a slot may be overwritten at any time.
   static_assert(std::is_trivially_copyable_v<T>, "SpscRing<T> requires a trivially copyable T");
-  static_assert(alignof(T) <= ring_cache_line_size, "SpscRing<T> slots are at most cache-line aligned");
+  static_assert(alignof(T) <= cache_line_size, "SpscRing<T> slots are at most cache-line aligned");
 
  public:
   using value_type = T;
@@ -82,9 +77,9 @@ class SpscRing {
     }
     // Round the byte size up to whole cache lines and align the start, so the
     // slots share no cache line with neighbouring heap objects.
-    const std::size_t bytes = (capacity * sizeof(T) + ring_cache_line_size - 1) & ~(ring_cache_line_size - 1);
+    const std::size_t bytes = (capacity * sizeof(T) + cache_line_size - 1) & ~(cache_line_size - 1);
     auto* storage = static_cast<std::byte*>(
-        ::operator new(bytes, std::align_val_t{ring_cache_line_size}, std::nothrow));
+        ::operator new(bytes, std::align_val_t{cache_line_size}, std::nothrow));
     if (storage == nullptr) {
       return Error{std::make_error_code(std::errc::not_enough_memory),
                    fmt::format("cannot allocate {} bytes for an SpscRing of capacity {}", bytes, capacity)};
@@ -115,7 +110,7 @@ class SpscRing {
   }
 
   ~SpscRing() {
-    if (storage_ != nullptr) ::operator delete(storage_, std::align_val_t{ring_cache_line_size});
+    if (storage_ != nullptr) ::operator delete(storage_, std::align_val_t{cache_line_size});
   }
 
   // ---- producer side -----------------------------------------------------
@@ -222,11 +217,11 @@ class SpscRing {
     // offsetof needs a standard-layout class: all data members are private,
     // there are no bases and every member is standard-layout.
     static_assert(std::is_standard_layout_v<SpscRing>);
-    static_assert(offsetof(SpscRing, producer_) - offsetof(SpscRing, storage_) >= ring_cache_line_size,
+    static_assert(offsetof(SpscRing, producer_) - offsetof(SpscRing, storage_) >= cache_line_size,
                   "producer index must not share a cache line with the read-only fields");
-    static_assert(offsetof(SpscRing, consumer_) - offsetof(SpscRing, producer_) >= ring_cache_line_size,
+    static_assert(offsetof(SpscRing, consumer_) - offsetof(SpscRing, producer_) >= cache_line_size,
                   "producer and consumer indices must be on separate cache lines");
-    static_assert(sizeof(SpscRing) - offsetof(SpscRing, consumer_) >= ring_cache_line_size,
+    static_assert(sizeof(SpscRing) - offsetof(SpscRing, consumer_) >= cache_line_size,
                   "consumer index must not share a cache line with whatever follows the ring");
   }
 
@@ -265,17 +260,17 @@ class SpscRing {
   }
 
   // Written by the producer only; read by the consumer when its cache runs dry.
-  struct alignas(ring_cache_line_size) ProducerLine {
+  struct alignas(cache_line_size) ProducerLine {
     std::atomic<std::uint64_t> head{0};
     std::uint64_t cached_tail = 0;  // producer's last view of consumer_.tail
   };
   // Written by the consumer only; read by the producer when its cache says full.
-  struct alignas(ring_cache_line_size) ConsumerLine {
+  struct alignas(cache_line_size) ConsumerLine {
     std::atomic<std::uint64_t> tail{0};
     std::uint64_t cached_head = 0;  // consumer's last view of producer_.head
   };
   static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
-  static_assert(sizeof(ProducerLine) == ring_cache_line_size && sizeof(ConsumerLine) == ring_cache_line_size);
+  static_assert(sizeof(ProducerLine) == cache_line_size && sizeof(ConsumerLine) == cache_line_size);
 
   // Read-only after construction (shared by both sides without contention).
   std::byte* storage_;
