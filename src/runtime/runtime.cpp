@@ -5,6 +5,7 @@
 #include <poll.h>
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <thread>
@@ -85,9 +86,23 @@ Runtime::~Runtime() {
   port_sources_.clear();  // before the ports they read
   ports_.clear();         // before the pools: ports hold buffers of them
   pools_.clear();
+  if (!creator_affinity_.empty()) {
+    // Best effort: the creating thread may have ended, or a partition's
+    // cpuset may now forbid CPUs it had.
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (unsigned cpu : creator_affinity_) CPU_SET(cpu, &set);
+    (void)sched_setaffinity(creator_tid_, sizeof(set), &set);
+  }
 }
 
 Result<void> Runtime::place_threads() {
+  // What the calling thread may run on now: given back when the runtime is
+  // destroyed (a program may create another one, or run other code).
+  auto before = allowed_cpus();
+  if (!before) return std::move(before).error();
+  creator_tid_ = gettid();
+  creator_affinity_ = std::move(*before);
   if (config_.partition) {
     PartitionRequest request;
     request.workers = config_.workers.size();

@@ -20,6 +20,8 @@
 // application's tick, never on a worker CPU.
 #pragma once
 
+#include <sys/types.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -90,7 +92,9 @@ class Runtime {
   // load_config(path), then create().
   [[nodiscard]] static Result<std::unique_ptr<Runtime>> create_from_file(const std::filesystem::path& path);
 
-  ~Runtime();  // stops the workers, closes the ports, then frees the pools
+  // Closes the ports, frees the pools and rings, and gives the creating
+  // thread back the CPU affinity it had before create() moved it.
+  ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
@@ -150,6 +154,8 @@ class Runtime {
   RuntimeConfig config_;
   std::vector<unsigned> worker_cpus_;
   std::vector<unsigned> control_cpus_;  // empty: unchanged
+  pid_t creator_tid_ = 0;                  // the thread that called create()
+  std::vector<unsigned> creator_affinity_;  // its CPUs before
   std::vector<std::string> placement_report_;
   // Declaration order is destruction order reversed: the metrics sources
   // (which read the ports) before the ports, ports (which hold buffers of

@@ -265,6 +265,20 @@ TEST(Runtime, APollerReceivesWhatIsSentToItsPort) {
   EXPECT_EQ(receiver.last_length_.load(), 42u + sizeof(payload));  // Ethernet + IPv4 + UDP headers in front
 }
 
+// create() moves the calling (control) thread off the workers' CPUs; the
+// destructor gives it its CPUs back, so a second runtime can use them.
+TEST(Runtime, GivesTheCreatingThreadItsCpusBack) {
+  auto before = allowed_cpus();
+  ASSERT_TRUE(before) << before.error().describe();
+  for (int round = 0; round < 2; ++round) {
+    auto runtime = Runtime::create(one_worker_config({"count"}));
+    ASSERT_TRUE(runtime) << "round " << round << ": " << runtime.error().describe();
+  }
+  auto after = allowed_cpus();
+  ASSERT_TRUE(after) << after.error().describe();
+  EXPECT_EQ(*after, *before);
+}
+
 TEST(Runtime, HandsOutTheConfiguredRings) {
   auto config = one_worker_config({"count"});
   config.add_ring("to-tx", 64);
