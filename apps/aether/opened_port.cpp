@@ -23,11 +23,15 @@ Result<OpenedPort> open_port_with_pool(const std::string& spec, std::uint16_t id
   auto port = net::open_port(spec, net::PortOptions{opened.pool.get(), id});
   if (!port) return std::move(port).error();
   opened.port = std::move(*port);
-  const auto& info = opened.port->info();
-  fmt::print(stderr, "port {}: {} on {}, mac {}, link {}\n", spec, info.mode, info.interface, net::format_mac(info.mac),
-             net::to_string(opened.port->link_state()));
-  for (const auto& note : info.notes) fmt::print(stderr, "  note: {}\n", note);
+  describe_opened_port(spec, *opened.port);
   return opened;
+}
+
+void describe_opened_port(const std::string& spec, const net::Port& port) {
+  const auto& info = port.info();
+  fmt::print(stderr, "port {}: {} on {}, mac {}, link {}\n", spec, info.mode, info.interface, net::format_mac(info.mac),
+             net::to_string(port.link_state()));
+  for (const auto& note : info.notes) fmt::print(stderr, "  note: {}\n", note);
 }
 
 }  // namespace aether::cli

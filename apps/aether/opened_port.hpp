@@ -1,6 +1,7 @@
 // Opening the port a command works on, with a packet pool of its own, and
-// saying on stderr what was opened (mode, MAC, link, notes). Shared by echo,
-// fwd and ping.
+// saying on stderr what was opened (mode, MAC, link, notes). Used by fwd
+// and the feed commands; echo and ping run on the runtime (one_port_runtime.hpp)
+// and use describe_opened_port only.
 #pragma once
 
 #include <cstddef>
@@ -19,6 +20,10 @@ using OpenedPort = measure::PortWithPool;
 // Checks every spec the user typed (net::check_port_spec) before anything
 // is allocated or opened; the Error names the first bad one.
 Result<void> check_port_specs(std::span<const std::string> specs);
+
+// Says on stderr what was opened: "port SPEC: MODE on IF, mac M, link L"
+// and the backend's notes.
+void describe_opened_port(const std::string& spec, const net::Port& port);
 
 // Checks `spec`, then allocates the pool and opens the port.
 Result<OpenedPort> open_port_with_pool(const std::string& spec, std::uint16_t id, std::size_t buffers);
