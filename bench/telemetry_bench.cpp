@@ -5,8 +5,9 @@
 //  - EchoRttScrapeOnVsOff: a running echo's round-trip p99.9 with a 10 Hz
 //    scrape of its endpoint on and off, alternating in one run (phases
 //    off,on,off,on,...); goal: p99.9 moves <= 1 %. The echo is Aether's
-//    EchoResponder on a pinned worker over kernel UDP on 127.0.0.1; the
-//    scraper is a real HTTP client of the real MetricsServer.
+//    EchoResponder on a runtime worker over kernel UDP on 127.0.0.1 with
+//    [telemetry] on, as `aether echo --metrics` runs it; the scraper is a
+//    real HTTP client of the runtime's MetricsServer.
 // Run: build/release/bench/aether_bench_telemetry --benchmark_format=json
 #include <benchmark/benchmark.h>
 
@@ -24,7 +25,7 @@
 
 #include "aether/core/thread_setup.hpp"
 #include "aether/core/unique_fd.hpp"
-#include "aether/measure/port_on_veth.hpp"
+#include "aether/runtime/runtime.hpp"
 #include "aether/stats/latency_histogram.hpp"
 #include "aether/telemetry/dataplane_metrics.hpp"
 #include "aether/telemetry/metrics_server.hpp"
@@ -73,38 +74,41 @@ void EchoRttScrapeOnVsOff(benchmark::State& state) {
   const auto phase = std::chrono::milliseconds(state.range(0));
   constexpr int phases = 10;  // alternating off, on, ...
   const std::uint16_t udp_port = free_udp_port();
-  auto echo_port = measure::open_port_and_pool(fmt::format("udp:127.0.0.1:{}", udp_port), 0, 4096);
   auto cpus = allowed_cpus();
-  if (!echo_port || !cpus) {
-    state.SkipWithError(echo_port ? "no CPUs" : echo_port.error().describe().c_str());
+  if (!cpus) {
+    state.SkipWithError(cpus.error().describe().c_str());
     return;
   }
-  dataplane::EchoResponder echo(echo_port->port->queue(0), *echo_port->pool);
-  auto worker = dataplane::Worker::start({cpus->back(), std::nullopt, "bench-echo"}, {&echo});
-  if (!worker) {
-    state.SkipWithError(worker.error().describe().c_str());
+  // The echo as `aether echo --metrics` runs it: on the runtime, which
+  // serves the port's and worker's series on its control thread.
+  runtime::RuntimeConfig config;
+  config.lock_memory = false;
+  config.add_port("echo", fmt::format("udp:127.0.0.1:{}", udp_port));
+  config.add_worker("bench-echo", cpus->back(), {"echo"});
+  config.telemetry.listen = "127.0.0.1:0";
+  auto rt = runtime::Runtime::create(std::move(config));
+  if (!rt) {
+    state.SkipWithError(rt.error().describe().c_str());
     return;
   }
-  telemetry::MetricsRegistry registry;
-  const telemetry::SourceHandle sources[] = {
-      telemetry::add_port(registry, *echo_port->port, "udp"), telemetry::add_worker(registry, **worker),
-      telemetry::add_echo(registry, echo, "echo")};
-  auto server = telemetry::MetricsServer::start("127.0.0.1:0", registry);
-  if (!server) {
-    state.SkipWithError(server.error().describe().c_str());
+  dataplane::EchoResponder echo((*rt)->port("echo").value()->queue(0), *(*rt)->pool_of_port("echo").value());
+  if (auto added = (*rt)->add_poller("echo", echo); !added) {
+    state.SkipWithError(added.error().describe().c_str());
     return;
   }
-  // The control thread: serves scrapes, as echo --metrics does.
+  const telemetry::SourceHandle echo_source = telemetry::add_echo((*rt)->metrics(), echo, "echo");
+  const std::string address = (*rt)->metrics_address();
+  // The runtime's control loop (scrapes answered there) on a thread of its
+  // own; this thread is the client. It inherits this thread's affinity,
+  // which create() moved off the worker's CPU.
+  std::thread control([&] { (void)(*rt)->run(); });
   std::atomic<bool> stop{false};
-  std::thread control([&] {
-    while (!stop.load(std::memory_order_relaxed)) (*server)->serve_until(std::chrono::steady_clock::now() + 20ms);
-  });
   // The scraper: 10 Hz while `scraping`.
   std::atomic<bool> scraping{false};
   std::atomic<std::uint64_t> scrapes{0};
   std::thread scraper([&] {
     while (!stop.load(std::memory_order_relaxed)) {
-      if (scraping.load(std::memory_order_relaxed) && telemetry::http_get((*server)->address(), "/metrics", 1s)) {
+      if (scraping.load(std::memory_order_relaxed) && telemetry::http_get(address, "/metrics", 1s)) {
         scrapes.fetch_add(1, std::memory_order_relaxed);
       }
       std::this_thread::sleep_for(100ms);
@@ -141,8 +145,8 @@ void EchoRttScrapeOnVsOff(benchmark::State& state) {
   scraping.store(false);
   stop.store(true);
   scraper.join();
+  (*rt)->stop();
   control.join();
-  (void)(*worker)->join();
   const double off = static_cast<double>(rtt[0].percentile(99.9));
   const double on = static_cast<double>(rtt[1].percentile(99.9));
   state.counters["rtt_p999_off_ns"] = off;

@@ -14,7 +14,7 @@ foreach(backend IN LISTS aether_installed_backends)
   string(REPLACE "aether::" "" backend "${backend}")
   list(APPEND aether_installed_modules ${backend})
 endforeach()
-list(APPEND aether_installed_modules drivers driver_virtio_net driver_e1000e vfio dataplane partition net ring stats mem core)
+list(APPEND aether_installed_modules drivers driver_virtio_net driver_e1000e vfio telemetry dataplane partition net ring stats mem core)
 
 set(aether_installed_targets "")
 set(aether_pc_libs "")
@@ -31,7 +31,7 @@ install(TARGETS ${aether_installed_targets}
         EXPORT AetherTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
-foreach(dir core stats mem ring net dataplane vfio partition drivers backends runtime)
+foreach(dir core stats mem ring net dataplane vfio partition drivers backends telemetry runtime)
   install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/aether/${dir} DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/aether)
 endforeach()
 if(TARGET aether_cli)

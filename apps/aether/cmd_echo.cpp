@@ -1,6 +1,9 @@
 // `aether echo PORT` and `aether fwd PORT_A PORT_B`: the reference data
 // planes, each on one pinned run-to-completion core, with live rates.
+// echo runs on the runtime (include/aether/runtime/): this file only turns
+// its options into a RuntimeConfig and prints.
 #include <chrono>
+#include <cmath>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -14,11 +17,13 @@
 #include "aether/mem/mempool.hpp"
 #include "aether/net/port_registry.hpp"
 #include "aether/net/xstat.hpp"
+#include "aether/runtime/runtime.hpp"
 #include "aether/telemetry/dataplane_metrics.hpp"
 #include "aether/telemetry/metrics_server.hpp"
 #include "commands.hpp"
 #include "aether/runtime/stop_signal.hpp"
 #include "partition_placement.hpp"
+#include "one_port_runtime.hpp"
 #include "opened_port.hpp"
 
 namespace aether::cli {
@@ -34,6 +39,7 @@ struct DataplaneOptions {
   std::string ip;  // echo --ip: answer ARP and ICMP echo for this address
   std::string metrics;  // --metrics HOST:PORT: serve GET /metrics there (docs/telemetry.md)
   bool pool_per_port = false;  // fwd --pool-per-port: the copy path, for comparison
+  bool no_lock_memory = false;  // echo --no-lock-memory: skip mlockall (needs CAP_IPC_LOCK or ulimit -l)
 };
 
 // --metrics: the endpoint, bound before any port is opened so that a bad or
@@ -101,54 +107,75 @@ std::optional<std::string> report_every_second(const DataplaneOptions& options, 
   return std::nullopt;
 }
 
+// The echo's line of one second: rates since the last line, drops so far.
+std::string echo_rates_line(const dataplane::EchoResponder& echo, const net::Port& port, bool local, double elapsed,
+                            std::uint64_t& last_received, std::uint64_t& last_sent) {
+  const auto& c = echo.counters();
+  const std::uint64_t received = c.received.get(), sent = c.sent.get();
+  std::string line = fmt::format("{:7.1f} s  rx {:>10} pps  tx {:>10} pps  dropped: not udp {}, tx full {}", elapsed,
+                                 received - last_received, sent - last_sent, c.dropped_not_udp.get(), c.dropped_tx_full.get());
+  if (local) {
+    line += fmt::format(", not for us {}, malformed {}; answered arp {} icmp {} udp {}; link {}", c.dropped_not_for_us.get(),
+                        c.dropped_malformed.get(), c.arp_replies.get(), c.icmp_replies.get(), c.udp_replies.get(),
+                        net::to_string(port.link_state()));
+  }
+  last_received = received;
+  last_sent = sent;
+  return line;
+}
+
+// echo on the runtime: one port, the worker "aether-echo" running the
+// poller "echo"; once-a-second lines from the control thread's tick.
 int run_echo(const DataplaneOptions& options) {
-  auto cpu = choose_cpu(options, "aether echo");
-  telemetry::MetricsRegistry registry;  // before every source it will hold
-  auto metrics = cpu ? start_metrics(options, registry, "aether echo")
-                     : Result<std::unique_ptr<telemetry::MetricsServer>>(cpu.error());
-  auto port = metrics ? open_port_with_pool(options.ports.at(0), 0, options.buffers) : Result<OpenedPort>(metrics.error());
-  if (!port) {
-    fmt::print(stderr, "aether echo: {}\n", port.error().describe());
+  const OnePortOptions one_port{options.ports.at(0), options.buffers,   options.cpu,     options.fifo_priority,
+                                options.partition,   options.metrics,   !options.no_lock_memory};
+  auto created = create_one_port_runtime(one_port, "aether-echo", "echo", "aether echo");
+  if (!created) {
+    fmt::print(stderr, "aether echo: {}\n", created.error().describe());
     return exit_failure;
   }
+  runtime::Runtime& rt = **created;
+  net::Port& port = *rt.port("port").value();
   std::optional<dataplane::LocalAddress> local;
   if (!options.ip.empty()) {
     // The address is checked by the option's validator; the MAC is the port's.
-    local = dataplane::LocalAddress{port->port->info().mac, *net::parse_ipv4_be(options.ip)};
+    local = dataplane::LocalAddress{port.info().mac, *net::parse_ipv4_be(options.ip)};
     fmt::print(stderr, "aether echo: answering ARP and ICMP echo for {} at {}; UDP to it echoed\n", options.ip,
                net::format_mac(local->mac));
   }
-  dataplane::EchoResponder echo(port->port->queue(0), *port->pool, local);
-  dataplane::WorkerOptions worker_options{*cpu, std::nullopt, "aether-echo"};
-  if (options.fifo_priority > 0) worker_options.fifo_priority = options.fifo_priority;
-  auto worker = dataplane::Worker::start(worker_options, {&echo});
-  if (!worker) {
-    fmt::print(stderr, "aether echo: {}\n", worker.error().describe());
+  dataplane::EchoResponder echo(port.queue(0), *rt.pool_of_port("port").value(), local);
+  if (auto added = rt.add_poller("echo", echo); !added) {
+    fmt::print(stderr, "aether echo: {}\n", added.error().describe());
     return exit_failure;
   }
-  const telemetry::SourceHandle sources[] = {telemetry::add_port(registry, *port->port, options.ports.at(0)),
-                                             telemetry::add_worker(registry, **worker),
-                                             telemetry::add_echo(registry, echo, "echo")};
-  fmt::print(stderr, "aether echo: answering on CPU {} (Ctrl-C to stop){}\n", *cpu,
-             port->port->queue(0).rx_interrupt_fd() >= 0 ? "; sleeping on the receive interrupt when idle" : "");
+  const telemetry::SourceHandle echo_source = telemetry::add_echo(rt.metrics(), echo, "echo");
+
+  runtime::RunOptions run_options;
+  run_options.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::duration<double>(options.seconds));
+  // The first tick comes once the worker runs: "answering" means it is.
+  bool announced = false;
+  double next_line = 1;
   std::uint64_t last_received = 0, last_sent = 0;
-  const auto fault = report_every_second(options, metrics->get(), {port->port.get()}, [&](double elapsed) {
-    const auto& c = echo.counters();
-    const std::uint64_t received = c.received.get(), sent = c.sent.get();
-    std::string line = fmt::format("{:7.1f} s  rx {:>10} pps  tx {:>10} pps  dropped: not udp {}, tx full {}", elapsed,
-                                   received - last_received, sent - last_sent, c.dropped_not_udp.get(), c.dropped_tx_full.get());
-    if (local) {
-      line += fmt::format(", not for us {}, malformed {}; answered arp {} icmp {} udp {}; link {}", c.dropped_not_for_us.get(),
-                          c.dropped_malformed.get(), c.arp_replies.get(), c.icmp_replies.get(), c.udp_replies.get(),
-                          net::to_string(port->port->link_state()));
+  run_options.on_tick = [&](std::chrono::nanoseconds since_start) {
+    const double elapsed = std::chrono::duration<double>(since_start).count();
+    if (!announced) {
+      announced = true;
+      fmt::print(stderr, "aether echo: answering on CPU {} (Ctrl-C to stop){}\n", rt.worker_cpus().front(),
+                 port.queue(0).rx_interrupt_fd() >= 0 ? "; sleeping on the receive interrupt when idle" : "");
     }
-    last_received = received;
-    last_sent = sent;
-    return line;
-  });
-  const dataplane::WorkerStats worker_stats = (*worker)->join();
+    if (elapsed < next_line) return;
+    next_line = std::floor(elapsed) + 1;
+    fmt::print("{}\n", echo_rates_line(echo, port, local.has_value(), elapsed, last_received, last_sent));
+    std::fflush(stdout);
+  };
+  auto report = rt.run(run_options);
+  if (!report) {
+    fmt::print(stderr, "aether echo: {}\n", report.error().describe());
+    return exit_failure;
+  }
+  const dataplane::WorkerStats& worker_stats = report->workers.front().stats;
   const auto& c = echo.counters();
-  const auto port_stats = port->port->stats();
+  const auto port_stats = port.stats();
   if (worker_stats.interrupt_mode) {
     fmt::print("worker: interrupt mode: slept {} times, {} woken by a receive interrupt\n", worker_stats.sleeps,
                worker_stats.wakeups);
@@ -156,14 +183,14 @@ int run_echo(const DataplaneOptions& options) {
   fmt::print("total: received {}, echoed {}, dropped {} (not IPv4/UDP {}, tx full {}); port rx drops {}, tx drops {}\n",
              c.received.get(), c.sent.get(), c.dropped(), c.dropped_not_udp.get(), c.dropped_tx_full.get(),
              port_stats.rx_drops(), port_stats.tx_drops());
-  print_port_xstats(*port->port);
+  print_port_xstats(port);
   if (local) {
     fmt::print("answered: arp {}, icmp echo {}, udp {}; dropped: not for {} {}, malformed arp/icmp {}\n",
                c.arp_replies.get(), c.icmp_replies.get(), c.udp_replies.get(), options.ip, c.dropped_not_for_us.get(),
                c.dropped_malformed.get());
   }
-  if (fault) {
-    fmt::print(stderr, "aether echo: device fault, stopped: {}\n", *fault);
+  if (!report->faults.empty()) {
+    fmt::print(stderr, "aether echo: device fault, stopped: {}\n", report->faults.back().what);
     return exit_failure;
   }
   return exit_ok;
@@ -288,6 +315,9 @@ void register_dataplane(CLI::App& app, int& exit_code) {
                    "Behave as a host at this IPv4 address: answer ARP requests for it and ICMP echo requests to it, "
                    "echo only UDP sent to it")
       ->check(CLI::ValidIPV4);
+  echo->add_flag("--no-lock-memory", echo_options->no_lock_memory,
+                 "Do not mlockall (locking needs root, CAP_IPC_LOCK or a large ulimit -l; without it a page fault can "
+                 "stall the worker)");
   echo->callback([echo_options, &exit_code] { exit_code = run_echo(*echo_options); });
 
   auto fwd_options = std::make_shared<DataplaneOptions>();

@@ -16,10 +16,7 @@ Result<void> check_port_specs(std::span<const std::string> specs) {
 Result<std::unique_ptr<net::Port>> open_port_on_pool(const std::string& spec, std::uint16_t id, mem::Mempool& pool) {
   auto port = net::open_port(spec, net::PortOptions{&pool, id});
   if (!port) return std::move(port).error();
-  const auto& info = (*port)->info();
-  fmt::print(stderr, "port {}: {} on {}, mac {}, link {}\n", spec, info.mode, info.interface, net::format_mac(info.mac),
-             net::to_string((*port)->link_state()));
-  for (const auto& note : info.notes) fmt::print(stderr, "  note: {}\n", note);
+  describe_opened_port(spec, **port);
   return port;
 }
 
@@ -34,6 +31,13 @@ Result<OpenedPort> open_port_with_pool(const std::string& spec, std::uint16_t id
   if (!port) return std::move(port).error();
   opened.port = std::move(*port);
   return opened;
+}
+
+void describe_opened_port(const std::string& spec, const net::Port& port) {
+  const auto& info = port.info();
+  fmt::print(stderr, "port {}: {} on {}, mac {}, link {}\n", spec, info.mode, info.interface, net::format_mac(info.mac),
+             net::to_string(port.link_state()));
+  for (const auto& note : info.notes) fmt::print(stderr, "  note: {}\n", note);
 }
 
 }  // namespace aether::cli

@@ -1,6 +1,7 @@
-// The peer prober behind `aether ping` (see ping.hpp). A control-path tool:
-// it runs on the calling thread and allocates only before the exchange
-// (the reply bitmaps); per frame it does no allocation or syscall.
+// The peer prober behind `aether ping` (see ping.hpp): a poller on a
+// runtime worker, or ping_peer on the calling thread. It allocates only
+// before the exchange (the reply bitmaps, the send times, the round-trip
+// histogram); per frame it does no allocation or syscall.
 #include "aether/dataplane/ping.hpp"
 
 #include <arpa/inet.h>
@@ -36,10 +37,22 @@ std::optional<std::uint32_t> read_payload(std::span<const std::byte> payload, st
   return sequence;
 }
 
-class Exchange {
+bool stop_requested(const std::atomic<bool>* stop) noexcept {
+  return stop != nullptr && stop->load(std::memory_order_relaxed);
+}
+
+}  // namespace
+
+class PingPoller::Exchange {
  public:
-  Exchange(net::Queue& queue, mem::Mempool& pool, const PingOptions& options)
-      : queue_(queue), pool_(pool), options_(options), icmp_seen_(options.count, false), udp_seen_(options.count, false) {}
+  Exchange(net::Queue& queue, mem::Mempool& pool, const PingOptions& options, LatencyHistogram& round_trips)
+      : queue_(queue),
+        pool_(pool),
+        options_(options),
+        round_trips_(round_trips),
+        icmp_seen_(options.count, false),
+        udp_seen_(options.count, false),
+        icmp_sent_at_(options.count) {}
 
   void send_arp_request() noexcept {
     mem::Packet* packet = allocate();
@@ -57,6 +70,7 @@ class Exchange {
     const std::size_t length = net::write_icmp_echo_request(
         std::span(packet->data(), packet->tailroom()), options_.local.mac, options_.local.ip_be, *report_.peer_mac,
         options_.peer_ip_be, options_.icmp_identifier, static_cast<std::uint16_t>(sequence), options_.payload_size);
+    icmp_sent_at_[sequence] = Clock::now();
     if (send(packet, length)) ++report_.icmp_sent;
   }
 
@@ -160,6 +174,10 @@ class Exchange {
       if (ntohs(echo->icmp->identifier_be) != options_.icmp_identifier) return false;
       const auto sequence = read_payload(echo->message.subspan(sizeof(net::IcmpEchoHeader)), options_.payload_size);
       if (!sequence || *sequence != ntohs(echo->icmp->sequence_be)) return false;
+      if (*sequence < icmp_seen_.size() && !icmp_seen_[*sequence]) {
+        round_trips_.record(static_cast<std::uint64_t>(
+            std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - icmp_sent_at_[*sequence]).count()));
+      }
       return mark(icmp_seen_, *sequence, report_.icmp_replies, self);
     }
     const auto udp = net::parse_udp_payload(*ipv4, frame_error);
@@ -187,16 +205,12 @@ class Exchange {
   net::Queue& queue_;
   mem::Mempool& pool_;
   const PingOptions& options_;
+  LatencyHistogram& round_trips_;
   PingReport report_;
   std::vector<bool> icmp_seen_;
   std::vector<bool> udp_seen_;
+  std::vector<Clock::time_point> icmp_sent_at_;  // per sequence number, for the round trip
 };
-
-bool stop_requested(const std::atomic<bool>* stop) noexcept {
-  return stop != nullptr && stop->load(std::memory_order_relaxed);
-}
-
-}  // namespace
 
 bool PingReport::complete(const PingOptions& options) const noexcept {
   const std::uint64_t udp_expected = options.udp_port == 0 ? 0 : options.count;
@@ -204,8 +218,8 @@ bool PingReport::complete(const PingOptions& options) const noexcept {
          udp_sent == udp_expected && udp_replies == udp_expected && duplicate_replies == 0;
 }
 
-Result<PingReport> ping_peer(net::Queue& queue, mem::Mempool& pool, const PingOptions& options,
-                             const std::atomic<bool>* stop) {
+Result<std::unique_ptr<PingPoller>> PingPoller::create(net::Queue& queue, mem::Mempool& pool,
+                                                       const PingOptions& options) {
   if (options.count == 0 || options.count > 0x10000) {
     return invalid_argument(fmt::format("ping: count {} must be 1 to 65536 (the ICMP sequence number is 16 bits)",
                                         options.count));
@@ -213,38 +227,86 @@ Result<PingReport> ping_peer(net::Queue& queue, mem::Mempool& pool, const PingOp
   if (options.payload_size < sizeof(std::uint32_t) || options.payload_size > 1400) {
     return invalid_argument(fmt::format("ping: payload size {} must be 4 to 1400 bytes", options.payload_size));
   }
-  Exchange exchange(queue, pool, options);
-  PingReport& report = exchange.report();
+  return std::unique_ptr<PingPoller>(new PingPoller(queue, pool, options));
+}
 
-  // RFC 826: ask, and ask again after a timeout (RFC 1122 2.3.2.1 limits
-  // the rate to one per second per address).
-  for (unsigned attempt = 0; attempt < options.arp_attempts && !report.peer_mac; ++attempt) {
-    exchange.send_arp_request();
-    const auto deadline = Clock::now() + options.arp_timeout;
-    while (!report.peer_mac && Clock::now() < deadline && !stop_requested(stop)) exchange.poll();
-  }
-  if (!report.peer_mac) {
-    report.stopped = stop_requested(stop);
-    return report;
-  }
+PingPoller::PingPoller(net::Queue& queue, mem::Mempool& pool, const PingOptions& options)
+    : options_(options), exchange_(std::make_unique<Exchange>(queue, pool, options_, round_trips_.live())) {}
 
-  auto next_send = Clock::now();
-  for (unsigned sequence = 0; sequence < options.count && !stop_requested(stop);) {
-    if (Clock::now() >= next_send) {
-      exchange.send_icmp_request(sequence);
-      if (options.udp_port != 0) exchange.send_udp_datagram(sequence);
-      ++sequence;
-      next_send += options.interval;
-    }
-    exchange.poll();
-  }
-  const auto deadline = Clock::now() + options.reply_timeout;
-  while (!exchange.all_answered() && Clock::now() < deadline && !stop_requested(stop)) exchange.poll();
+
+PingPoller::~PingPoller() = default;
+
+const PingReport& PingPoller::report() const noexcept { return exchange_->report(); }
+
+void PingPoller::finish() noexcept {
   // Frames already on their way (the last replies' duplicates, the peer's
   // ARP) would otherwise sit in the ring unaccounted for: take one more burst.
-  exchange.poll();
-  report.stopped = stop_requested(stop);
-  return report;
+  exchange_->poll();
+  exchange_->report().stopped = stop_requested_.load(std::memory_order_relaxed);
+  phase_ = Phase::done;
+  round_trips_.publish();
+  done_.store(true, std::memory_order_release);  // release: the report is written before
+}
+
+bool PingPoller::poll() noexcept {
+  if (phase_ == Phase::done) return false;
+  const bool stopping = stop_requested_.load(std::memory_order_relaxed);  // a flag; the report carries no data from it
+  bool worked = exchange_->poll() > 0;
+  PingReport& report = exchange_->report();
+  const auto now = Clock::now();
+  switch (phase_) {
+    case Phase::arp:
+      // RFC 826: ask, and ask again after a timeout (RFC 1122 2.3.2.1 limits
+      // the rate to one per second per address).
+      if (report.peer_mac) {
+        phase_ = Phase::requests;
+        deadline_ = now;
+      } else if (stopping) {
+        finish();
+      } else if (now >= deadline_) {
+        if (arp_attempts_made_ == options_.arp_attempts) {
+          finish();
+        } else {
+          exchange_->send_arp_request();
+          ++arp_attempts_made_;
+          deadline_ = now + options_.arp_timeout;
+          worked = true;
+        }
+      }
+      break;
+    case Phase::requests:
+      if (stopping) {
+        finish();
+      } else if (now >= deadline_) {
+        exchange_->send_icmp_request(sequence_);
+        if (options_.udp_port != 0) exchange_->send_udp_datagram(sequence_);
+        deadline_ += options_.interval;
+        worked = true;
+        if (++sequence_ == options_.count) {
+          phase_ = Phase::late_replies;
+          deadline_ = now + options_.reply_timeout;
+        }
+      }
+      break;
+    case Phase::late_replies:
+      if (stopping || exchange_->all_answered() || now >= deadline_) finish();
+      break;
+    case Phase::done:
+      break;
+  }
+  round_trips_.publish();
+  return worked;
+}
+
+Result<PingReport> ping_peer(net::Queue& queue, mem::Mempool& pool, const PingOptions& options,
+                             const std::atomic<bool>* stop) {
+  auto poller = PingPoller::create(queue, pool, options);
+  if (!poller) return std::move(poller).error();
+  while (!(*poller)->done()) {
+    if (stop_requested(stop)) (*poller)->stop();
+    (*poller)->poll();
+  }
+  return (*poller)->report();
 }
 
 }  // namespace aether::dataplane

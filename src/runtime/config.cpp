@@ -3,6 +3,7 @@
 #include "aether/runtime/config.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <map>
 #include <set>
 
@@ -10,6 +11,7 @@
 
 #include "aether/mem/mempool.hpp"
 #include "aether/net/port_registry.hpp"
+#include "aether/telemetry/metrics_server.hpp"
 
 namespace aether::runtime {
 
@@ -146,12 +148,36 @@ Result<void> check_workers(const RuntimeConfig& config) {
   return {};
 }
 
+Result<void> check_rings(const RuntimeConfig& config) {
+  std::map<std::string, ConfigLocation> rings;
+  for (const RingConfig& ring : config.rings) {
+    if (auto ok = check_name("ring", ring.name, ring.where); !ok) return ok;
+    if (auto ok = check_unique("ring", ring.name, ring.where, rings); !ok) return ok;
+    if (ring.capacity == 0 || ring.capacity > max_ring_capacity || !std::has_single_bit(ring.capacity)) {
+      return config_error(ring.where, fmt::format("ring '{}': capacity = {} is not allowed; allowed: a power of two "
+                                                  "in 1..{}",
+                                                  ring.name, ring.capacity, max_ring_capacity));
+    }
+  }
+  return {};
+}
+
+Result<void> check_telemetry(const TelemetryConfig& telemetry) {
+  if (telemetry.listen.empty()) return {};
+  if (auto parsed = telemetry::parse_listen_address(telemetry.listen); !parsed) {
+    return config_error(telemetry.where, fmt::format("telemetry: listen: {}", parsed.error().message));
+  }
+  return {};
+}
+
 }  // namespace
 
 Result<void> validate_config(const RuntimeConfig& config) {
   std::map<std::string, ConfigLocation> pools;
   if (auto ok = check_pools(config, pools); !ok) return ok;
   if (auto ok = check_ports(config, pools); !ok) return ok;
+  if (auto ok = check_rings(config); !ok) return ok;
+  if (auto ok = check_telemetry(config.telemetry); !ok) return ok;
   return check_workers(config);
 }
 

@@ -23,12 +23,18 @@ class ConfigReader {
   explicit ConfigReader(std::string_view source) : source_(source) {}
 
   Result<RuntimeConfig> read(const toml::table& document) {
-    if (auto ok = check_keys(document, "", {"runtime", "pool", "port", "worker"}); !ok) return std::move(ok).error();
+    if (auto ok = check_keys(document, "", {"runtime", "pool", "port", "ring", "worker", "telemetry"}); !ok) {
+      return std::move(ok).error();
+    }
     if (const toml::node* runtime = document.get("runtime")) {
       if (auto ok = read_runtime(*runtime); !ok) return std::move(ok).error();
     }
+    if (const toml::node* telemetry = document.get("telemetry")) {
+      if (auto ok = read_telemetry(*telemetry); !ok) return std::move(ok).error();
+    }
     if (auto ok = read_array_of_tables(document, "pool", &ConfigReader::read_pool); !ok) return std::move(ok).error();
     if (auto ok = read_array_of_tables(document, "port", &ConfigReader::read_port); !ok) return std::move(ok).error();
+    if (auto ok = read_array_of_tables(document, "ring", &ConfigReader::read_ring); !ok) return std::move(ok).error();
     if (auto ok = read_array_of_tables(document, "worker", &ConfigReader::read_worker); !ok) {
       return std::move(ok).error();
     }
@@ -130,6 +136,15 @@ class ConfigReader {
     return read_bool(*table, "runtime", "lock_memory", config_.lock_memory);
   }
 
+  Result<void> read_telemetry(const toml::node& node) {
+    const toml::table* table = node.as_table();
+    if (table == nullptr) return wrong_type(node, "telemetry", "a table ([telemetry])");
+    if (auto ok = check_keys(*table, "telemetry", {"listen"}); !ok) return ok;
+    if (auto ok = require(*table, "telemetry", "listen"); !ok) return ok;
+    config_.telemetry.where = location(table->get("listen")->source());
+    return read_string(*table, "telemetry", "listen", config_.telemetry.listen);
+  }
+
   // [[key]] ...: each element a table, handed to `reader` with its path.
   Result<void> read_array_of_tables(const toml::table& document, std::string_view key, TableReader reader) {
     const toml::node* node = document.get(key);
@@ -176,6 +191,17 @@ class ConfigReader {
       return ok;
     }
     config_.ports.push_back(std::move(port));
+    return {};
+  }
+
+  Result<void> read_ring(const toml::table& table, const std::string& at) {
+    if (auto ok = check_keys(table, at, {"name", "capacity"}); !ok) return ok;
+    if (auto ok = require(table, at, "name"); !ok) return ok;
+    RingConfig ring;
+    ring.where = location(table.source());
+    if (auto ok = read_string(table, at, "name", ring.name); !ok) return ok;
+    if (auto ok = read_integer(table, at, "capacity", 1, max_ring_capacity, ring.capacity); !ok) return ok;
+    config_.rings.push_back(std::move(ring));
     return {};
   }
 

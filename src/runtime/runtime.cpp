@@ -5,6 +5,7 @@
 #include <poll.h>
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <thread>
@@ -16,6 +17,7 @@
 #include "aether/net/port_registry.hpp"
 #include "aether/runtime/placement.hpp"
 #include "aether/runtime/stop_signal.hpp"
+#include "aether/telemetry/dataplane_metrics.hpp"
 
 namespace aether::runtime {
 
@@ -39,6 +41,20 @@ Result<void> set_current_affinity(const std::vector<unsigned>& cpus) {
   return {};
 }
 
+// The object made for the config item named `name` (`objects[i]` for
+// `configs[i]`); the Error lists the names there are.
+template <class Config, class Object>
+Result<Object*> find_named(const std::vector<Config>& configs, const std::vector<std::unique_ptr<Object>>& objects,
+                           std::string_view name, std::string_view kind) {
+  std::vector<std::string_view> names;
+  for (std::size_t i = 0; i < configs.size(); ++i) {
+    if (configs[i].name == name) return objects[i].get();
+    names.push_back(configs[i].name);
+  }
+  return invalid_argument(fmt::format("no {} is named '{}'; {}s: {}", kind, name, kind,
+                                      names.empty() ? "none defined" : fmt::format("{}", fmt::join(names, ", "))));
+}
+
 std::vector<unsigned> sorted(std::vector<unsigned> cpus) {
   std::sort(cpus.begin(), cpus.end());
   return cpus;
@@ -51,6 +67,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(RuntimeConfig config) {
   std::unique_ptr<Runtime> runtime(new Runtime());
   runtime->config_ = std::move(config);
   if (auto placed = runtime->place_threads(); !placed) return std::move(placed).error();
+  if (auto metrics = runtime->start_metrics(); !metrics) return std::move(metrics).error();
   if (runtime->config_.lock_memory) {
     if (auto locked = lock_all_memory(); !locked) return std::move(locked).error();
   }
@@ -66,18 +83,33 @@ Result<std::unique_ptr<Runtime>> Runtime::create_from_file(const std::filesystem
 }
 
 Runtime::~Runtime() {
-  ports_.clear();  // before the pools: ports hold buffers of them
+  port_sources_.clear();  // before the ports they read
+  ports_.clear();         // before the pools: ports hold buffers of them
   pools_.clear();
+  if (!creator_affinity_.empty()) {
+    // Best effort: the creating thread may have ended, or a partition's
+    // cpuset may now forbid CPUs it had.
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (unsigned cpu : creator_affinity_) CPU_SET(cpu, &set);
+    (void)sched_setaffinity(creator_tid_, sizeof(set), &set);
+  }
 }
 
 Result<void> Runtime::place_threads() {
+  // What the calling thread may run on now: given back when the runtime is
+  // destroyed (a program may create another one, or run other code).
+  auto before = allowed_cpus();
+  if (!before) return std::move(before).error();
+  creator_tid_ = gettid();
+  creator_affinity_ = std::move(*before);
   if (config_.partition) {
     PartitionRequest request;
     request.workers = config_.workers.size();
     for (const WorkerConfig& worker : config_.workers) {
       if (worker.cpu) request.requested.push_back(*worker.cpu);
     }
-    request.requested_option = "worker cpu";
+    request.requested_option = config_.cpu_setting_name;
     if (!config_.partition_journal.empty()) request.journal = config_.partition_journal;
     auto placement = place_on_partition(request);
     if (!placement) return std::move(placement).error();
@@ -138,6 +170,12 @@ Result<void> Runtime::allocate_pools() {
                                                         created.error().describe()));
       pools_.push_back(std::move(*created));
     }
+    for (const RingConfig& ring : config_.rings) {
+      auto created = PacketRing::create(ring.capacity);
+      if (!created) return invalid_argument(fmt::format("{}ring '{}': {}", ring.where.prefix(), ring.name,
+                                                        created.error().describe()));
+      rings_.push_back(std::make_unique<PacketRing>(std::move(*created)));
+    }
     return {};
   };
   auto allocated = allocate();
@@ -166,6 +204,8 @@ Result<void> Runtime::open_ports() {
                    fmt::format("{}port '{}': {}", port.where.prefix(), port.name, opened.error().message)};
     }
     entry->port = std::move(*opened);
+    // Labelled by the spec: what `aether stats` and the port's own messages show.
+    port_sources_.push_back(telemetry::add_port(metrics_registry_, *entry->port, port.spec));
     ports_.push_back(std::move(entry));
   }
   return {};
@@ -190,13 +230,44 @@ Result<mem::Mempool*> Runtime::pool_of_port(std::string_view port_name) const {
 }
 
 Result<mem::Mempool*> Runtime::pool(std::string_view name) const {
-  std::vector<std::string_view> names;
-  for (std::size_t i = 0; i < config_.pools.size(); ++i) {
-    if (config_.pools[i].name == name) return pools_[i].get();
-    names.push_back(config_.pools[i].name);
+  return find_named(config_.pools, pools_, name, "pool");
+}
+
+Result<PacketRing*> Runtime::ring(std::string_view name) const {
+  return find_named(config_.rings, rings_, name, "ring");
+}
+
+Result<void> Runtime::start_metrics() {
+  const TelemetryConfig& telemetry = config_.telemetry;
+  if (telemetry.listen.empty()) return {};
+  auto server = telemetry::MetricsServer::start(telemetry.listen, metrics_registry_);
+  if (!server) {
+    return Error{server.error().code, fmt::format("{}telemetry: {}", telemetry.where.prefix(), server.error().message)};
   }
-  return invalid_argument(fmt::format("no pool is named '{}'; pools: {}", name,
-                                      names.empty() ? "none defined" : fmt::format("{}", fmt::join(names, ", "))));
+  metrics_server_ = std::move(*server);
+  return {};
+}
+
+std::string Runtime::metrics_address() const {
+  return metrics_server_ ? metrics_server_->address() : std::string();
+}
+
+void Runtime::wait_until(std::chrono::steady_clock::time_point deadline) {
+  if (metrics_server_) {
+    // Scrapes are answered here, on the control thread; a stop signal is
+    // seen at the deadline (serve_until polls again after EINTR), so a stop
+    // takes at most one control interval.
+    metrics_server_->serve_until(deadline);
+    return;
+  }
+  // poll(2), not sleep_until: a stop signal interrupts it (EINTR) and the
+  // flag is read at once; sanitizer runtimes also deliver signals only
+  // inside calls like this one.
+  const auto now = std::chrono::steady_clock::now();
+  if (deadline > now) {
+    const auto wait = std::chrono::ceil<std::chrono::milliseconds>(deadline - now);
+    ::poll(nullptr, 0, static_cast<int>(wait.count()));
+  }
 }
 
 Result<void> Runtime::add_poller(std::string_view name, dataplane::Poller& poller) {
@@ -266,6 +337,9 @@ Result<RunReport> Runtime::run(const RunOptions& options) {
     }  // the workers started so far stop and join in their destructors
     workers.push_back(std::move(*started));
   }
+  // After the workers: the sources go first, before what they read.
+  std::vector<telemetry::SourceHandle> worker_sources;
+  for (const auto& worker : workers) worker_sources.push_back(telemetry::add_worker(metrics_registry_, *worker));
 
   RunReport report;
   const auto start = std::chrono::steady_clock::now();
@@ -281,16 +355,10 @@ Result<RunReport> Runtime::run(const RunOptions& options) {
     if (options.duration.count() > 0 && elapsed >= options.duration) break;
     if (check_faults(options, report)) break;
     if (options.on_tick) options.on_tick(std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed));
-    // poll(2), not sleep_until: a stop signal interrupts it (EINTR) and the
-    // flag is read at once; sanitizer runtimes also deliver signals only
-    // inside calls like this one.
-    const auto now = std::chrono::steady_clock::now();
-    if (next > now) {
-      const auto wait = std::chrono::ceil<std::chrono::milliseconds>(next - now);
-      ::poll(nullptr, 0, static_cast<int>(wait.count()));
-    }
+    wait_until(next);
     next += options.control_interval;
   }
+  worker_sources.clear();
   for (auto& worker : workers) worker->stop();
   for (std::size_t i = 0; i < workers.size(); ++i) {
     report.workers.push_back(WorkerReport{config_.workers[i].name, worker_cpus_[i], workers[i]->join()});

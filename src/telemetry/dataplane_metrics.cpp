@@ -119,4 +119,13 @@ void write_latency_summary(MetricWriter& writer, MetricWriter::FamilyId family, 
   writer.summary(family, labels, values, histogram.count(), sum_seconds);
 }
 
+SourceHandle add_latency_histogram(MetricsRegistry& registry, PublishedHistogram& histogram, std::string family,
+                                   std::string help, std::string label_name, std::string label_value) {
+  return registry.add([&histogram, family = std::move(family), help = std::move(help), label_name = std::move(label_name),
+                       label_value = std::move(label_value)](MetricWriter& writer) {
+    write_latency_summary(writer, writer.family(family, MetricType::summary, "seconds", help),
+                          {{label_name, label_value}}, histogram.latest());
+  });
+}
+
 }  // namespace aether::telemetry

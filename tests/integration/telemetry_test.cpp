@@ -200,5 +200,55 @@ TEST_F(Telemetry, ARealPrometheusServerScrapesTheEcho) {
   EXPECT_EQ(prometheus.interrupt_and_wait(), 0) << slurp(log);  // SIGINT: a clean shutdown
 }
 
+// A live latency series: `aether ping --metrics` exports its ICMP round
+// trips as a summary while it runs (the worker publishes, the control
+// thread serves), and promtool accepts the scrape. The peer is `aether
+// echo --ip` over memif (an abstract socket: no privileges, no network).
+TEST(PingTelemetry, TheRoundTripSummaryIsLiveAndPromtoolAcceptsIt) {
+  const std::filesystem::path directory =
+      std::filesystem::temp_directory_path() / fmt::format("aether-ping-telemetry-{}", ::getpid());
+  std::filesystem::create_directories(directory);
+  const std::string socket = fmt::format("memif:@aether-ping-telemetry-{}", ::getpid());
+  const std::string echo_log = (directory / "echo.log").string();
+  const std::string ping_log = (directory / "ping.log").string();
+  // The echo sleeps on memif's interrupt when idle: both commands may get the
+  // same CPU. Default buffers: a zero-copy memif client lends its pool, and
+  // 1024 buffers would all sit in its 1024-slot receive ring.
+  ChildInNamespace echo({AETHER_CLI_PATH, "echo", socket + "?role=server&mode=interrupt", "--ip", "10.0.0.2"},
+                        echo_log);
+  ASSERT_FALSE(wait_for_log(echo_log, std::regex("(answering on CPU)"), 10s).empty()) << slurp(echo_log);
+  ChildInNamespace ping({AETHER_CLI_PATH, "ping", socket + "?role=client", "--ip", "10.0.0.1", "--peer", "10.0.0.2",
+                         "--count", "1000", "--interval-ms", "5", "--metrics", "127.0.0.1:0"},
+                        ping_log);
+  const std::string metrics = wait_for_log(ping_log, std::regex("metrics on http://([0-9.]+:[0-9]+)/metrics"), 10s);
+  ASSERT_FALSE(metrics.empty()) << slurp(ping_log);
+
+  // While the ping runs: scrape until the summary has counted replies.
+  const std::regex count(R"(aether_ping_round_trip_seconds_count\{poller="ping"\} ([0-9]+))");
+  std::string body;
+  std::uint64_t replies_seen = 0;
+  for (const auto deadline = Clock::now() + 20s; Clock::now() < deadline && replies_seen == 0;
+       std::this_thread::sleep_for(50ms)) {
+    auto scrape = telemetry::http_get(metrics, "/metrics", 5s);
+    if (!scrape) break;  // the ping is over; failed below
+    body = scrape->body;
+    std::smatch match;
+    if (std::regex_search(body, match, count)) replies_seen = std::stoull(match[1]);
+  }
+  ASSERT_GT(replies_seen, 0u) << body << slurp(ping_log);
+  EXPECT_NE(body.find("aether_ping_round_trip_seconds{poller=\"ping\",quantile=\"0.999\"}"), std::string::npos) << body;
+  EXPECT_NE(body.find("aether_worker_loops_total{worker=\"aether-ping\""), std::string::npos) << body;
+  const std::string file = (directory / "scrape.txt").string();
+  std::ofstream(file) << body;
+  const CommandOutput promtool = run_command("promtool check metrics < " + file);
+  EXPECT_EQ(promtool.exit_code, 0) << promtool.out << promtool.err;
+
+  EXPECT_EQ(ping.wait(), 0) << slurp(ping_log);
+  const std::string out = slurp(ping_log);
+  EXPECT_NE(out.find("result: complete"), std::string::npos) << out;
+  EXPECT_NE(out.find("ICMP round trip (us): min "), std::string::npos) << out;
+  std::filesystem::remove_all(directory);
+}
+
 }  // namespace
 }  // namespace aether::test

@@ -12,10 +12,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 #include "aether/core/result.hpp"
 #include "aether/dataplane/local_answers.hpp"
+#include "aether/dataplane/poller.hpp"
+#include "aether/stats/published_histogram.hpp"
 #include "aether/mem/mempool.hpp"
 #include "aether/net/port.hpp"
 
@@ -53,6 +56,59 @@ struct PingReport {
 
   // Every request answered exactly once and the peer resolved.
   [[nodiscard]] bool complete(const PingOptions& options) const noexcept;
+};
+
+// The exchange as a poller, for a runtime worker (what `aether ping` runs):
+// each poll() takes one receive burst and sends what is due. Phases: ARP
+// (asked again every arp_timeout, arp_attempts times), the requests (one
+// ICMP echo and one UDP datagram every interval), late replies (until every
+// request is answered or reply_timeout), done. A phase ends on the clock,
+// never by blocking, so poll() returns at once; the worker must not sleep on
+// the queue's interrupt (rx_queue() stays null) or the deadlines would wait.
+class PingPoller final : public Poller {
+ public:
+  // Allocates what the exchange needs (control path). Errors: options that
+  // cannot work (no count, a payload too small to carry a sequence number or
+  // too large for a buffer).
+  [[nodiscard]] static Result<std::unique_ptr<PingPoller>> create(net::Queue& queue, mem::Mempool& pool,
+                                                                  const PingOptions& options);
+  ~PingPoller() override;
+  PingPoller(const PingPoller&) = delete;
+  PingPoller& operator=(const PingPoller&) = delete;
+
+  bool poll() noexcept override;
+
+  // True once the exchange is over. acquire: what the polling thread wrote
+  // before (the report) is visible after it.
+  [[nodiscard]] bool done() const noexcept { return done_.load(std::memory_order_acquire); }
+  // Ends the exchange at the next poll() (any thread); the report says
+  // stopped. After the polling thread is joined, one more poll() from the
+  // caller finishes it.
+  void stop() noexcept { stop_requested_.store(true, std::memory_order_relaxed); }
+  // The result; read it once done().
+  [[nodiscard]] const PingReport& report() const noexcept;
+  // ICMP round trips in nanoseconds (request sent to reply received, first
+  // reply of each sequence number), published at every poll for a live
+  // telemetry series (telemetry::add_latency_histogram).
+  [[nodiscard]] PublishedHistogram& round_trips() noexcept { return round_trips_; }
+
+ private:
+  class Exchange;
+  enum class Phase : std::uint8_t { arp, requests, late_replies, done };
+  PingPoller(net::Queue& queue, mem::Mempool& pool, const PingOptions& options);
+  void finish() noexcept;
+
+  // Declaration order: the exchange refers to the options and the
+  // histogram, so it is made after and destroyed before them.
+  const PingOptions options_;
+  PublishedHistogram round_trips_;
+  Phase phase_ = Phase::arp;
+  unsigned arp_attempts_made_ = 0;
+  unsigned sequence_ = 0;
+  std::chrono::steady_clock::time_point deadline_{};  // the phase's: next ARP, next request, last reply
+  std::unique_ptr<Exchange> exchange_;
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> done_{false};
 };
 
 // Runs the exchange on the calling thread and returns what happened: a

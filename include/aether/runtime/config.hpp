@@ -16,10 +16,17 @@
 //   spec = "udp:127.0.0.1:9000"
 //   pool = "shared"             # optional: else a pool of its own
 //
+//   [[ring]]                    # hands frames from one worker to another
+//   name = "to-tx"
+//   capacity = 1024             # slots, a power of two
+//
 //   [[worker]]
 //   name = "rx"
 //   cpu = 2                     # optional with partition = true
 //   pollers = ["feed-handler"]  # names the application registers in code
+//
+//   [telemetry]
+//   listen = "127.0.0.1:9464"   # Prometheus/OpenMetrics over HTTP; off without it
 //
 // A bad file is refused with "FILE:LINE:COLUMN: KEY: what is wrong; what is
 // allowed". A key this schema does not know is refused, never ignored.
@@ -77,6 +84,27 @@ struct WorkerConfig {
   ConfigLocation where;
 };
 
+// A PacketRing (runtime/pollers.hpp) between two workers: allocated by
+// Runtime::create next to the pools, found by Runtime::ring(name).
+struct RingConfig {
+  std::string name;
+  std::uint32_t capacity = 1024;  // slots: a power of two, 1 .. max_ring_capacity
+  ConfigLocation where;
+};
+
+// Most slots a configured ring may have (8 MiB of pointers).
+inline constexpr std::uint32_t max_ring_capacity = 1u << 20;
+
+// Live telemetry (docs/telemetry.md): the runtime serves every port's,
+// queue's and worker's counters, and what the application registers, in
+// the Prometheus/OpenMetrics text format on its control thread.
+struct TelemetryConfig {
+  // "A.B.C.D:PORT" (telemetry::parse_listen_address; port 0: any free
+  // port). Empty: off.
+  std::string listen;
+  ConfigLocation where;
+};
+
 struct RuntimeConfig {
   bool partition = false;  // place workers on the partition's Aether CPUs
   std::string partition_journal;  // empty: partition::default_journal_path
@@ -84,6 +112,12 @@ struct RuntimeConfig {
   std::vector<PoolConfig> pools;
   std::vector<PortConfig> ports;
   std::vector<WorkerConfig> workers;
+  std::vector<RingConfig> rings;
+  TelemetryConfig telemetry;
+  // How placement errors name a worker's CPU setting: "worker cpu" for a
+  // config, the option for a command line ("--cpu 1: CPU 1 is not an
+  // Aether CPU").
+  std::string cpu_setting_name = "worker cpu";
 
   // Building in code, one line per item; the returned item can be adjusted
   // (port.pool, worker.fifo_priority, ...). Checked by validate_config.
@@ -96,6 +130,9 @@ struct RuntimeConfig {
   WorkerConfig& add_worker(std::string name, std::optional<unsigned> cpu, std::vector<std::string> pollers) {
     return workers.emplace_back(WorkerConfig{std::move(name), cpu, std::nullopt, std::move(pollers), {}});
   }
+  RingConfig& add_ring(std::string name, std::uint32_t capacity) {
+    return rings.emplace_back(RingConfig{std::move(name), capacity, {}});
+  }
 };
 
 // Checks what does not need the host: names are non-empty, made of
@@ -103,7 +140,8 @@ struct RuntimeConfig {
 // spec parses (net::check_port_spec: kind, target, backend keys) and its
 // pool exists; at least one worker; every worker has pollers and a CPU (or
 // partition placement, with a CPU on every worker or on none); no CPU or
-// poller on two workers; FIFO priority 1..99.
+// poller on two workers; FIFO priority 1..99; ring names unique, capacities
+// powers of two up to max_ring_capacity; the telemetry address parses.
 // The Error names the item and where it was written.
 [[nodiscard]] Result<void> validate_config(const RuntimeConfig& config);
 

@@ -11,11 +11,16 @@
 // names) and move the calling (control) thread off their CPUs; mlockall;
 // allocate and first-touch every pool while the control thread runs on the
 // workers' CPUs (same NUMA node and caches as the workers), then back; open
-// every port by its spec with its pool. run() starts one pinned worker per
+// every port by its spec with its pool. With [telemetry] listen it binds
+// the metrics endpoint right after placement (a busy address fails before
+// anything is allocated) and registers every port. run() starts one pinned worker per
 // [[worker]] (dataplane::Worker: pollers in the configured order), and the
 // calling thread becomes the control loop: it checks for stop and device
-// faults and calls the application's tick, never on a worker CPU.
+// faults, answers metrics scrapes between checks and calls the
+// application's tick, never on a worker CPU.
 #pragma once
+
+#include <sys/types.h>
 
 #include <atomic>
 #include <chrono>
@@ -34,6 +39,9 @@
 #include "aether/mem/mempool.hpp"
 #include "aether/net/port.hpp"
 #include "aether/runtime/config.hpp"
+#include "aether/runtime/pollers.hpp"
+#include "aether/telemetry/metrics_server.hpp"
+#include "aether/telemetry/registry.hpp"
 
 namespace aether::runtime {
 
@@ -85,7 +93,9 @@ class Runtime {
   // load_config(path), then create().
   [[nodiscard]] static Result<std::unique_ptr<Runtime>> create_from_file(const std::filesystem::path& path);
 
-  ~Runtime();  // stops the workers, closes the ports, then frees the pools
+  // Closes the ports, frees the pools and rings, and gives the creating
+  // thread back the CPU affinity it had before create() moved it.
+  ~Runtime();
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
@@ -96,6 +106,18 @@ class Runtime {
   [[nodiscard]] Result<mem::Mempool*> pool_of_port(std::string_view port_name) const;
   // The [[pool]] named `name`.
   [[nodiscard]] Result<mem::Mempool*> pool(std::string_view name) const;
+  // The [[ring]] named `name`; the Error lists the defined ones.
+  [[nodiscard]] Result<PacketRing*> ring(std::string_view name) const;
+
+  // Telemetry ([telemetry] listen): the registry the endpoint serves. The
+  // runtime adds every port (label port = its spec) at create() and every
+  // worker (label worker = its name) while run() runs; the application adds
+  // its pollers' counters (telemetry/dataplane_metrics.hpp) and keeps the
+  // handles while they live. Usable with telemetry off too (nobody scrapes).
+  [[nodiscard]] telemetry::MetricsRegistry& metrics() noexcept { return metrics_registry_; }
+  // The bound endpoint "A.B.C.D:PORT" (the real port when 0 was asked);
+  // empty when telemetry is off.
+  [[nodiscard]] std::string metrics_address() const;
 
   // Registers the poller a worker's `pollers` list names; it must outlive
   // run(). Errors: no worker runs a poller of that name, or it is taken.
@@ -123,6 +145,9 @@ class Runtime {
   Result<void> place_threads();
   Result<void> allocate_pools();
   Result<void> open_ports();
+  Result<void> start_metrics();
+  // Until `deadline`: answers scrapes when telemetry is on, else sleeps.
+  void wait_until(std::chrono::steady_clock::time_point deadline);
   Result<std::vector<std::vector<dataplane::Poller*>>> pollers_per_worker() const;
   // One look at every port; returns whether the run should stop.
   bool check_faults(const RunOptions& options, RunReport& report);
@@ -130,12 +155,19 @@ class Runtime {
   RuntimeConfig config_;
   std::vector<unsigned> worker_cpus_;
   std::vector<unsigned> control_cpus_;  // empty: unchanged
+  pid_t creator_tid_ = 0;                  // the thread that called create()
+  std::vector<unsigned> creator_affinity_;  // its CPUs before
   std::vector<std::string> placement_report_;
   UniqueFd cpu_dma_latency_;  // the partition's PM QoS request, while the runtime lives (placement.hpp)
-  // Declaration order is destruction order reversed: ports (which hold
-  // buffers of the pools) go before the pools.
+  // Declaration order is destruction order reversed: the metrics sources
+  // (which read the ports) before the ports, ports (which hold buffers of
+  // the pools) before the pools, the registry after everything it reads.
+  telemetry::MetricsRegistry metrics_registry_;
+  std::unique_ptr<telemetry::MetricsServer> metrics_server_;
+  std::vector<std::unique_ptr<PacketRing>> rings_;  // config_.rings' order
   std::vector<std::unique_ptr<mem::Mempool>> pools_;  // the [[pool]]s, then one per port without a shared pool
   std::vector<std::unique_ptr<OpenPort>> ports_;
+  std::vector<telemetry::SourceHandle> port_sources_;
   std::vector<std::pair<std::string, dataplane::Poller*>> pollers_;
   std::atomic<bool> stop_requested_{false};
 };

@@ -14,6 +14,7 @@
 #include "aether/dataplane/poller.hpp"
 #include "aether/net/port.hpp"
 #include "aether/stats/latency_histogram.hpp"
+#include "aether/stats/published_histogram.hpp"
 #include "aether/telemetry/registry.hpp"
 
 namespace aether::telemetry {
@@ -44,5 +45,13 @@ void write_queue_stats(MetricWriter& writer, std::string_view port, std::string_
 // published snapshot, or a merged copy made on the control thread).
 void write_latency_summary(MetricWriter& writer, MetricWriter::FamilyId family, Labels labels,
                            const LatencyHistogram& histogram);
+
+// A live latency series: `family` (a name ending in _seconds) as a summary
+// (write_latency_summary) of what `histogram`'s writer published by the
+// scrape, labelled `label_name`=`label_value`. The histogram's writer calls
+// publish() on its thread (e.g. once per poll).
+[[nodiscard]] SourceHandle add_latency_histogram(MetricsRegistry& registry, PublishedHistogram& histogram,
+                                                 std::string family, std::string help, std::string label_name,
+                                                 std::string label_value);
 
 }  // namespace aether::telemetry

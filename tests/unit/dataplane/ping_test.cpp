@@ -149,6 +149,41 @@ TEST_F(PingTest, CountsDuplicateRepliesAndIsThenIncomplete) {
   EXPECT_FALSE(report->complete(options_));
 }
 
+// The exchange as a runtime poller: driven poll by poll (never blocking),
+// done once over, with one round trip recorded per ICMP reply.
+TEST_F(PingTest, ThePollerRunsTheExchangeAndRecordsRoundTrips) {
+  dataplane::EchoResponder peer(peer_queue_, *peer_pool_, peer_address);
+  PeerDrivenQueue queue(pinger_queue_, peer);
+  auto poller = dataplane::PingPoller::create(queue, *pinger_pool_, options_);
+  ASSERT_TRUE(poller) << poller.error().describe();
+  std::uint64_t polls = 0;
+  while (!(*poller)->done()) {
+    (*poller)->poll();
+    ++polls;
+  }
+  EXPECT_GT(polls, 20u);  // at least one poll per request pair: each poll sends what is due, no more
+  EXPECT_FALSE((*poller)->poll());  // over: nothing more to do
+  const dataplane::PingReport& report = (*poller)->report();
+  EXPECT_TRUE(report.complete(options_));
+  EXPECT_FALSE(report.stopped);
+  EXPECT_EQ((*poller)->round_trips().live().count(), 20u);
+}
+
+TEST_F(PingTest, AStoppedPollerSaysSo) {
+  dataplane::EchoResponder peer(peer_queue_, *peer_pool_, peer_address);
+  PeerDrivenQueue queue(pinger_queue_, peer);
+  options_.interval = 1h;  // would never finish by itself
+  auto poller = dataplane::PingPoller::create(queue, *pinger_pool_, options_);
+  ASSERT_TRUE(poller) << poller.error().describe();
+  for (int i = 0; i < 1000 && (*poller)->report().icmp_sent == 0; ++i) (*poller)->poll();
+  EXPECT_EQ((*poller)->report().icmp_sent, 1u);
+  (*poller)->stop();
+  (*poller)->poll();
+  EXPECT_TRUE((*poller)->done());
+  EXPECT_TRUE((*poller)->report().stopped);
+  EXPECT_FALSE((*poller)->report().complete(options_));
+}
+
 TEST_F(PingTest, RefusesOptionsThatCannotWork) {
   options_.count = 0;
   EXPECT_FALSE(dataplane::ping_peer(pinger_queue_, *pinger_pool_, options_));

@@ -114,7 +114,7 @@ TEST(RuntimeConfig, InvalidTomlNamesLineAndColumn) {
 TEST(RuntimeConfig, RefusesUnknownTopLevelKey) {
   const std::string message = error_of(one_worker() + "\n[wokrer]\nname = \"x\"\n");
   EXPECT_THAT(message, StartsWith("test.toml:6:2: wokrer: unknown key"));
-  EXPECT_THAT(message, HasSubstr("allowed here: runtime, pool, port, worker"));
+  EXPECT_THAT(message, HasSubstr("allowed here: runtime, pool, port, ring, worker, telemetry"));
 }
 
 TEST(RuntimeConfig, RefusesUnknownKeyInEveryTable) {
@@ -239,6 +239,51 @@ TEST(RuntimeConfig, BuildsInCodeOneLinePerItem) {
   EXPECT_EQ(config.workers[0].cpu, 1u);
   EXPECT_EQ(config.workers[0].fifo_priority, 5);
   EXPECT_FALSE(config.workers[0].where.known());
+}
+
+TEST(RuntimeConfig, ReadsRingsAndTelemetry) {
+  auto config = parse_config(one_worker("\n[[ring]]\nname = \"to-tx\"\ncapacity = 256\n[[ring]]\nname = \"back\"\n"
+                                        "[telemetry]\nlisten = \"127.0.0.1:9464\"\n"),
+                             "app.toml");
+  ASSERT_TRUE(config) << config.error().describe();
+  ASSERT_EQ(config->rings.size(), 2u);
+  EXPECT_EQ(config->rings[0].name, "to-tx");
+  EXPECT_EQ(config->rings[0].capacity, 256u);
+  EXPECT_EQ(config->rings[0].where.prefix(), "app.toml:6:1: ");
+  EXPECT_EQ(config->rings[1].capacity, 1024u);  // the default
+  EXPECT_EQ(config->telemetry.listen, "127.0.0.1:9464");
+  EXPECT_EQ(config->telemetry.where.prefix(), "app.toml:12:10: ");
+  auto off = parse_config(one_worker());
+  ASSERT_TRUE(off) << off.error().describe();
+  EXPECT_TRUE(off->telemetry.listen.empty());  // off by default
+}
+
+TEST(RuntimeConfig, RefusesBadRingsAndTelemetry) {
+  EXPECT_THAT(error_of(one_worker("[[ring]]\nname = \"r\"\ncapacity = 1000\n")),
+              StartsWith("test.toml:5:1: ring 'r': capacity = 1000 is not allowed; allowed: a power of two in "
+                         "1..1048576"));
+  EXPECT_THAT(error_of(one_worker("[[ring]]\nname = \"r\"\ncapacity = 0\n")),
+              StartsWith("test.toml:7:12: ring[0].capacity: 0 is out of range; allowed: 1..1048576"));
+  EXPECT_THAT(error_of(one_worker("[[ring]]\nname = \"r\"\nslots = 8\n")),
+              StartsWith("test.toml:7:1: ring[0].slots: unknown key; allowed here: name, capacity"));
+  EXPECT_THAT(error_of(one_worker("[[ring]]\ncapacity = 8\n")), HasSubstr("ring[0].name: missing"));
+  EXPECT_THAT(error_of(one_worker("[[ring]]\nname = \"r\"\n[[ring]]\nname = \"r\"\n")),
+              HasSubstr("ring 'r' is defined twice (first at line 5)"));
+  EXPECT_THAT(error_of(one_worker("[telemetry]\nlisten = \"127.0.0.1\"\n")),
+              StartsWith("test.toml:6:10: telemetry: listen: metrics address '127.0.0.1' is not HOST:PORT"));
+  EXPECT_THAT(error_of(one_worker("[telemetry]\nlisten = \"nohost:9464\"\n")),
+              HasSubstr("'nohost' is not an IPv4 address"));
+  EXPECT_THAT(error_of(one_worker("[telemetry]\nlisten = 9464\n")),
+              StartsWith("test.toml:6:10: telemetry.listen: expected a string, got an integer"));
+  EXPECT_THAT(error_of(one_worker("[telemetry]\nlisten = \"127.0.0.1:1\"\nport = 2\n")),
+              StartsWith("test.toml:7:1: telemetry.port: unknown key; allowed here: listen"));
+  EXPECT_THAT(error_of(one_worker("[telemetry]\n")), StartsWith("test.toml:5:1: telemetry.listen: missing"));
+  RuntimeConfig in_code;
+  in_code.add_worker("w", 1, {"p"});
+  in_code.add_ring("r", 3);
+  auto result = validate_config(in_code);
+  ASSERT_FALSE(result);
+  EXPECT_THAT(result.error().message, StartsWith("ring 'r': capacity = 3 is not allowed"));
 }
 
 TEST(RuntimeConfig, LoadsAFileAndNamesAMissingOne) {

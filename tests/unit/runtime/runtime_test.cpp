@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <atomic>
 #include <string>
+#include <thread>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -19,6 +20,7 @@
 #include "aether/core/thread_setup.hpp"
 #include "aether/core/unique_fd.hpp"
 #include "aether/runtime/runtime.hpp"
+#include "aether/telemetry/scrape_client.hpp"
 
 namespace aether::runtime {
 namespace {
@@ -261,6 +263,87 @@ TEST(Runtime, APollerReceivesWhatIsSentToItsPort) {
   ASSERT_TRUE(report) << report.error().describe();
   EXPECT_EQ(receiver.frames_.load(), 1u);
   EXPECT_EQ(receiver.last_length_.load(), 42u + sizeof(payload));  // Ethernet + IPv4 + UDP headers in front
+}
+
+// create() moves the calling (control) thread off the workers' CPUs; the
+// destructor gives it its CPUs back, so a second runtime can use them.
+TEST(Runtime, GivesTheCreatingThreadItsCpusBack) {
+  auto before = allowed_cpus();
+  ASSERT_TRUE(before) << before.error().describe();
+  for (int round = 0; round < 2; ++round) {
+    auto runtime = Runtime::create(one_worker_config({"count"}));
+    ASSERT_TRUE(runtime) << "round " << round << ": " << runtime.error().describe();
+  }
+  auto after = allowed_cpus();
+  ASSERT_TRUE(after) << after.error().describe();
+  EXPECT_EQ(*after, *before);
+}
+
+TEST(Runtime, HandsOutTheConfiguredRings) {
+  auto config = one_worker_config({"count"});
+  config.add_ring("to-tx", 64);
+  auto runtime = Runtime::create(std::move(config));
+  ASSERT_TRUE(runtime) << runtime.error().describe();
+  auto ring = (*runtime)->ring("to-tx");
+  ASSERT_TRUE(ring) << ring.error().describe();
+  EXPECT_EQ((*ring)->capacity(), 64u);
+  EXPECT_TRUE((*ring)->empty());
+  EXPECT_THAT((*runtime)->ring("back").error().message, HasSubstr("no ring is named 'back'; rings: to-tx"));
+}
+
+// [telemetry] listen: the runtime serves its ports and workers on the
+// control thread while run() runs; a scrape from another thread sees them.
+TEST(Runtime, ServesPortAndWorkerCountersWhileRunning) {
+  auto config = one_worker_config({"count"});
+  config.add_port("in", "udp:127.0.0.1:0").buffers = 256;
+  config.telemetry.listen = "127.0.0.1:0";
+  auto runtime = Runtime::create(std::move(config));
+  ASSERT_TRUE(runtime) << runtime.error().describe();
+  Runtime& rt = **runtime;
+  const std::string address = rt.metrics_address();
+  ASSERT_THAT(address, StartsWith("127.0.0.1:"));
+  EXPECT_THAT(address, ::testing::Not(::testing::EndsWith(":0")));  // the port the kernel chose
+  CountingPoller counter(rt, 0);  // never stops by itself
+  ASSERT_TRUE(rt.add_poller("count", counter));
+
+  std::string body;
+  std::string failure;
+  std::thread scraper([&] {
+    // Until the worker's counter shows up (run() registers it once the
+    // worker started), then end the run.
+    for (int attempt = 0; attempt < 200 && body.find("aether_worker_loops_total{worker=\"w\"") == std::string::npos;
+         ++attempt) {
+      auto scrape = telemetry::http_get(address, "/metrics", std::chrono::seconds(5));
+      if (!scrape) {
+        failure = scrape.error().describe();
+        break;
+      }
+      body = scrape->body;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    rt.stop();
+  });
+  RunOptions options;
+  options.control_interval = std::chrono::milliseconds(10);
+  options.duration = std::chrono::seconds(30);  // a bound, not a timing assertion
+  auto report = rt.run(options);
+  scraper.join();
+  ASSERT_TRUE(report) << report.error().describe();
+  EXPECT_EQ(failure, "");
+  EXPECT_THAT(body, HasSubstr("aether_worker_loops_total{worker=\"w\""));
+  EXPECT_THAT(body, HasSubstr("aether_queue_rx_packets_total{port=\"udp:127.0.0.1:0\",queue=\"0\"} 0"));
+  EXPECT_THAT(body, HasSubstr("aether_port_info{port=\"udp:127.0.0.1:0\""));
+}
+
+TEST(Runtime, NamesATelemetryAddressItCannotBind) {
+  auto config = parse_config(fmt::format("[runtime]\nlock_memory = false\n[[worker]]\nname = \"w\"\ncpu = {}\n"
+                                         "pollers = [\"p\"]\n[telemetry]\nlisten = \"192.0.2.77:9464\"\n",
+                                         first_allowed_cpu()),
+                             "app.toml");
+  ASSERT_TRUE(config) << config.error().describe();
+  auto runtime = Runtime::create(std::move(*config));
+  ASSERT_FALSE(runtime);
+  EXPECT_THAT(runtime.error().message, StartsWith("app.toml:8:10: telemetry: metrics server: cannot bind 192.0.2.77:9464"));
 }
 
 }  // namespace

@@ -80,5 +80,36 @@ TEST(DataplaneMetrics, ALatencyHistogramIsASummaryInSeconds) {
   EXPECT_NEAR(value_of(*samples, "aether_rtt_seconds_sum"), 0.5005, 1e-9);
 }
 
+// A live series: what the histogram's writer published by the scrape (the
+// first scrape asks; the writer's next publish answers).
+TEST(DataplaneMetrics, APublishedHistogramIsScrapedAsItsLatestCopy) {
+  PublishedHistogram histogram;
+  MetricsRegistry registry;
+  const SourceHandle source =
+      add_latency_histogram(registry, histogram, "aether_ping_round_trip_seconds", "RTT", "poller", "ping");
+  MetricWriter writer;
+  std::string text;
+  histogram.live().record(2000);
+  histogram.publish();  // the first copy is always asked for
+  histogram.live().record(4000);
+  registry.scrape_text(writer, text, ExpositionFormat::prometheus);
+  auto samples = parse_exposition(text);
+  ASSERT_TRUE(samples) << samples.error().describe();
+  EXPECT_EQ(value_of(*samples, "aether_ping_round_trip_seconds_count"), 1);  // the copy, not the live histogram
+  histogram.publish();
+  registry.scrape_text(writer, text, ExpositionFormat::prometheus);
+  samples = parse_exposition(text);
+  ASSERT_TRUE(samples) << samples.error().describe();
+  EXPECT_EQ(value_of(*samples, "aether_ping_round_trip_seconds_count"), 2);
+  bool saw_max = false;
+  for (const auto& sample : *samples) {
+    if (sample.name != "aether_ping_round_trip_seconds" || sample.label("quantile") != "1") continue;
+    EXPECT_EQ(sample.label("poller"), "ping");
+    EXPECT_NEAR(sample.value, 4e-6, 1e-12);
+    saw_max = true;
+  }
+  EXPECT_TRUE(saw_max) << text;
+}
+
 }  // namespace
 }  // namespace aether::telemetry
