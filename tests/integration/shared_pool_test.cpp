@@ -8,6 +8,7 @@
 // per port every such frame is copied (afxdp) or freed to the other pool's
 // ring (one CAS each), and counted. Either way every buffer goes home.
 #include <cstdio>
+#include <ostream>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -27,6 +28,10 @@ struct Case {
   bool shared;
   const char* counter;  // the xstat that counts hand-overs between pools
 };
+
+// gtest prints a parameter in the test's listing (and so in ctest's name):
+// say what it is instead of its bytes, which change from build to build.
+void PrintTo(const Case& c, std::ostream* os) { *os << c.kind << (c.shared ? " on one pool" : " on a pool per port"); }
 
 std::string name_of(const ::testing::TestParamInfo<Case>& info) {
   return std::string(info.param.kind) + (info.param.shared ? "_shared_pool" : "_pool_per_port");
