@@ -48,7 +48,8 @@ Result<std::pair<unsigned, unsigned>> choose_bench_cpus(const std::string& text,
 Result<void> check_rt_throttling(int fifo_priority, bool allow_rt_throttling) {
   if (fifo_priority <= 0 || allow_rt_throttling) return {};
   auto runtime = read_rt_runtime_us();
-  if (!runtime || *runtime == -1) return {};
+  auto on = read_rt_throttling_on();
+  if (!runtime || !on || !*on) return {};
   return invalid_argument(fmt::format(
       "--fifo {} with RT throttling on (kernel.sched_rt_runtime_us = {}): the kernel stops every SCHED_FIFO worker "
       "for the rest of each period once it has run {} us of it (~{} ms a second), and the tail figures would show "
@@ -60,7 +61,7 @@ Result<void> check_rt_throttling(int fifo_priority, bool allow_rt_throttling) {
 
 void add_rt_throttling_option(CLI::App& command, bool& allow) {
   command.add_flag("--allow-rt-throttling", allow,
-                   "Run --fifo workers even though RT throttling (kernel.sched_rt_runtime_us != -1) will stop them "
+                   "Run --fifo workers even though RT throttling (kernel.sched_rt_runtime_us not -1 and below the period) will stop them "
                    "every second");
 }
 

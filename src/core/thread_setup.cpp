@@ -190,4 +190,18 @@ Result<int> read_rt_runtime_us(const std::filesystem::path& proc_root) {
   return detail::parse_int_value(path, *text);
 }
 
+Result<int> read_rt_period_us(const std::filesystem::path& proc_root) {
+  const std::filesystem::path path = proc_root / "sys/kernel/sched_rt_period_us";
+  auto text = detail::read_text_file(path);
+  if (!text) return std::move(text).error();
+  return detail::parse_int_value(path, *text);
+}
+
+Result<bool> read_rt_throttling_on(const std::filesystem::path& proc_root) {
+  auto runtime = read_rt_runtime_us(proc_root);
+  if (!runtime) return std::move(runtime).error();
+  const auto period = read_rt_period_us(proc_root);
+  return rt_throttling_on(*runtime, period ? *period : 1'000'000);
+}
+
 }  // namespace aether

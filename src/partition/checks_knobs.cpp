@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "aether/core/cpu_list.hpp"
+#include "aether/core/thread_setup.hpp"
 #include "aether/partition/journal_targets.hpp"
 #include "checks.hpp"
 #include "cpu_set_ops.hpp"
@@ -23,6 +24,10 @@ Check rt_check(const StatusInputs& in) {
     return check;
   }
   const int period = in.knobs.rt_period_us.value_or(1000000);
+  if (!rt_throttling_on(*runtime, period)) {
+    check.finding = fmt::format("off (kernel.sched_rt_runtime_us = {} covers the whole {} us period)", *runtime, period);
+    return check;
+  }
   check.level = CheckLevel::warn;
   check.finding = fmt::format("on: SCHED_FIFO threads get {} us of every {} us", *runtime, period);
   check.details.push_back(

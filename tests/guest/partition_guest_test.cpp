@@ -501,9 +501,16 @@ TEST_P(PartitionGuest, FifoRunsWithoutRtThrottlingAfterApply) {
   ASSERT_TRUE(parameters.ok()) << parameters.error().describe();
   const std::string script = std::string(snapshot_functions) + R"script(
 knobs before
-aether bench latency --backends memif --partition --fifo 50 --seconds 1 > /dev/null 2> /tmp/refused.err
-echo "refused-exit=$?"
-sed 's/^/refused said: /' /tmp/refused.err
+# Only where the kernel throttles (runtime below the period): sid boots with
+# runtime = period, nothing to refuse there (and a --fifo bench before apply
+# did not finish there in 5 min: to be looked at, see docs/performance.md).
+if [ "$(cat /proc/sys/kernel/sched_rt_runtime_us)" -lt "$(cat /proc/sys/kernel/sched_rt_period_us)" ]; then
+  aether bench latency --backends memif --partition --fifo 50 --seconds 1 > /dev/null 2> /tmp/refused.err
+  echo "refused-exit=$?"
+  sed 's/^/refused said: /' /tmp/refused.err
+else
+  echo "refusal-skipped: no throttling at runtime >= period"
+fi
 # Each measurement bounded (SIGINT, as Ctrl-C: what was measured is still
 # printed), so that a stuck run cannot eat the guest's whole time. The
 # shell's affinity is the housekeeping CPUs (isolcpus=): taskset lets
@@ -544,12 +551,18 @@ knobs reverted
   std::printf("%s\n", output.c_str());  // the tables, for docs/performance.md
   const std::string rt = booted_rt_runtime(GetParam());
   EXPECT_THAT(output, HasSubstr("before knobs rt=" + rt + " ")) << output;
-  EXPECT_THAT(output, HasSubstr("refused-exit=1\n")) << output;
-  EXPECT_THAT(output, HasSubstr("refused said: aether bench latency: --fifo 50 with RT throttling on "
-                                "(kernel.sched_rt_runtime_us = " +
-                                rt + ")"))
-      << output;
-  EXPECT_THAT(output, HasSubstr("Turn throttling off: `aether partition apply` does")) << output;
+  if (GetParam() == std::string("sid")) {
+    // Booted with runtime = period: the kernel never throttles then
+    // (sched_rt_runtime_exceeded), so the bench has nothing to refuse.
+    EXPECT_THAT(output, HasSubstr("refusal-skipped: no throttling at runtime >= period")) << output;
+  } else {
+    EXPECT_THAT(output, HasSubstr("refused-exit=1\n")) << output;
+    EXPECT_THAT(output, HasSubstr("refused said: aether bench latency: --fifo 50 with RT throttling on "
+                                  "(kernel.sched_rt_runtime_us = " +
+                                  rt + ")"))
+        << output;
+    EXPECT_THAT(output, HasSubstr("Turn throttling off: `aether partition apply` does")) << output;
+  }
   EXPECT_THAT(output, HasSubstr("jitter-throttled-exit=0\n")) << output;
   EXPECT_THAT(output, HasSubstr("apply-exit=0\n")) << output;
   EXPECT_THAT(output, HasSubstr("applied knobs rt=-1 tm=0 si=10 ")) << output;

@@ -62,4 +62,19 @@ Result<void> setup_current_core(const CoreSetupOptions& options);
 // threads may use; -1 means RT throttling is off.
 Result<int> read_rt_runtime_us(const std::filesystem::path& proc_root = "/proc");
 
+// /proc/sys/kernel/sched_rt_period_us: the RT period in microseconds.
+Result<int> read_rt_period_us(const std::filesystem::path& proc_root = "/proc");
+
+// Whether the kernel throttles RT threads with these settings: not when the
+// runtime is -1, nor when it covers the whole period (kernel/sched/rt.c,
+// sched_rt_runtime_exceeded(): runtime >= period never throttles; some
+// distributions boot with runtime = period).
+[[nodiscard]] constexpr bool rt_throttling_on(int runtime_us, int period_us) noexcept {
+  return runtime_us >= 0 && runtime_us < period_us;
+}
+
+// Both files read; the period defaults to the kernel's 1 s when its file
+// cannot be read. Ok(false) when throttling is off.
+Result<bool> read_rt_throttling_on(const std::filesystem::path& proc_root = "/proc");
+
 }  // namespace aether

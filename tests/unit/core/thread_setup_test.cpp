@@ -151,5 +151,32 @@ TEST(ReadRtRuntimeUs, FakeAndRealProc) {
   }
 }
 
+// As the kernel decides (sched_rt_runtime_exceeded): -1 and a runtime that
+// covers the whole period never throttle; anything less does.
+TEST(RtThrottling, OnOnlyWhenTheRuntimeIsShorterThanThePeriod) {
+  static_assert(rt_throttling_on(950000, 1000000));
+  static_assert(rt_throttling_on(0, 1000000));
+  static_assert(!rt_throttling_on(-1, 1000000));
+  static_assert(!rt_throttling_on(1000000, 1000000));  // Debian sid's 7.x default
+  static_assert(!rt_throttling_on(2000000, 1000000));
+
+  test::TempTree tree;
+  tree.write("proc/sys/kernel/sched_rt_runtime_us", "1000000\n");
+  tree.write("proc/sys/kernel/sched_rt_period_us", "1000000\n");
+  auto off = read_rt_throttling_on(tree.root() / "proc");
+  ASSERT_TRUE(off.ok()) << off.error().describe();
+  EXPECT_FALSE(*off);
+
+  tree.write("proc/sys/kernel/sched_rt_period_us", "2000000\n");
+  EXPECT_TRUE(*read_rt_throttling_on(tree.root() / "proc"));
+
+  tree.write("proc/sys/kernel/sched_rt_runtime_us", "-1\n");
+  EXPECT_FALSE(*read_rt_throttling_on(tree.root() / "proc"));
+
+  auto missing = read_rt_throttling_on(tree.root() / "nowhere");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.error().message, HasSubstr("sched_rt_runtime_us"));
+}
+
 }  // namespace
 }  // namespace aether
