@@ -2,8 +2,6 @@
 // masks that decide the tail of a worker on an Aether CPU. Each previous
 // value is journaled by change_file before it is written, so revert (also
 // after a kill -9 here) puts it back.
-#include <charconv>
-
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
@@ -15,20 +13,10 @@
 namespace aether::partition::detail {
 namespace {
 
-std::optional<long> read_long(const HostAccess& host, const std::string& path) {
-  const auto text = host.read_trimmed(path);
-  if (!text) return std::nullopt;
-  long value = 0;
-  const auto [end, error] = std::from_chars(text->data(), text->data() + text->size(), value);
-  if (text->empty() || error != std::errc{} || end != text->data() + text->size()) return std::nullopt;
-  return value;
-}
-
-// Sets sysctl `name` (at `path`) to `value` where the kernel has it; one
-// report line either way.
-Result<void> set_sysctl(ApplyContext& context, const std::string& path, std::string_view name, long value,
-                        std::string_view why) {
-  const auto current = read_long(context.host, path);
+// Sets sysctl `name` (at `path`, now `current`: read_host_knobs) to `value`
+// where the kernel has it; one report line either way.
+Result<void> set_sysctl(ApplyContext& context, const std::string& path, std::string_view name,
+                        std::optional<int> current, int value, std::string_view why) {
   if (!current) {
     context.report.done.push_back(fmt::format("{}: not in this kernel ({} absent or unreadable)", name, path));
     return {};
@@ -42,27 +30,23 @@ Result<void> set_sysctl(ApplyContext& context, const std::string& path, std::str
   return {};
 }
 
-// Disables every idle state of the Aether CPUs slower than
-// deep_idle_exit_latency_us to leave (admin-guide/pm/cpuidle.rst, "disable").
-Result<void> disable_deep_idle_states(ApplyContext& context) {
+// Disables every idle state of the Aether CPUs (`power`: read_host_knobs)
+// slower than deep_idle_exit_latency_us to leave (admin-guide/pm/cpuidle.rst,
+// "disable").
+Result<void> disable_deep_idle_states(ApplyContext& context, const std::vector<CpuPower>& power) {
   std::vector<std::string> disabled;
   bool any_state = false;
-  for (unsigned cpu : context.aether) {
-    for (unsigned state = 0;; ++state) {
-      const std::string directory = fmt::format("/sys/devices/system/cpu/cpu{}/cpuidle/state{}", cpu, state);
-      const auto name = context.host.read_trimmed(directory + "/name");
-      if (!name) break;
+  for (const CpuPower& cpu : power) {
+    for (std::size_t state = 0; state < cpu.idle_states.size(); ++state) {
       any_state = true;
-      const auto latency = read_long(context.host, directory + "/latency");
-      const std::string disable = directory + "/disable";
-      if (!latency || *latency <= static_cast<long>(deep_idle_exit_latency_us) || !context.host.exists(disable)) {
-        continue;
-      }
-      const bool was_enabled = context.host.read_trimmed(disable).value_or("1") == "0";
+      const IdleState& idle = cpu.idle_states[state];
+      const std::string disable =
+          fmt::format("/sys/devices/system/cpu/cpu{}/cpuidle/state{}/disable", cpu.cpu, state);
+      if (idle.exit_latency_us <= deep_idle_exit_latency_us || !context.host.exists(disable)) continue;
       if (auto changed = context.change_file(disable, "1"); !changed) return changed;
-      if (was_enabled) {
+      if (!idle.disabled) {
         ++context.report.idle_states_disabled;
-        disabled.push_back(fmt::format("CPU {} {} ({} us)", cpu, *name, *latency));
+        disabled.push_back(fmt::format("CPU {} {} ({} us)", cpu.cpu, idle.name, idle.exit_latency_us));
       }
     }
   }
@@ -83,25 +67,28 @@ Result<void> disable_deep_idle_states(ApplyContext& context) {
 }  // namespace
 
 Result<void> apply_knobs(ApplyContext& context, const KnobChoices& choices) {
+  const HostKnobs knobs = read_host_knobs(context.host, context.aether);
   if (choices.keep_rt_throttling) {
     context.report.done.push_back(
         "kernel.sched_rt_runtime_us left as it is (--keep-rt-throttling): SCHED_FIFO workers stop for the rest of "
         "each period once they used their runtime");
   } else if (auto done = set_sysctl(context, "/proc/sys/kernel/sched_rt_runtime_us", "kernel.sched_rt_runtime_us",
-                                    -1, "no RT throttling: a SCHED_FIFO poller is never stopped ~50 ms a second");
+                                    knobs.rt_runtime_us, -1, "no RT throttling: a SCHED_FIFO poller is never stopped ~50 ms a second");
              !done) {
     return done;
   }
-  if (auto done = set_sysctl(context, "/proc/sys/kernel/timer_migration", "kernel.timer_migration", 0,
+  if (auto done = set_sysctl(context, "/proc/sys/kernel/timer_migration", "kernel.timer_migration",
+                             knobs.timer_migration, 0,
                              "timers stay on the CPU that armed them");
       !done) {
     return done;
   }
   constexpr const char* stat_interval = "/proc/sys/vm/stat_interval";
-  if (const auto current = read_long(context.host, stat_interval); current && *current > quiet_stat_interval_s) {
+  if (const auto& current = knobs.stat_interval; current && *current > quiet_stat_interval_s) {
     context.report.done.push_back(fmt::format("vm.stat_interval = {} s already (at least {})", *current,
                                               quiet_stat_interval_s));
-  } else if (auto done = set_sysctl(context, stat_interval, "vm.stat_interval", quiet_stat_interval_s,
+  } else if (auto done = set_sysctl(context, stat_interval, "vm.stat_interval", knobs.stat_interval,
+                                    quiet_stat_interval_s,
                                     "per-CPU vmstat work every 10 s instead of every second");
              !done) {
     return done;
@@ -111,7 +98,7 @@ Result<void> apply_knobs(ApplyContext& context, const KnobChoices& choices) {
         "idle states and /dev/cpu_dma_latency left as they are (--keep-idle-states)");
     return {};
   }
-  if (auto done = disable_deep_idle_states(context); !done) return done;
+  if (auto done = disable_deep_idle_states(context, knobs.cpu_power); !done) return done;
   // Not a kernel value: a request the --partition workers' processes make
   // while they run (runtime/placement.hpp), which ends with them.
   const JournalRecord hold{JournalRecordKind::hold, cpu_dma_latency_path, "0", 0, 0};
