@@ -47,16 +47,15 @@ Result<std::pair<unsigned, unsigned>> choose_bench_cpus(const std::string& text,
 
 Result<void> check_rt_throttling(int fifo_priority, bool allow_rt_throttling) {
   if (fifo_priority <= 0 || allow_rt_throttling) return {};
-  auto runtime = read_rt_runtime_us();
-  auto on = read_rt_throttling_on();
-  if (!runtime || !on || !*on) return {};
+  const auto rt = read_rt_bandwidth();
+  if (!rt || !rt->throttling_on()) return {};
   return invalid_argument(fmt::format(
       "--fifo {} with RT throttling on (kernel.sched_rt_runtime_us = {}): the kernel stops every SCHED_FIFO worker "
       "for the rest of each period once it has run {} us of it (~{} ms a second), and the tail figures would show "
       "that gap as the path's. Turn throttling off: `aether partition apply` does (journaled, `revert` undoes it), or "
       "sysctl -w kernel.sched_rt_runtime_us=-1 for the run; or pass "
       "--allow-rt-throttling to measure with it",
-      fifo_priority, *runtime, *runtime, (1'000'000 - *runtime) / 1000));
+      fifo_priority, rt->runtime_us, rt->runtime_us, rt->stopped_us() / 1000));
 }
 
 void add_rt_throttling_option(CLI::App& command, bool& allow) {

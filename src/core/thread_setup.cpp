@@ -197,11 +197,11 @@ Result<int> read_rt_period_us(const std::filesystem::path& proc_root) {
   return detail::parse_int_value(path, *text);
 }
 
-Result<bool> read_rt_throttling_on(const std::filesystem::path& proc_root) {
+Result<RtBandwidth> read_rt_bandwidth(const std::filesystem::path& proc_root) {
   auto runtime = read_rt_runtime_us(proc_root);
   if (!runtime) return std::move(runtime).error();
   const auto period = read_rt_period_us(proc_root);
-  return rt_throttling_on(*runtime, period ? *period : 1'000'000);
+  return RtBandwidth{*runtime, period ? *period : 1'000'000};
 }
 
 }  // namespace aether

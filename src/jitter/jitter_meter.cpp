@@ -107,12 +107,11 @@ void run_spinner(Spinner& spinner, const JitterConfig& config, const Clock& cloc
 void describe_environment(JitterReport& report) {
   for (const auto& [key, value] : describe_host_environment()) report.environment.push_back(fmt::format("{}: {}", key, value));
   if (report.config.fifo_priority) {
-    auto on = read_rt_throttling_on();
-    if (auto runtime = read_rt_runtime_us(); runtime && on && *on) {
+    if (const auto rt = read_rt_bandwidth(); rt && rt->throttling_on()) {
       report.warnings.push_back(fmt::format(
           "RT throttling is on (kernel.sched_rt_runtime_us={}): a SCHED_FIFO spinner is stopped for "
           "~{} ms every second; set it to -1 to measure without throttling",
-          *runtime, (1000000 - *runtime) / 1000));
+          rt->runtime_us, rt->stopped_us() / 1000));
     }
   }
 }

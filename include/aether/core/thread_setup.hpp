@@ -73,8 +73,17 @@ Result<int> read_rt_period_us(const std::filesystem::path& proc_root = "/proc");
   return runtime_us >= 0 && runtime_us < period_us;
 }
 
+// kernel.sched_rt_runtime_us and sched_rt_period_us together.
+struct RtBandwidth {
+  int runtime_us = -1;
+  int period_us = 1'000'000;
+  [[nodiscard]] constexpr bool throttling_on() const noexcept { return rt_throttling_on(runtime_us, period_us); }
+  // How long a SCHED_FIFO thread that never sleeps is stopped each period.
+  [[nodiscard]] constexpr int stopped_us() const noexcept { return throttling_on() ? period_us - runtime_us : 0; }
+};
+
 // Both files read; the period defaults to the kernel's 1 s when its file
-// cannot be read. Ok(false) when throttling is off.
-Result<bool> read_rt_throttling_on(const std::filesystem::path& proc_root = "/proc");
+// cannot be read.
+Result<RtBandwidth> read_rt_bandwidth(const std::filesystem::path& proc_root = "/proc");
 
 }  // namespace aether

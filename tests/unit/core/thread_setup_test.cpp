@@ -163,17 +163,17 @@ TEST(RtThrottling, OnOnlyWhenTheRuntimeIsShorterThanThePeriod) {
   test::TempTree tree;
   tree.write("proc/sys/kernel/sched_rt_runtime_us", "1000000\n");
   tree.write("proc/sys/kernel/sched_rt_period_us", "1000000\n");
-  auto off = read_rt_throttling_on(tree.root() / "proc");
+  auto off = read_rt_bandwidth(tree.root() / "proc");
   ASSERT_TRUE(off.ok()) << off.error().describe();
-  EXPECT_FALSE(*off);
+  EXPECT_FALSE(off->throttling_on());
 
   tree.write("proc/sys/kernel/sched_rt_period_us", "2000000\n");
-  EXPECT_TRUE(*read_rt_throttling_on(tree.root() / "proc"));
+  EXPECT_TRUE(read_rt_bandwidth(tree.root() / "proc")->throttling_on());
 
   tree.write("proc/sys/kernel/sched_rt_runtime_us", "-1\n");
-  EXPECT_FALSE(*read_rt_throttling_on(tree.root() / "proc"));
+  EXPECT_FALSE(read_rt_bandwidth(tree.root() / "proc")->throttling_on());
 
-  auto missing = read_rt_throttling_on(tree.root() / "nowhere");
+  auto missing = read_rt_bandwidth(tree.root() / "nowhere");
   ASSERT_FALSE(missing.ok());
   EXPECT_THAT(missing.error().message, HasSubstr("sched_rt_runtime_us"));
 }
